@@ -1,0 +1,21 @@
+"""looc-hub: Leave-one-out Contrastive Learning (Xiao et al., ICLR 2021) with timm backbones and the Hub."""
+
+from .config import AUGMENTATIONS, VARIANTS, LooCConfig
+from .model import LooCModel
+from .preprocessing import eval_transform
+from .zoo import ZooEntry, create_model, get_zoo_entry, list_models, list_pretrained
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AUGMENTATIONS",
+    "VARIANTS",
+    "LooCConfig",
+    "LooCModel",
+    "ZooEntry",
+    "create_model",
+    "eval_transform",
+    "get_zoo_entry",
+    "list_models",
+    "list_pretrained",
+]

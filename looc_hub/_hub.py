@@ -1,0 +1,139 @@
+"""The on-disk / on-Hub format shared by looc-hub and plain timm.
+
+One directory (or Hub repo) holds:
+- `config.json`: timm's top-level keys (`architecture`, `num_classes` 0, `num_features`, `global_pool`,
+  `model_args`, `pretrained_cfg`) so `timm.create_model("hf-hub:org/name", pretrained=True)` works, and beside
+  them every `LooCConfig` field plus `looc_format_version`;
+- `model.safetensors`: the backbone's state dict with no prefix (what timm loads);
+- `looc_heads.safetensors`: the projection heads and, for LooC++, the per-head last-stage copies;
+- `README.md`: the model card.
+Loading is strict: every mismatch between config, files and architecture is an error that names it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from huggingface_hub import hf_hub_download
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from .config import LooCConfig
+
+__all__ = [
+    "BACKBONE_WEIGHTS",
+    "CONFIG_NAME",
+    "FORMAT_VERSION",
+    "HEADS_WEIGHTS",
+    "config_from_hub_dict",
+    "hub_config_dict",
+    "load_state_strict",
+    "read_safetensors",
+    "resolve_file",
+    "write_safetensors",
+]
+
+CONFIG_NAME = "config.json"
+BACKBONE_WEIGHTS = "model.safetensors"
+HEADS_WEIGHTS = "looc_heads.safetensors"
+FORMAT_VERSION = 1
+
+
+def hub_config_dict(config: LooCConfig, backbone: nn.Module, pretrained_cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """config.json's content: timm's keys first, LooC's beside them."""
+    timm_keys: dict[str, Any] = {
+        "architecture": config.backbone,
+        "num_classes": 0,
+        "num_features": int(backbone.num_features),
+    }
+    pool_type = getattr(getattr(backbone, "global_pool", None), "pool_type", None)
+    if isinstance(pool_type, str) and pool_type:
+        timm_keys["global_pool"] = pool_type
+    timm_keys["model_args"] = dict(config.backbone_kwargs)
+    timm_keys["pretrained_cfg"] = json.loads(json.dumps(dict(pretrained_cfg)))
+    return {**timm_keys, "looc_format_version": FORMAT_VERSION, **config.to_dict()}
+
+
+def config_from_hub_dict(raw: Mapping[str, Any], source: str) -> LooCConfig:
+    """Rebuild the LooCConfig from config.json and check that timm's keys agree with it."""
+    if "looc_format_version" not in raw:
+        raise ValueError(
+            f"{source} is not a looc-hub model (its config.json has no 'looc_format_version'); "
+            "a plain timm repo loads with timm.create_model('hf-hub:...')"
+        )
+    if raw["looc_format_version"] != FORMAT_VERSION:
+        raise ValueError(
+            f"{source} uses looc format version {raw['looc_format_version']}; this looc-hub reads {FORMAT_VERSION}"
+        )
+    config = LooCConfig.from_dict({k: raw[k] for k in LooCConfig.field_names() if k in raw})
+    pretrained_cfg = raw.get("pretrained_cfg", {})
+    checks = {
+        "architecture": (raw.get("architecture"), config.backbone),
+        "num_classes": (raw.get("num_classes"), 0),
+        "model_args": (raw.get("model_args", {}), dict(config.backbone_kwargs)),
+        "pretrained_cfg.input_size": (
+            list(pretrained_cfg.get("input_size", [])),
+            [config.in_chans, config.image_size, config.image_size],
+        ),
+        "pretrained_cfg.mean": (list(pretrained_cfg.get("mean", [])), list(config.mean)),
+        "pretrained_cfg.std": (list(pretrained_cfg.get("std", [])), list(config.std)),
+    }
+    disagreements = [
+        f"{key}: {found!r} != {expected!r}" for key, (found, expected) in checks.items() if found != expected
+    ]
+    if disagreements:
+        raise ValueError(f"{source}: timm's keys disagree with the LooC config: " + "; ".join(disagreements))
+    return config
+
+
+def resolve_file(model_id: str, filename: str, **download_kwargs: Any) -> str:
+    """A local path to `filename` from a directory or a Hub repo (through the HF cache, offline mode included)."""
+    if os.path.isdir(model_id):
+        path = Path(model_id) / filename
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{model_id} has no {filename}; a looc-hub model directory holds "
+                f"{CONFIG_NAME}, {BACKBONE_WEIGHTS} and {HEADS_WEIGHTS}"
+            )
+        return str(path)
+    return hf_hub_download(repo_id=model_id, filename=filename, **download_kwargs)
+
+
+def write_safetensors(state: Mapping[str, torch.Tensor], path: Path) -> None:
+    save_file({k: v.detach().contiguous().cpu() for k, v in state.items()}, str(path), metadata={"format": "pt"})
+
+
+def read_safetensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Tensors only (safetensors never unpickles); a corrupt or truncated file is a ValueError naming it."""
+    try:
+        return load_file(str(path), device="cpu")
+    except (SafetensorError, OSError) as error:
+        raise ValueError(f"{path} is not a readable safetensors file (corrupt or truncated?): {error}") from None
+
+
+def load_state_strict(module: nn.Module, state: Mapping[str, torch.Tensor], source: str) -> None:
+    """`load_state_dict(strict=True)` with an error that lists what is missing, unexpected or misshaped."""
+    expected = module.state_dict()
+    problems = []
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing:
+        problems.append(f"{len(missing)} missing key(s), e.g. {missing[:5]}")
+    if unexpected:
+        problems.append(f"{len(unexpected)} unexpected key(s), e.g. {unexpected[:5]}")
+    misshaped = [
+        f"{key}: file {tuple(state[key].shape)} vs model {tuple(value.shape)}"
+        for key, value in expected.items()
+        if key in state and state[key].shape != value.shape
+    ]
+    if misshaped:
+        problems.append(f"{len(misshaped)} shape mismatch(es), e.g. {misshaped[:3]}")
+    if problems:
+        raise ValueError(f"Weights in {source} do not match the configured model: " + "; ".join(problems))
+    module.load_state_dict(state, strict=True)

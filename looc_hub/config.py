@@ -1,0 +1,167 @@
+"""`LooCConfig`: everything needed to rebuild a LooC model, validated at construction.
+
+Which values are the paper's (Xiao et al., ICLR 2021, arXiv 2008.05659) and which are ours is said per field;
+`../shared/METHOD.md` in the repository explains the method.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import timm
+from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+
+__all__ = ["AUGMENTATIONS", "INTERPOLATIONS", "VARIANTS", "LooCConfig"]
+
+AUGMENTATIONS: tuple[str, ...] = ("color", "rotation", "texture")
+"""Augmentations that can be left out (get a space of their own) or be plain invariances."""
+
+VARIANTS: tuple[str, ...] = ("looc", "looc++")
+INTERPOLATIONS: tuple[str, ...] = ("bilinear", "bicubic", "nearest")
+
+# Keys the model sets itself: a LooC backbone is always a pooled feature extractor.
+_RESERVED_BACKBONE_KWARGS = ("num_classes", "pretrained", "pretrained_cfg", "pretrained_cfg_overlay")
+
+
+@dataclass(frozen=True)
+class LooCConfig:
+    """Architecture, objective and preprocessing of a LooC model; every field is JSON-serialisable.
+
+    Attributes:
+        backbone: a built-in timm architecture name (e.g. "resnet50", the paper's).
+        backbone_kwargs: extra keyword arguments for `timm.create_model` (e.g. {"drop_path_rate": 0.1}).
+        augmentations: the leave-one-out augmentations, in head order; each gets a space Z_i that stays
+            sensitive to it. Empty for the MoCo baselines.
+        invariant_augmentations: augmentations trained as plain invariances with no space of their own
+            (MoCo: ("color",); MoCo + Rotation: ("color", "rotation")). Random resized crop, flip and blur are
+            always invariances (the paper's MoCo v2 base augmentations) and are not listed.
+        variant: "looc" (heads share the whole backbone) or "looc++" (each head owns a copy of the last stage).
+        head_hidden_dim: hidden width of the MoCo v2 projection MLP; None means the backbone's feature dim.
+        head_out_dim: dimension of each space Z_i (MoCo v2: 128).
+        temperature: InfoNCE temperature (MoCo v2 / paper: 0.2).
+        momentum: key-encoder EMA momentum (MoCo v2 / paper: 0.999).
+        queue_size: negatives kept per space (paper: 16,384).
+        image_size: training and evaluation resolution (paper: 224).
+        mean, std: input normalisation (ImageNet statistics, as MoCo).
+        interpolation, crop_pct: evaluation resize (ours: bilinear and 0.875, the MoCo/ImageNet convention).
+
+    Raises:
+        ValueError / TypeError at construction for any invalid field, naming the valid choices.
+    """
+
+    backbone: str = "resnet50"
+    backbone_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    augmentations: tuple[str, ...] = ("color", "rotation")
+    invariant_augmentations: tuple[str, ...] = ()
+    variant: str = "looc"
+    head_hidden_dim: int | None = None
+    head_out_dim: int = 128
+    temperature: float = 0.2
+    momentum: float = 0.999
+    queue_size: int = 16384
+    image_size: int = 224
+    mean: tuple[float, ...] = IMAGENET_DEFAULT_MEAN
+    std: tuple[float, ...] = IMAGENET_DEFAULT_STD
+    interpolation: str = "bilinear"
+    crop_pct: float = 0.875
+
+    def __post_init__(self) -> None:
+        # JSON gives lists; the config stores tuples so that it compares equal after a round trip.
+        for name in ("augmentations", "invariant_augmentations", "mean", "std"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        object.__setattr__(self, "backbone_kwargs", dict(self.backbone_kwargs))
+        self._validate()
+
+    @property
+    def head_names(self) -> tuple[str, ...]:
+        """The contrastive spaces in head order: Z_0 ("invariant") then one per leave-one-out augmentation."""
+        return ("invariant", *self.augmentations)
+
+    @property
+    def in_chans(self) -> int:
+        return int(self.backbone_kwargs.get("in_chans", 3))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (tuples become lists)."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> LooCConfig:
+        """Strict inverse of `to_dict`: unknown keys are an error, missing keys take their defaults."""
+        unknown = sorted(set(values) - set(cls.field_names()))
+        if unknown:
+            raise ValueError(f"Unknown LooCConfig field(s) {unknown}; valid fields: {list(cls.field_names())}")
+        return cls(**values)
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    def replace(self, **changes: Any) -> LooCConfig:
+        """A validated copy with some fields changed; unknown field names are an error."""
+        unknown = sorted(set(changes) - set(self.field_names()))
+        if unknown:
+            raise ValueError(f"Unknown LooCConfig field(s) {unknown}; valid fields: {list(self.field_names())}")
+        return dataclasses.replace(self, **changes)
+
+    def _validate(self) -> None:
+        if not isinstance(self.backbone, str) or not timm.is_model(self.backbone):
+            close = difflib.get_close_matches(str(self.backbone), timm.list_models(), n=5)
+            raise ValueError(f"Unknown timm architecture {self.backbone!r}; close matches: {close}")
+        reserved = sorted(set(self.backbone_kwargs) & set(_RESERVED_BACKBONE_KWARGS))
+        if reserved:
+            raise ValueError(f"backbone_kwargs may not set {reserved}: a LooC backbone is a pooled extractor")
+        try:
+            json.dumps(self.backbone_kwargs)
+        except TypeError as error:
+            raise TypeError(f"backbone_kwargs must be JSON-serialisable: {error}") from None
+        _check_augmentations("augmentations", self.augmentations)
+        _check_augmentations("invariant_augmentations", self.invariant_augmentations)
+        both = sorted(set(self.augmentations) & set(self.invariant_augmentations))
+        if both:
+            raise ValueError(
+                f"{both} cannot be both left out (augmentations) and plain invariances "
+                "(invariant_augmentations): choose one"
+            )
+        if self.variant not in VARIANTS:
+            raise ValueError(f"Unknown variant {self.variant!r}; valid variants: {list(VARIANTS)}")
+        if self.head_hidden_dim is not None:
+            _check_positive_int("head_hidden_dim", self.head_hidden_dim)
+        for name in ("head_out_dim", "queue_size", "image_size"):
+            _check_positive_int(name, getattr(self, name))
+        if not _is_number(self.temperature) or self.temperature <= 0:
+            raise ValueError(f"temperature must be a positive number, got {self.temperature!r}")
+        if not _is_number(self.momentum) or not 0 <= self.momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
+        for name in ("mean", "std"):
+            values = getattr(self, name)
+            if len(values) != self.in_chans or not all(_is_number(v) for v in values):
+                raise ValueError(f"{name} must hold {self.in_chans} numbers (one per channel), got {values!r}")
+        if any(s <= 0 for s in self.std):
+            raise ValueError(f"std must be positive, got {self.std!r}")
+        if self.interpolation not in INTERPOLATIONS:
+            raise ValueError(f"Unknown interpolation {self.interpolation!r}; valid choices: {list(INTERPOLATIONS)}")
+        if not _is_number(self.crop_pct) or not 0 < self.crop_pct <= 1:
+            raise ValueError(f"crop_pct must be in (0, 1], got {self.crop_pct!r}")
+
+
+def _check_augmentations(name: str, values: Sequence[str]) -> None:
+    unknown = [v for v in values if v not in AUGMENTATIONS]
+    if unknown:
+        raise ValueError(f"Unknown augmentation(s) {unknown} in {name}; valid choices: {list(AUGMENTATIONS)}")
+    if len(set(values)) != len(values):
+        raise ValueError(f"{name} lists an augmentation twice: {list(values)}")
+
+
+def _check_positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
