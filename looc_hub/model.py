@@ -143,7 +143,7 @@ class LooCModel(
         if "concat" in names:
             parts = pooled if self.config.variant == "looc++" else out
             out["concat"] = torch.cat([parts[name] for name in self.head_names], dim=1)
-        return out
+        return {name: out[name] for name in names}
 
     def _pooled_features(self, x: torch.Tensor, branches: Sequence[str]) -> dict[str, torch.Tensor]:
         """Pooled features each head projects from: shared V for LooC, per-branch last stages for LooC++."""
@@ -230,6 +230,17 @@ class LooCModel(
         return {k: v for k, v in self.state_dict().items() if not k.startswith("backbone.")}
 
     @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: str | Path, **kwargs: Any) -> LooCModel:
+        """Load a directory or a Hub repo id (`revision=`, `cache_dir=`, `map_location=`, offline mode apply).
+
+        Loading is strict: config, timm keys and both weight files must agree exactly.
+        """
+        try:
+            return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{pretrained_model_name_or_path}: config.json is not valid JSON: {error}") from None
+
+    @classmethod
     def _from_pretrained(
         cls,
         *,
@@ -250,11 +261,7 @@ class LooCModel(
             "token": token,
         }
         # The mixin decodes config.json leniently; re-read it to validate every key, timm's included.
-        config_path = _hub.resolve_file(model_id, _hub.CONFIG_NAME, **download)
-        try:
-            raw = json.loads(Path(config_path).read_text())
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{model_id}: config.json is not valid JSON: {error}") from None
+        raw = json.loads(Path(_hub.resolve_file(model_id, _hub.CONFIG_NAME, **download)).read_text())
         config = _hub.config_from_hub_dict(raw, source=model_id)
         model = cls(config)
         backbone_state = _hub.read_safetensors(_hub.resolve_file(model_id, _hub.BACKBONE_WEIGHTS, **download))
