@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_directory"]
+__all__ = ["atomic_directory", "replace_directory"]
 
 
 @contextmanager
@@ -26,17 +26,26 @@ def atomic_directory(target: str | os.PathLike) -> Iterator[Path]:
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
         yield staging
-        _fsync_tree(staging)
-        retired = None
-        if target.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-            os.replace(target, retired / target.name)
-        os.replace(staging, target)
-        if retired is not None:
-            shutil.rmtree(retired)
+        replace_directory(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def replace_directory(staging: Path, target: Path) -> None:
+    """Make the complete `staging` directory become `target`, replacing any old one.
+
+    The old directory is moved aside (never deleted) before the rename, and deleted only once the new one is
+    in place: at every instant a complete copy exists on disk.
+    """
+    _fsync_tree(staging)
+    retired = None
+    if target.exists():
+        retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+        os.replace(target, retired / target.name)
+    os.replace(staging, target)
+    if retired is not None:
+        shutil.rmtree(retired)
 
 
 def _fsync_tree(root: Path) -> None:

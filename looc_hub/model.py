@@ -110,9 +110,9 @@ class LooCModel(
         dims = {"backbone": self.num_features, "concat": per_head * len(self.head_names)}
         return sum(dims.get(name, self.config.head_out_dim) for name in names)
 
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Every space from one backbone pass: {space: (B, embedding_dim(space))}."""
-        return self._compute_spaces(x, self.spaces)
+    def forward(self, x: torch.Tensor, spaces: Sequence[str] | None = None) -> dict[str, torch.Tensor]:
+        """Every space (or the `spaces` asked for) from one backbone pass: {space: (B, embedding_dim(space))}."""
+        return self._compute_spaces(x, self.spaces if spaces is None else self._check_spaces(spaces))
 
     def embed(self, x: torch.Tensor, space: str | Sequence[str] | None = None) -> torch.Tensor:
         """One space (B, d), or several concatenated in the given order; None means `default_space`.

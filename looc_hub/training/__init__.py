@@ -1,0 +1,9 @@
+"""Pretraining infrastructure used by `training/pretrain.py`: its config, checkpoints, schedules and logging."""
+
+from .checkpoints import CheckpointManager
+from .config import PretrainConfig
+from .progress import TrainingProgress
+from .schedules import cosine_with_warmup
+from .tracking import JSONLTracker
+
+__all__ = ["CheckpointManager", "JSONLTracker", "PretrainConfig", "TrainingProgress", "cosine_with_warmup"]

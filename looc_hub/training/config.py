@@ -1,0 +1,150 @@
+"""`PretrainConfig`: one pretraining run, from a recipe file in `training/configs/` plus command-line overrides.
+
+A recipe names a zoo model (its `LooCConfig`, optionally overridden) and the training hyper-parameters. Every
+field is also a command-line flag of `training/pretrain.py` (`--epochs 2 --model_overrides '{image_size: 32}'`);
+values given on the command line are parsed as YAML, so numbers, booleans, lists and mappings work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import types
+import typing
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = ["PretrainConfig"]
+
+OPTIMIZERS = ("sgd", "adamw")
+MOMENTUM_SCHEDULES = ("constant", "cosine")
+
+
+@dataclass
+class PretrainConfig:
+    """A pretraining run. Defaults are the paper's MoCo v2 recipe where it has one.
+
+    Model: `model` (a zoo name) and `model_overrides` (LooCConfig fields, e.g. {"image_size": 32}).
+    Data: `dataset` (a Hub name, imagefolder dir, parquet file(s), `save_to_disk` dir or an embedded
+    "looc-hub/..." set), `train_split`, `image_column`, `streaming`, `canvas_size` (the loader's square
+    decode size; None: 1.25 x image_size, ours) and, for the kNN monitor, `eval_split` / `label_column`.
+    Optimisation (paper / MoCo v2): SGD, `base_lr` 0.03 per 256 images (scaled linearly with the global
+    batch), momentum 0.9, weight decay 1e-4, cosine schedule; `warmup_epochs` and AdamW are our options.
+    Key encoder: `key_momentum_schedule` "constant" (paper) or "cosine" (BYOL's, ours: from the model's
+    momentum to 1). BatchNorm: Shuffle-BN (MoCo) unless `sync_bn`.
+    """
+
+    model: str = "looc_resnet18.openmoji64"
+    model_overrides: dict[str, Any] = field(default_factory=dict)
+    dataset: str = "looc-hub/openmoji"
+    train_split: str = "train"
+    eval_split: str | None = "validation"
+    image_column: str = "image"
+    label_column: str | None = "label"
+    streaming: bool = False
+    canvas_size: int | None = None
+    epochs: int = 200
+    max_steps: int | None = None
+    batch_size: int = 64
+    base_lr: float = 0.03
+    optimizer: str = "sgd"
+    sgd_momentum: float = 0.9
+    weight_decay: float = 1e-4
+    warmup_epochs: float = 0.0
+    key_momentum_schedule: str = "constant"
+    sync_bn: bool = False
+    mixed_precision: str | None = None
+    channels_last: bool = False
+    compile: bool = False
+    seed: int = 0
+    num_workers: int = 2
+    output_dir: str = "outputs/looc-r18-openmoji64"
+    checkpoint_every_steps: int = 0
+    keep_checkpoints: int = 2
+    resume: str | None = None
+    log_every_steps: int = 10
+    knn_every_epochs: int = 1
+    knn_k: int = 20
+    knn_temperature: float = 0.07
+    knn_bank_size: int = 20000
+    report_to: list[str] = field(default_factory=lambda: ["jsonl"])
+    push_to_hub: str | None = None
+    hub_private: bool = False
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            _check_type(f.name, getattr(self, f.name), _resolved_hints()[f.name])
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"Unknown optimizer {self.optimizer!r}; valid choices: {list(OPTIMIZERS)}")
+        if self.key_momentum_schedule not in MOMENTUM_SCHEDULES:
+            raise ValueError(
+                f"Unknown key_momentum_schedule {self.key_momentum_schedule!r}; valid: {list(MOMENTUM_SCHEDULES)}"
+            )
+        for name in (
+            "epochs",
+            "batch_size",
+            "keep_checkpoints",
+            "log_every_steps",
+            "knn_every_epochs",
+            "knn_k",
+            "knn_bank_size",
+        ):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ValueError(f"max_steps must be at least 1 (or None), got {self.max_steps}")
+
+    @classmethod
+    def from_file(cls, path: str | Path, **overrides: Any) -> PretrainConfig:
+        """A recipe file (YAML mapping of field: value), then `overrides`; unknown keys are errors."""
+        values = yaml.safe_load(Path(path).read_text()) or {}
+        if not isinstance(values, dict):
+            raise ValueError(f"{path} must hold a mapping of PretrainConfig fields, got {type(values).__name__}")
+        return cls.from_dict({**values, **overrides}, source=str(path))
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], source: str = "config") -> PretrainConfig:
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(values) - set(names))
+        if unknown:
+            raise ValueError(f"{source}: unknown field(s) {unknown}; valid fields: {names}")
+        return cls(**values)
+
+    @classmethod
+    def from_args(cls, argv: Sequence[str] | None = None) -> PretrainConfig:
+        """`--config recipe.yaml` plus one `--<field> value` flag per field."""
+        parser = argparse.ArgumentParser(description="LooC pretraining (Accelerate).")
+        parser.add_argument("--config", help="recipe file in training/configs/")
+        for f in dataclasses.fields(cls):
+            parser.add_argument(f"--{f.name}", type=yaml.safe_load, default=argparse.SUPPRESS)
+        args = vars(parser.parse_args(argv))
+        recipe = args.pop("config")
+        return cls.from_file(recipe, **args) if recipe else cls.from_dict(args, source="command line")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@typing.no_type_check
+def _resolved_hints() -> dict[str, Any]:
+    return typing.get_type_hints(PretrainConfig)
+
+
+def _check_type(name: str, value: Any, hint: Any) -> None:
+    """A readable TypeError for a wrong-typed field (e.g. `--epochs two`)."""
+    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    for option in options:
+        origin = typing.get_origin(option) or option
+        if option is type(None) and value is None:
+            return
+        if origin is float and isinstance(value, int | float) and not isinstance(value, bool):
+            return
+        if origin is int and isinstance(value, bool):
+            continue
+        if origin is not type(None) and isinstance(value, origin):
+            return
+    raise TypeError(f"{name} must be {hint}, got {value!r} ({type(value).__name__})")

@@ -1,0 +1,198 @@
+"""LooC pretraining with Accelerate: one script for one CPU, many GPUs and many nodes.
+
+    python training/pretrain.py --config training/configs/looc_r18_openmoji64.yaml --epochs 2
+    accelerate launch --multi_gpu --num_processes 8 training/pretrain.py --config training/configs/looc_r50_in100.yaml
+
+Reads top to bottom: config, Accelerator, model + objective, data, optimiser, `prepare`, resume, the loop
+(views -> objective -> backward -> step -> momentum update), periodic checkpoints and kNN monitor, and at the end
+a Hub-format model directory (`<output_dir>/model`) with a card stating the recipe and the kNN results.
+Every `PretrainConfig` field is a flag (`--help`); see docs/pretraining.md for multi-node launch configs.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator, DistributedDataParallelKwargs
+from accelerate.utils import set_seed
+from tqdm.auto import tqdm
+
+import looc_hub
+from looc_hub.data import build_dataloader, load_image_dataset
+from looc_hub.objective import LooCObjective, cosine_momentum
+from looc_hub.training import CheckpointManager, JSONLTracker, PretrainConfig, TrainingProgress, cosine_with_warmup
+from looc_hub.training.knn_monitor import knn_monitor
+from looc_hub.training.publish import trained_model_card_kwargs, write_trained_model
+from looc_hub.views import LooCViewGenerator
+
+
+def main(config: PretrainConfig) -> None:
+    output_dir = Path(config.output_dir)
+    trackers = [JSONLTracker("logs", output_dir) if name == "jsonl" else name for name in config.report_to]
+    accelerator = Accelerator(
+        mixed_precision=config.mixed_precision,
+        log_with=trackers,
+        project_dir=str(output_dir),
+        # Queues and the key encoder agree across ranks by construction: no per-step buffer broadcast.
+        kwargs_handlers=[DistributedDataParallelKwargs(broadcast_buffers=False)],
+    )
+    set_seed(config.seed)  # identical initial weights and queues on every process
+
+    model = looc_hub.create_model(config.model, **config.model_overrides)
+    model_config = model.config
+    objective = LooCObjective(model, shuffle_bn=not config.sync_bn)
+    if config.sync_bn:
+        objective = torch.nn.SyncBatchNorm.convert_sync_batchnorm(objective)
+    if config.channels_last:
+        objective = objective.to(memory_format=torch.channels_last)
+    view_generator = LooCViewGenerator.from_config(model_config)
+
+    canvas_size = config.canvas_size or round(1.25 * model_config.image_size)
+    train_set = load_image_dataset(
+        config.dataset, split=config.train_split, image_column=config.image_column, streaming=config.streaming
+    )
+    train_loader = build_dataloader(
+        train_set,
+        batch_size=config.batch_size,
+        canvas_size=canvas_size,
+        image_column=config.image_column,
+        num_workers=config.num_workers,
+        seed=config.seed,
+        shuffle=True,
+        drop_last=True,
+    )
+
+    trainable = [p for p in objective.parameters() if p.requires_grad]  # the query encoder
+    lr = config.base_lr * config.batch_size * accelerator.num_processes / 256  # MoCo's linear scaling
+    if config.optimizer == "sgd":
+        optimizer = torch.optim.SGD(trainable, lr=lr, momentum=config.sgd_momentum, weight_decay=config.weight_decay)
+    else:
+        optimizer = torch.optim.AdamW(trainable, lr=lr, weight_decay=config.weight_decay)
+
+    objective, optimizer, train_loader = accelerator.prepare(objective, optimizer, train_loader)
+    steps_per_epoch = len(train_loader) if not config.streaming else None
+    total_steps = config.max_steps or config.epochs * (steps_per_epoch or 0)
+    if not total_steps:
+        raise ValueError("A streaming dataset has no length: set --max_steps")
+    warmup_steps = round(config.warmup_epochs * (steps_per_epoch or total_steps / config.epochs))
+    # Not `prepare`d: Accelerate would step it once per process per step; it is registered for checkpoints.
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: cosine_with_warmup(step, total_steps, warmup_steps)
+    )
+    progress = TrainingProgress()
+    accelerator.register_for_checkpointing(scheduler, progress)
+    checkpoints = CheckpointManager(output_dir / "checkpoints", keep=config.keep_checkpoints)
+    if config.resume:
+        accelerator.load_state(str(checkpoints.resolve(config.resume)))
+        accelerator.print(f"resumed at step {progress.step} (epoch {progress.epoch}, batch {progress.batch_in_epoch})")
+    accelerator.init_trackers("logs", config=config.to_dict())
+
+    unwrapped = accelerator.unwrap_model(objective)
+    eval_set = knn_bank = None
+    if config.eval_split and config.label_column:  # the kNN monitor: labelled train images vs the held-out split
+        labelled = {"image_column": config.image_column, "label_column": config.label_column}
+        eval_set = load_image_dataset(config.dataset, split=config.eval_split, **labelled)
+        knn_bank = load_image_dataset(config.dataset, split=config.train_split, **labelled)
+        knn_bank = knn_bank.select(range(min(len(knn_bank), config.knn_bank_size)))
+    knn_results: dict[str, dict[str, float]] = {}
+    bar = tqdm(total=total_steps, initial=progress.step, disable=not accelerator.is_main_process, desc="pretrain")
+    while progress.step < total_steps:
+        objective.train()
+        if hasattr(train_loader, "set_epoch"):
+            train_loader.set_epoch(progress.epoch)
+        batches = accelerator.skip_first_batches(train_loader, progress.batch_in_epoch)
+        tick = time.perf_counter()
+        for batch in batches:
+            # Views depend on (seed, process, step) only, so a resumed run draws the same ones (ours).
+            generator = torch.Generator(accelerator.device).manual_seed(
+                config.seed * 1_000_003 + accelerator.process_index * 10_007 + progress.step
+            )
+            views = view_generator(batch["images"], generator=generator)
+            with accelerator.autocast():
+                output = objective(views)
+            accelerator.backward(output.loss)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            momentum = model_config.momentum
+            if config.key_momentum_schedule == "cosine":
+                momentum = cosine_momentum(progress.step, total_steps, model_config.momentum)
+            unwrapped.momentum_update(momentum)
+            progress.step += 1
+            progress.batch_in_epoch += 1
+            bar.update(1)
+
+            if progress.step % config.log_every_steps == 0 or progress.step == total_steps:
+                losses = accelerator.reduce(
+                    torch.stack([output.loss.detach(), *output.space_losses.values()]), reduction="mean"
+                )
+                elapsed = time.perf_counter() - tick
+                metrics = {
+                    "loss": losses[0].item(),
+                    **{f"loss/{name}": value.item() for name, value in zip(output.space_losses, losses[1:])},
+                    "lr": scheduler.get_last_lr()[0],
+                    "key_momentum": momentum,
+                    "images_per_s": config.batch_size * accelerator.num_processes * config.log_every_steps / elapsed,
+                    "epoch": progress.epoch,
+                }
+                accelerator.log(metrics, step=progress.step)
+                bar.set_postfix(loss=f"{metrics['loss']:.3f}")
+                tick = time.perf_counter()
+            if config.checkpoint_every_steps and progress.step % config.checkpoint_every_steps == 0:
+                checkpoints.save(accelerator, progress.step)
+            if progress.step >= total_steps:
+                break
+        else:
+            progress.epoch += 1
+            progress.batch_in_epoch = 0
+            if eval_set is not None and progress.epoch % config.knn_every_epochs == 0:
+                knn_results = run_knn_monitor(accelerator, unwrapped, knn_bank, eval_set, config, progress.step)
+            if not config.checkpoint_every_steps:
+                checkpoints.save(accelerator, progress.step)
+    bar.close()
+
+    if eval_set is not None and not knn_results:
+        knn_results = run_knn_monitor(accelerator, unwrapped, knn_bank, eval_set, config, progress.step)
+    checkpoints.save(accelerator, progress.step)
+    if accelerator.is_main_process:
+        model_dir = write_trained_model(unwrapped.query_encoder, output_dir / "model", config, knn_results)
+        accelerator.print(f"model written to {model_dir}")
+        if config.push_to_hub:
+            url = unwrapped.query_encoder.push_to_hub(
+                config.push_to_hub,
+                private=config.hub_private,
+                model_card_kwargs=trained_model_card_kwargs(config, knn_results),
+            )
+            accelerator.print(f"pushed to {url}")
+    accelerator.wait_for_everyone()
+    accelerator.end_training()
+
+
+def run_knn_monitor(accelerator, objective, knn_bank, eval_set, config, step) -> dict[str, dict[str, float]]:
+    """kNN accuracy per space on the held-out split, on the main process (the others wait)."""
+    results: dict[str, dict[str, float]] = {}
+    if accelerator.is_main_process:
+        results = knn_monitor(
+            objective.query_encoder,
+            knn_bank,
+            eval_set,
+            image_column=config.image_column,
+            label_column=config.label_column,
+            k=config.knn_k,
+            temperature=config.knn_temperature,
+            device=accelerator.device,
+        )
+        accelerator.log(
+            {f"knn/{space}/{metric}": value for space, row in results.items() for metric, value in row.items()},
+            step=step,
+        )
+        accelerator.print("kNN top-1 " + ", ".join(f"{space}: {row['top1']:.1f}" for space, row in results.items()))
+    accelerator.wait_for_everyone()
+    return results
+
+
+if __name__ == "__main__":
+    main(PretrainConfig.from_args())
