@@ -11,7 +11,6 @@ Every `PretrainConfig` field is a flag (`--help`); see docs/pretraining.md for m
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 
@@ -132,7 +131,10 @@ def main(config: PretrainConfig) -> None:
                 elapsed = time.perf_counter() - tick
                 metrics = {
                     "loss": losses[0].item(),
-                    **{f"loss/{name}": value.item() for name, value in zip(output.space_losses, losses[1:])},
+                    **{
+                        f"loss/{name}": value.item()
+                        for name, value in zip(output.space_losses, losses[1:], strict=True)
+                    },
                     "lr": scheduler.get_last_lr()[0],
                     "key_momentum": momentum,
                     "images_per_s": config.batch_size * accelerator.num_processes * config.log_every_steps / elapsed,
