@@ -11,6 +11,7 @@ Every `PretrainConfig` field is a flag (`--help`); see docs/pretraining.md for m
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -57,7 +58,6 @@ def main(config: PretrainConfig) -> None:
         train_set,
         batch_size=config.batch_size,
         canvas_size=canvas_size,
-        image_column=config.image_column,
         num_workers=config.num_workers,
         seed=config.seed,
         shuffle=True,
@@ -159,7 +159,10 @@ def main(config: PretrainConfig) -> None:
     if eval_set is not None and not knn_results:
         knn_results = run_knn_monitor(accelerator, unwrapped, knn_bank, eval_set, config, progress.step)
     checkpoints.save(accelerator, progress.step)
+    agree = queues_agree(accelerator, unwrapped.queue)
     if accelerator.is_main_process:
+        summary = {"world_size": accelerator.num_processes, "steps": progress.step, "queues_agree": agree}
+        (output_dir / "summary.json").write_text(json.dumps({**summary, "knn": knn_results}, indent=2) + "\n")
         model_dir = write_trained_model(unwrapped.query_encoder, output_dir / "model", config, knn_results)
         accelerator.print(f"model written to {model_dir}")
         if config.push_to_hub:
@@ -173,6 +176,15 @@ def main(config: PretrainConfig) -> None:
     accelerator.end_training()
 
 
+def queues_agree(accelerator: Accelerator, queue: torch.nn.Module) -> bool:
+    """Whether every process holds the same queues (they must: keys are gathered before enqueue)."""
+    keys = queue.keys.double()
+    weights = torch.linspace(0.5, 1.5, keys.numel(), dtype=torch.float64, device=keys.device).view_as(keys)
+    fingerprint = torch.stack([keys.sum(), (keys * weights).sum(), queue.pointer.double()]).unsqueeze(0)
+    gathered = accelerator.gather(fingerprint)  # (world_size, 3)
+    return bool((gathered == gathered[0]).all())
+
+
 def run_knn_monitor(accelerator, objective, knn_bank, eval_set, config, step) -> dict[str, dict[str, float]]:
     """kNN accuracy per space on the held-out split, on the main process (the others wait)."""
     results: dict[str, dict[str, float]] = {}
@@ -181,8 +193,6 @@ def run_knn_monitor(accelerator, objective, knn_bank, eval_set, config, step) ->
             objective.query_encoder,
             knn_bank,
             eval_set,
-            image_column=config.image_column,
-            label_column=config.label_column,
             k=config.knn_k,
             temperature=config.knn_temperature,
             device=accelerator.device,

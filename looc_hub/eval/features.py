@@ -19,13 +19,11 @@ def extract_features(
     dataset: Dataset,
     *,
     spaces: Sequence[str] | None = None,
-    image_column: str = "image",
-    label_column: str | None = "label",
     batch_size: int = 256,
     num_workers: int = 0,
     device: torch.device | str = "cpu",
 ) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
-    """({space: (N, d)}, labels (N,) or None) for `dataset`, in dataset order, on the CPU.
+    """({space: (N, d)}, labels (N,) or None) for a `load_image_dataset` split, in dataset order, on the CPU.
 
     Preprocessing (ours, matching the loader/engine split used in training): decode, resize the shorter side
     to the model's image size and centre-crop (the loader), then normalise with the model's mean/std.
@@ -35,8 +33,6 @@ def extract_features(
         dataset,
         batch_size=batch_size,
         canvas_size=model.config.image_size,
-        image_column=image_column,
-        label_column=label_column,
         num_workers=num_workers,
         shuffle=False,
         drop_last=False,

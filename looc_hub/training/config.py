@@ -44,7 +44,7 @@ class PretrainConfig:
     train_split: str = "train"
     eval_split: str | None = "validation"
     image_column: str = "image"
-    label_column: str | None = "label"
+    label_column: str | None = "group"
     streaming: bool = False
     canvas_size: int | None = None
     epochs: int = 200

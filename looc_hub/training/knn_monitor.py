@@ -17,16 +17,16 @@ def knn_monitor(
     bank: Dataset,
     queries: Dataset,
     *,
-    image_column: str,
-    label_column: str,
     k: int,
     temperature: float,
     device: torch.device | str,
 ) -> dict[str, dict[str, float]]:
-    """{space: {"top1": %, "top5": %}}: weighted cosine kNN of `queries` against the labelled `bank`."""
-    columns = {"image_column": image_column, "label_column": label_column, "device": device}
-    bank_features, bank_labels = extract_features(model, bank, **columns)
-    query_features, query_labels = extract_features(model, queries, **columns)
+    """{space: {"top1": %, "top5": %}}: weighted cosine kNN of `queries` against the labelled `bank`.
+
+    Both are `load_image_dataset` splits with a label column.
+    """
+    bank_features, bank_labels = extract_features(model, bank, device=device)
+    query_features, query_labels = extract_features(model, queries, device=device)
     return {
         space: knn_accuracy(
             bank_features[space], bank_labels, query_features[space], query_labels, k=k, temperature=temperature

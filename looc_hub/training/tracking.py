@@ -18,8 +18,9 @@ class JSONLTracker(GeneralTracker):
     name = "jsonl"
     requires_logging_directory = True
 
-    @on_main_process
     def __init__(self, run_name: str, logging_dir: str | os.PathLike) -> None:
+        # Not @on_main_process: built before the Accelerator, it must not create Accelerate's process state
+        # (that would fix a single-process state under `accelerate launch` on CPU). mkdir is harmless anywhere.
         super().__init__()
         self.directory = Path(logging_dir) / run_name
         self.directory.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,79 @@
+"""`training/pretrain.py` end to end on the embedded OpenMoji data: learning, export, exact resume, 2 processes."""
+
+import shutil
+
+import pytest
+import timm
+import torch
+from safetensors.torch import load_file
+
+import looc_hub
+from looc_hub import LooCModel
+from tests.pretrain_runs import REPO, accelerate_cpu_launcher, logged_losses, run_pretrain, summary
+
+
+def test_every_zoo_recipe_exists_and_names_its_model():
+    from looc_hub.training import PretrainConfig
+
+    for name in looc_hub.list_models():
+        entry = looc_hub.get_zoo_entry(name)
+        recipe = PretrainConfig.from_file(REPO / entry.recipe)
+        assert recipe.model == name
+
+
+def test_single_process_run_learns_and_exports_a_hub_model(tmp_path):
+    run_pretrain(
+        tmp_path,
+        "--max_steps", "40",
+        "--base_lr", "0.12",
+        "--eval_split", "validation",
+        "--knn_bank_size", "600",
+    )  # fmt: skip
+    losses = list(logged_losses(tmp_path).values())
+    assert len(losses) == 40
+    first, last = sum(losses[:5]) / 5, sum(losses[-5:]) / 5
+    assert last < first - 0.1, f"loss did not decrease: first {first:.3f}, last {last:.3f}"
+    run = summary(tmp_path)
+    assert run["world_size"] == 1 and run["steps"] == 40 and run["queues_agree"]
+    assert set(run["knn"]) == {"backbone", "invariant", "color", "rotation", "concat"}
+    assert all(0 <= row["top1"] <= 100 for row in run["knn"].values())
+
+    model = LooCModel.from_pretrained(tmp_path / "model")
+    backbone = timm.create_model(f"local-dir:{tmp_path / 'model'}", pretrained=True).eval()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(backbone(x), model.embed(x, space="backbone"))
+    card = (tmp_path / "model" / "README.md").read_text()
+    assert "kNN monitor" in card and "| `rotation` |" in card and "base_lr: 0.12" in card
+
+
+def test_resume_continues_exactly(tmp_path):
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    run_pretrain(straight, "--max_steps", "6", "--checkpoint_every_steps", "3", "--keep_checkpoints", "3")
+    (resumed / "checkpoints").mkdir(parents=True)
+    shutil.copytree(straight / "checkpoints" / "step_00000003", resumed / "checkpoints" / "step_00000003")
+    run_pretrain(resumed, "--max_steps", "6", "--checkpoint_every_steps", "3", "--resume", "latest")
+
+    expected, got = logged_losses(straight), logged_losses(resumed)
+    assert sorted(got) == [4, 5, 6]
+    for step in (4, 5, 6):
+        assert got[step] == pytest.approx(expected[step], rel=1e-5, abs=1e-6), step
+    final_a = load_file(straight / "model" / "model.safetensors")
+    final_b = load_file(resumed / "model" / "model.safetensors")
+    for key, value in final_a.items():
+        torch.testing.assert_close(final_b[key], value, rtol=1e-5, atol=1e-6)
+    # checkpoints are named by step, so the resumed run neither restarts at checkpoint_0 nor deletes step 3
+    assert sorted(p.name for p in (resumed / "checkpoints").iterdir()) == ["step_00000003", "step_00000006"]
+
+
+def test_two_processes_on_cpu_through_accelerate_launch(tmp_path):
+    run_pretrain(tmp_path, "--max_steps", "4", launcher=accelerate_cpu_launcher(2))
+    run = summary(tmp_path)
+    assert run["world_size"] == 2
+    assert run["queues_agree"]
+    assert LooCModel.from_pretrained(tmp_path / "model").config.image_size == 32
+
+
+def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path):
+    with pytest.raises(AssertionError, match="no checkpoint in"):
+        run_pretrain(tmp_path, "--max_steps", "2", "--resume", "latest")
