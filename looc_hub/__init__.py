@@ -1,6 +1,7 @@
 """looc-hub: Leave-one-out Contrastive Learning (Xiao et al., ICLR 2021) with timm backbones and the Hub."""
 
 from .config import AUGMENTATIONS, VARIANTS, LooCConfig
+from .data import build_dataloader, load_image_dataset
 from .model import LooCModel
 from .preprocessing import eval_transform
 from .zoo import ZooEntry, create_model, get_zoo_entry, list_models, list_pretrained
@@ -13,9 +14,11 @@ __all__ = [
     "LooCConfig",
     "LooCModel",
     "ZooEntry",
+    "build_dataloader",
     "create_model",
     "eval_transform",
     "get_zoo_entry",
     "list_models",
     "list_pretrained",
+    "load_image_dataset",
 ]

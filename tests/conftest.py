@@ -10,3 +10,5 @@ os.environ.setdefault("HF_HOME", tempfile.mkdtemp(prefix="looc-hub-hf-home-"))
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ.setdefault("LOOC_HUB_CACHE", tempfile.mkdtemp(prefix="looc-hub-cache-"))
+
+pytest_plugins = ["tests.fixtures_data"]

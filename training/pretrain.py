@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import torch
-from accelerate import Accelerator, DistributedDataParallelKwargs
+from accelerate import Accelerator, DataLoaderConfiguration, DistributedDataParallelKwargs
 from accelerate.utils import set_seed
 from tqdm.auto import tqdm
 
@@ -36,6 +36,8 @@ def main(config: PretrainConfig) -> None:
         mixed_precision=config.mixed_precision,
         log_with=trackers,
         project_dir=str(output_dir),
+        # Streaming data: each process reads its own shards instead of process 0 reading and broadcasting all.
+        dataloader_config=DataLoaderConfiguration(dispatch_batches=False),
         # Queues and the key encoder agree across ranks by construction: no per-step buffer broadcast.
         kwargs_handlers=[DistributedDataParallelKwargs(broadcast_buffers=False)],
     )
@@ -48,6 +50,9 @@ def main(config: PretrainConfig) -> None:
         objective = torch.nn.SyncBatchNorm.convert_sync_batchnorm(objective)
     if config.channels_last:
         objective = objective.to(memory_format=torch.channels_last)
+    if config.compile:  # the hot path of both encoders (the key encoder is a separate copy)
+        for encoder in (objective.query_encoder, objective.key_encoder):
+            encoder.forward_projections = torch.compile(encoder.forward_projections)
     view_generator = LooCViewGenerator.from_config(model_config)
 
     canvas_size = config.canvas_size or round(1.25 * model_config.image_size)

@@ -1,0 +1,24 @@
+"""Image data for LooC: any HF dataset or an embedded one, decoded into uint8 canvas batches for the view engine."""
+
+from .cache import default_cache_dir
+from .canvas import CanvasCollate, open_image, to_canvas, to_rgb
+from .columns import IMAGE_COLUMN, LABEL_COLUMN
+from .embedded import EMBEDDED_DATASET_NAMES, load_embedded_dataset
+from .load import load_image_dataset
+from .loader import build_dataloader
+from .sampler import EpochShuffleSampler
+
+__all__ = [
+    "EMBEDDED_DATASET_NAMES",
+    "IMAGE_COLUMN",
+    "LABEL_COLUMN",
+    "CanvasCollate",
+    "EpochShuffleSampler",
+    "build_dataloader",
+    "default_cache_dir",
+    "load_embedded_dataset",
+    "load_image_dataset",
+    "open_image",
+    "to_canvas",
+    "to_rgb",
+]

@@ -1,0 +1,92 @@
+"""Dataset rows -> the view engine's input: a uint8 canvas batch (B, 3, C, C).
+
+The split of work (the project's, not the paper's): DataLoader workers only decode, resize the shorter side to C
+(bilinear, antialiased) and centre-crop C x C, all deterministic; every random augmentation happens later, batched,
+in `looc_hub.views`. Pixels stay uint8 all the way, so workers move a quarter of the bytes float32 would.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+
+import numpy as np
+import torch
+from datasets import Image as ImageFeature
+from PIL import Image, ImageOps
+
+from .columns import IMAGE_COLUMN, LABEL_COLUMN
+
+WHITE = (255, 255, 255)
+
+
+def open_image(value: Image.Image | dict, canvas_size: int) -> Image.Image:
+    """A PIL image from a row's `image` value: already decoded, or datasets' undecoded {"bytes", "path"}.
+
+    Decoding ourselves lets JPEGs decode at the largest 1/2^k reduction that still covers the canvas
+    (`Image.draft`), several times faster for large photos and small canvases.
+    """
+    if isinstance(value, Image.Image):
+        return value
+    if value["bytes"] is None and not os.path.isfile(value["path"]):
+        return ImageFeature().decode_example(value)  # a remote file: datasets knows how to fetch it
+    image = Image.open(io.BytesIO(value["bytes"]) if value["bytes"] is not None else value["path"])
+    image.draft("RGB", (canvas_size, canvas_size))
+    ImageOps.exif_transpose(image, in_place=True)  # as datasets' own decoding does
+    return image
+
+
+def to_rgb(image: Image.Image, background: tuple[int, int, int] = WHITE) -> Image.Image:
+    """RGB, with any transparency (RGBA, LA, P with a transparent colour) composited onto `background`."""
+    if image.has_transparency_data:
+        rgba = image.convert("RGBA")
+        flat = Image.new("RGBA", rgba.size, (*background, 255))
+        flat.alpha_composite(rgba)
+        return flat.convert("RGB")
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def to_canvas(image: Image.Image, canvas_size: int, background: tuple[int, int, int] = WHITE) -> np.ndarray:
+    """Shorter side resized to `canvas_size` (bilinear, antialiased), centre crop: read-only uint8 (C, C, 3)."""
+    image = to_rgb(image, background)
+    width, height = image.size
+    side = min(width, height)
+    left, top = (width - side) / 2, (height - side) / 2
+    # Resizing only the central square (a sub-pixel box) equals resize-then-crop and skips the cropped pixels.
+    square = image.resize(
+        (canvas_size, canvas_size), Image.Resampling.BILINEAR, box=(left, top, left + side, top + side)
+    )
+    return np.asarray(square)
+
+
+class CanvasCollate:
+    """DataLoader `collate_fn`: rows -> {"images": uint8 (B, 3, C, C), "labels": int64 (B,) when labelled}.
+
+    Runs in the DataLoader workers. Rows are those of `load_image_dataset` (columns `image` and maybe `label`).
+
+    Example:
+        >>> collate = CanvasCollate(canvas_size=64)
+        >>> batch = collate([{"image": Image.new("RGB", (80, 60)), "label": 3}])
+        >>> batch["images"].shape, batch["images"].dtype, batch["labels"].tolist()
+        (torch.Size([1, 3, 64, 64]), torch.uint8, [3])
+    """
+
+    def __init__(self, canvas_size: int, background: tuple[int, int, int] = WHITE) -> None:
+        if not isinstance(canvas_size, int) or canvas_size < 1:
+            raise ValueError(f"canvas_size must be a positive int, got {canvas_size!r}")
+        if len(background) != 3 or not all(isinstance(c, int) and 0 <= c <= 255 for c in background):
+            raise ValueError(f"background must be an (R, G, B) triple of ints in 0..255, got {background!r}")
+        self.canvas_size = canvas_size
+        self.background = tuple(background)
+
+    def __call__(self, rows: list[dict]) -> dict[str, torch.Tensor]:
+        canvases = np.stack(
+            [
+                to_canvas(open_image(row[IMAGE_COLUMN], self.canvas_size), self.canvas_size, self.background)
+                for row in rows
+            ]
+        )  # (B, C, C, 3)
+        batch = {"images": torch.from_numpy(canvases).permute(0, 3, 1, 2).contiguous()}  # (B, 3, C, C)
+        if LABEL_COLUMN in rows[0]:
+            batch["labels"] = torch.tensor([row[LABEL_COLUMN] for row in rows], dtype=torch.int64)
+        return batch

@@ -1,0 +1,46 @@
+"""Datasets that looc-hub provides by name, built from pip packages on first use and cached (see `cache.py`)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+from datasets import DatasetDict
+
+from . import digits, openmoji
+from .cache import load_or_build
+
+
+@dataclass(frozen=True)
+class _EmbeddedDataset:
+    build: Callable[[int], DatasetDict]
+    cache_key: Callable[[int], str]
+    default_image_size: int
+
+
+_EMBEDDED_DATASETS = {
+    "looc-hub/openmoji": _EmbeddedDataset(openmoji.build_openmoji, openmoji.cache_key, openmoji.DEFAULT_IMAGE_SIZE),
+    "looc-hub/digits": _EmbeddedDataset(digits.build_digits, digits.cache_key, digits.DEFAULT_IMAGE_SIZE),
+}
+EMBEDDED_DATASET_NAMES = tuple(_EMBEDDED_DATASETS)
+
+
+def load_embedded_dataset(
+    name: str, *, image_size: int | None = None, cache_dir: str | os.PathLike | None = None
+) -> DatasetDict:
+    """All splits of an embedded dataset rendered at `image_size` px (its default when None).
+
+    Example:
+        >>> splits = load_embedded_dataset("looc-hub/digits")
+        >>> splits["test"].features["label"].names[:3]
+        ['0', '1', '2']
+    """
+    if name not in _EMBEDDED_DATASETS:
+        raise ValueError(f"Unknown embedded dataset {name!r}; choose one of {list(EMBEDDED_DATASET_NAMES)}")
+    entry = _EMBEDDED_DATASETS[name]
+    size = entry.default_image_size if image_size is None else image_size
+    if not isinstance(size, int) or size < 1:
+        raise ValueError(f"image_size must be a positive int, got {size!r}")
+    return load_or_build(entry.cache_key(size), partial(entry.build, size), cache_dir)
