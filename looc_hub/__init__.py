@@ -4,6 +4,7 @@ from .config import AUGMENTATIONS, VARIANTS, LooCConfig
 from .data import build_dataloader, load_image_dataset
 from .model import LooCModel
 from .preprocessing import eval_transform
+from .publish import publish, validate_model_dir
 from .zoo import ZooEntry, create_model, get_zoo_entry, list_models, list_pretrained
 
 __version__ = "0.1.0"
@@ -21,4 +22,6 @@ __all__ = [
     "list_models",
     "list_pretrained",
     "load_image_dataset",
+    "publish",
+    "validate_model_dir",
 ]

@@ -1,22 +1,43 @@
-"""The model card written beside every saved LooC model (Hub card conventions, timm's sections)."""
+"""The model card written beside every saved LooC model (Hub card conventions, timm's card sections).
+
+Cards are generated, never hand-edited: `save_pretrained`, `scripts/make_cards.py` and `scripts/publish.py` all
+render `templates/model_card.md` through `build_model_card`. Measured numbers come only from a results file
+(`looc_hub.eval.results`): its records become both the card's `model-index` metadata and its results table.
+"""
 
 from __future__ import annotations
 
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from huggingface_hub import ModelCard, ModelCardData
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 if TYPE_CHECKING:
+    from .eval.results import EvalRecord, EvalResults
     from .model import LooCModel
 
-__all__ = ["build_model_card"]
+__all__ = ["CARD_TAGS", "build_model_card", "eval_results_metadata"]
+
+CARD_TAGS = ("image-feature-extraction", "looc", "pytorch_model_hub_mixin", "self-supervised", "timm")
+"""Tags every LooC card carries (publishing checks them)."""
 
 _SENSITIVITY = {
     "color": "colour (hue, saturation, brightness, contrast, grayscale)",
     "rotation": "orientation (0/90/180/270 degrees)",
     "texture": "texture",
 }
+_PROTOCOL_NAMES = {
+    "knn": "kNN",
+    "linear_probe": "linear probe",
+    "few_shot": "few-shot",
+    "rotation_probe": "rotation prediction probe",
+    "corruption": "corruption robustness",
+    "head_contribution": "head contribution",
+    "sensitivity": "sensitivity",
+    "space_selection": "space selection",
+    "finetune": "fine-tuning",
+}
+_CLASSIFICATION_PROTOCOLS = ("knn", "linear_probe", "few_shot", "rotation_probe", "corruption", "finetune")
 
 
 def build_model_card(
@@ -27,36 +48,90 @@ def build_model_card(
     description: str = "",
     recipe: str = "",
     results: str = "",
+    eval_results: EvalResults | None = None,
     datasets: list[str] | None = None,
     license: str = "apache-2.0",
     base_model: str | None = None,
     **extra_metadata: Any,
 ) -> ModelCard:
-    """Render the card for `model`; `repo_id` appears in the usage snippets."""
+    """Render the card for `model`; `repo_id` appears in the usage snippets.
+
+    Args:
+        recipe: Markdown for the training-recipe section.
+        results: free Markdown for the results section (e.g. a training run's kNN monitor).
+        eval_results: a results file's content: becomes `model-index` metadata, a table per record, and the
+            sensitivity heatmap when the file lists one (its artifact paths are taken relative to the card).
+        base_model: set on fine-tunes (Hub convention: the repo the weights started from).
+    """
     config = model.config
     card_data = ModelCardData(
         library_name="looc-hub",
         license=license,
-        tags=sorted({"looc", "self-supervised", "timm", "image-feature-extraction", "pytorch_model_hub_mixin"}),
+        tags=list(CARD_TAGS),
         pipeline_tag="image-feature-extraction",
         datasets=datasets,
         base_model=base_model,
+        model_name=model_name or repo_id.split("/")[-1],
+        eval_results=eval_results_metadata(eval_results) if eval_results and eval_results.results else None,
         **extra_metadata,
     )
     template = resources.files("looc_hub").joinpath("templates/model_card.md").read_text()
     return ModelCard.from_template(
         card_data,
         template_str=template,
-        model_name=model_name or repo_id.split("/")[-1],
+        model_name=card_data.model_name,
         repo_id=repo_id,
         config=config,
-        config_rows=[(key, value) for key, value in config.to_dict().items()],
+        config_rows=list(config.to_dict().items()),
         spaces=_space_rows(model),
         example_space=config.augmentations[0] if config.augmentations else "invariant",
         description=description,
         recipe=recipe,
         results=results,
+        result_rows=[_result_row(record) for record in eval_results.results] if eval_results else [],
+        heatmap=eval_results.artifacts.get("sensitivity_heatmap") if eval_results else None,
+        base_model=base_model,
     )
+
+
+def eval_results_metadata(results: EvalResults) -> list[EvalResult]:
+    """One `EvalResult` (a model-index metric) per record; its name says protocol, space and metric.
+
+    The model-index groups metrics by task and dataset, so what tells records apart is `metric_name`.
+    """
+    return [
+        EvalResult(
+            task_type="image-classification"
+            if record.protocol in _CLASSIFICATION_PROTOCOLS
+            else "image-feature-extraction",
+            task_name=_PROTOCOL_NAMES[record.protocol],
+            dataset_type=record.dataset,
+            dataset_name=record.dataset,
+            dataset_split=record.split,
+            metric_type=record.metric,
+            metric_name=f"{_PROTOCOL_NAMES[record.protocol]} {record.metric}, space {record.space}",
+            metric_value=record.value,
+            metric_args=dict(record.params) or None,
+        )
+        for record in results.results
+    ]
+
+
+def _result_row(record: EvalRecord) -> dict[str, str]:
+    # Imported here: looc_hub.eval imports the model, which imports this module.
+    from .eval.results import PERCENT_METRICS
+
+    unit = " %" if record.metric in PERCENT_METRICS else ""
+    value = f"{record.value:.2f}" + (f" ± {record.ci95:.2f}" if record.ci95 is not None else "") + unit
+    params = ", ".join(f"{key}={value}" for key, value in record.params.items())
+    return {
+        "protocol": _PROTOCOL_NAMES[record.protocol],
+        "dataset": f"{record.dataset} ({record.split})",
+        "space": record.space,
+        "metric": record.metric,
+        "value": value,
+        "params": params,
+    }
 
 
 def _space_rows(model: LooCModel) -> list[dict[str, Any]]:
@@ -87,9 +162,7 @@ def _space_rows(model: LooCModel) -> list[dict[str, Any]]:
         for name in config.augmentations
     ]
     concat = (
-        "pooled last-stage features of all heads (paper)"
-        if config.variant == "looc++"
-        else ("Z_0 ... Z_n concatenated")
+        "pooled last-stage features of all heads (paper)" if config.variant == "looc++" else "Z_0 ... Z_n concatenated"
     )
     rows.append(
         {

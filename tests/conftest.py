@@ -11,4 +11,4 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ.setdefault("LOOC_HUB_CACHE", tempfile.mkdtemp(prefix="looc-hub-cache-"))
 
-pytest_plugins = ["tests.fixtures_data"]
+pytest_plugins = ["tests.fixtures_data", "tests.hub_server"]

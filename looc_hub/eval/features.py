@@ -6,9 +6,10 @@ from collections.abc import Sequence
 
 import torch
 from datasets import Dataset
+from tqdm.auto import tqdm
 
-from ..data import build_dataloader
 from ..model import LooCModel
+from .transformed import ImageTransform, embed_images, image_batches
 
 __all__ = ["extract_features"]
 
@@ -19,36 +20,30 @@ def extract_features(
     dataset: Dataset,
     *,
     spaces: Sequence[str] | None = None,
+    transform: ImageTransform | None = None,
     batch_size: int = 256,
     num_workers: int = 0,
     device: torch.device | str = "cpu",
 ) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
     """({space: (N, d)}, labels (N,) or None) for a `load_image_dataset` split, in dataset order, on the CPU.
 
-    Preprocessing (ours, matching the loader/engine split used in training): decode, resize the shorter side
-    to the model's image size and centre-crop (the loader), then normalise with the model's mean/std.
+    Each batch is decoded (`image_batches`), moved to `device`, passed through `transform` if given (float
+    images in [0, 1] in and out: a rotation, a corruption, an augmentation), then normalised with the model's
+    mean/std and embedded (`embed_images`, AMP on CUDA). The progress bar shows only on a terminal.
     """
     spaces = list(spaces or model.spaces)
-    loader = build_dataloader(
-        dataset,
-        batch_size=batch_size,
-        canvas_size=model.config.image_size,
-        num_workers=num_workers,
-        shuffle=False,
-        drop_last=False,
-    )
     was_training = model.training
     model.eval().to(device)
-    mean = torch.tensor(model.config.mean, device=device).view(1, -1, 1, 1)
-    std = torch.tensor(model.config.std, device=device).view(1, -1, 1, 1)
     features: dict[str, list[torch.Tensor]] = {space: [] for space in spaces}
     labels: list[torch.Tensor] = []
-    for batch in loader:
-        images = (batch["images"].to(device).float() / 255 - mean) / std
-        out = model(images, spaces=spaces)
+    batches = image_batches(dataset, model.config.image_size, batch_size=batch_size, num_workers=num_workers)
+    total = -(-len(dataset) // batch_size) if isinstance(dataset, Dataset) else None
+    for images, batch_labels in tqdm(batches, total=total, desc="features", disable=None, leave=False):
+        images = images.to(device)
+        out = embed_images(model, transform(images) if transform is not None else images, spaces)
         for space in spaces:
             features[space].append(out[space].float().cpu())
-        if "labels" in batch:
-            labels.append(batch["labels"].cpu())
+        if batch_labels is not None:
+            labels.append(batch_labels)
     model.train(was_training)
     return {space: torch.cat(chunks) for space, chunks in features.items()}, (torch.cat(labels) if labels else None)

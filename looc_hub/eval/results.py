@@ -1,0 +1,238 @@
+"""The evaluation results file: one documented, validated JSON schema shared by evaluation, cards and the zoo.
+
+A flat list of records, one number each, so that a model card's model-index (huggingface_hub `EvalResult`) and
+the zoo table are generated from it directly (docs/evaluation.md describes every field):
+
+    {"schema": "looc-hub/results", "schema_version": 1, "looc_hub_version": "0.1.0",
+     "created": "2026-11-25T15:30:00Z",
+     "model": {"source": "<dir or repo id>", "revision": null, "variant": "looc", "backbone": "resnet18",
+               "augmentations": ["color", "rotation"]},
+     "results": [{"protocol": "knn", "dataset": "looc-hub/digits", "split": "test", "space": "backbone",
+                  "metric": "top1", "value": 93.1, "params": {"k": 200, "temperature": 0.07}}],
+     "artifacts": {"sensitivity_heatmap": "sensitivity.png"}}
+
+Accuracies are percentages in [0, 100]; a concatenation of spaces is written "a+b" in its order; `ci95` (the
+half-width of a 95% confidence interval) is optional; artifact paths are relative to the JSON file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .spaces import parse_space_key
+
+__all__ = [
+    "PERCENT_METRICS",
+    "PROTOCOLS",
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "EvalRecord",
+    "EvalResults",
+    "ModelInfo",
+    "load_results",
+    "save_results",
+    "validate_results",
+]
+
+SCHEMA = "looc-hub/results"
+SCHEMA_VERSION = 1
+PROTOCOLS = (
+    "knn",
+    "linear_probe",
+    "few_shot",
+    "rotation_probe",
+    "corruption",
+    "head_contribution",
+    "sensitivity",
+    "space_selection",
+    "finetune",
+)
+PERCENT_METRICS = ("top1", "top5", "accuracy", "mean_corruption_accuracy")
+"""Metrics that are percentages and must lie in [0, 100]; other metrics only need to be finite numbers."""
+
+_TOP_KEYS = {
+    "schema": str,
+    "schema_version": int,
+    "looc_hub_version": str,
+    "created": str,
+    "model": dict,
+    "results": list,
+    "artifacts": dict,
+}
+_MODEL_KEYS = {"source": str, "revision": (str, type(None)), "variant": str, "backbone": str, "augmentations": list}
+_RECORD_KEYS = {"protocol": str, "dataset": str, "split": str, "space": str, "metric": str, "value": (int, float)}
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Which model was evaluated: where it came from and what it is."""
+
+    source: str
+    variant: str
+    backbone: str
+    augmentations: tuple[str, ...]
+    revision: str | None = None
+
+    @classmethod
+    def from_model(cls, model: Any, source: str, revision: str | None = None) -> ModelInfo:
+        """From a `LooCModel` and the directory or repo id it was loaded from."""
+        config = model.config
+        return cls(source, config.variant, config.backbone, tuple(config.augmentations), revision)
+
+
+@dataclass(frozen=True)
+class EvalRecord:
+    """One number: `protocol` on `dataset`/`split` with the feature `space` gave `value` of `metric`."""
+
+    protocol: str
+    dataset: str
+    split: str
+    space: str
+    metric: str
+    value: float
+    params: Mapping[str, Any] = field(default_factory=dict)
+    ci95: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        record = {**asdict(self), "params": dict(self.params)}
+        if self.ci95 is None:
+            del record["ci95"]
+        return record
+
+
+@dataclass
+class EvalResults:
+    """A whole results file; `to_dict` gives the JSON object, validated."""
+
+    model: ModelInfo
+    results: list[EvalRecord] = field(default_factory=list)
+    artifacts: dict[str, str] = field(default_factory=dict)
+    created: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    looc_hub_version: str = field(default_factory=lambda: _package_version())
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {
+            "schema": SCHEMA,
+            "schema_version": SCHEMA_VERSION,
+            "looc_hub_version": self.looc_hub_version,
+            "created": self.created,
+            "model": {**asdict(self.model), "augmentations": list(self.model.augmentations)},
+            "results": [record.to_dict() for record in self.results],
+            "artifacts": dict(self.artifacts),
+        }
+        validate_results(data)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EvalResults:
+        validate_results(data)
+        model = data["model"]
+        return cls(
+            model=ModelInfo(
+                model["source"], model["variant"], model["backbone"], tuple(model["augmentations"]), model["revision"]
+            ),
+            results=[EvalRecord(**{**record, "value": float(record["value"])}) for record in data["results"]],
+            artifacts=dict(data["artifacts"]),
+            created=data["created"],
+            looc_hub_version=data["looc_hub_version"],
+        )
+
+
+def validate_results(data: Mapping[str, Any]) -> None:
+    """Raise ValueError naming the first missing, unknown or wrong-typed key (with its path), else return."""
+    if not isinstance(data, Mapping):
+        raise ValueError(f"a results file holds a JSON object, got {type(data).__name__}")
+    _check_keys("", data, _TOP_KEYS)
+    if data["schema"] != SCHEMA:
+        raise ValueError(f"schema must be {SCHEMA!r}, got {data['schema']!r}")
+    if data["schema_version"] != SCHEMA_VERSION:
+        raise ValueError(
+            f"schema_version {data['schema_version']} is not supported; this looc-hub reads {SCHEMA_VERSION}"
+        )
+    _check_keys("model.", data["model"], _MODEL_KEYS)
+    for index, record in enumerate(data["results"]):
+        _check_record(f"results[{index}].", record)
+    for name, path in data["artifacts"].items():
+        if not isinstance(path, str) or Path(path).is_absolute() or ".." in Path(path).parts:
+            raise ValueError(f"artifacts.{name} must be a path relative to the results file, got {path!r}")
+
+
+def save_results(results: EvalResults, path: str | os.PathLike) -> Path:
+    """Validate and write `results` as JSON, atomically (a temporary sibling renamed over `path`)."""
+    path = Path(path)
+    text = json.dumps(results.to_dict(), indent=2) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, staging = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(staging, path)
+    except BaseException:
+        Path(staging).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_results(path: str | os.PathLike) -> EvalResults:
+    """Read and validate a results file; errors name the file and the offending key."""
+    try:
+        data = json.loads(Path(path).read_text())
+        return EvalResults.from_dict(data)
+    except (json.JSONDecodeError, ValueError) as error:
+        raise ValueError(f"{path}: not a valid looc-hub results file: {error}") from None
+
+
+def _check_record(prefix: str, record: Any) -> None:
+    if not isinstance(record, Mapping):
+        raise ValueError(f"{prefix[:-1]} must be an object, got {type(record).__name__}")
+    optional = {"params": dict, "ci95": (int, float)}
+    _check_keys(prefix, record, _RECORD_KEYS, optional)
+    if record["protocol"] not in PROTOCOLS:
+        raise ValueError(f"{prefix}protocol {record['protocol']!r} is unknown; valid protocols: {list(PROTOCOLS)}")
+    parse_space_key(record["space"])
+    value = record["value"]
+    if isinstance(value, bool) or not math.isfinite(value):
+        raise ValueError(f"{prefix}value must be a finite number, got {value!r}")
+    if record["metric"] in PERCENT_METRICS and not 0 <= value <= 100:
+        raise ValueError(f"{prefix}value of metric {record['metric']!r} is a percentage in [0, 100], got {value}")
+    ci95 = record.get("ci95")
+    if ci95 is not None and (isinstance(ci95, bool) or not math.isfinite(ci95) or ci95 < 0):
+        raise ValueError(f"{prefix}ci95 must be a finite number >= 0, got {ci95!r}")
+
+
+def _check_keys(
+    prefix: str, data: Mapping[str, Any], required: Mapping[str, Any], optional: Mapping[str, Any] | None = None
+) -> None:
+    optional = optional or {}
+    missing = [key for key in required if key not in data]
+    if missing:
+        raise ValueError(f"missing key(s) {[prefix + key for key in missing]}")
+    unknown = [key for key in data if key not in required and key not in optional]
+    if unknown:
+        raise ValueError(
+            f"unknown key(s) {[prefix + key for key in unknown]}; valid: {list(required) + list(optional)}"
+        )
+    for key, expected in {**required, **optional}.items():
+        if key not in data or (key in optional and data[key] is None):
+            continue
+        value = data[key]
+        wrong_bool = isinstance(value, bool) and bool not in (expected if isinstance(expected, tuple) else (expected,))
+        if wrong_bool or not isinstance(value, expected):
+            names = [t.__name__ for t in (expected if isinstance(expected, tuple) else (expected,))]
+            raise ValueError(f"{prefix}{key} must be {' or '.join(names)}, got {value!r}")
+
+
+def _package_version() -> str:
+    from .. import __version__
+
+    return __version__

@@ -1,0 +1,91 @@
+"""Nearest-neighbour retrieval grids per space (paper Fig. 3): what each space considers "the same image".
+
+For each query image, one row per space key: the query, then its k most cosine-similar images of a bank. A
+colour space should retrieve same-coloured images, a rotation space same-oriented ones, the invariant space
+same-content ones in any colour or orientation. Concatenations L2-normalise each part first, as kNN does; the
+choice of queries (evenly spaced through the query set) and the grid layout are ours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from datasets import Dataset
+from torch import Tensor
+
+from .spaces import concat_features
+from .transformed import image_batches
+
+__all__ = ["nearest_neighbours", "plot_retrieval"]
+
+
+def nearest_neighbours(bank: Tensor, queries: Tensor, k: int) -> Tensor:
+    """Indices (Q, k) of the k bank rows (N, d) most cosine-similar to each query row (Q, d), best first."""
+    if not 1 <= k <= len(bank):
+        raise ValueError(f"k must be in [1, {len(bank)}] (the bank size), got {k}")
+    similarity = F.normalize(queries.float(), dim=1) @ F.normalize(bank.float(), dim=1).T  # (Q, N)
+    return similarity.topk(k, dim=1).indices
+
+
+def plot_retrieval(
+    bank: Dataset,
+    bank_features: Mapping[str, Tensor],
+    queries: Dataset,
+    query_features: Mapping[str, Tensor],
+    path: str | Path,
+    *,
+    keys: Sequence[str],
+    num_queries: int = 4,
+    k: int = 8,
+    image_size: int = 64,
+) -> Path:
+    """A PNG grid: for each of `num_queries` queries, a row per space key (query | its k bank neighbours)."""
+    if not keys:
+        raise ValueError("plot_retrieval needs at least one space key")
+    if not 1 <= num_queries <= len(queries):
+        raise ValueError(f"num_queries must be in [1, {len(queries)}], got {num_queries}")
+    chosen = torch.linspace(0, len(queries) - 1, num_queries).round().long()  # (q,) evenly spaced queries
+    neighbours = {
+        key: nearest_neighbours(
+            concat_features(bank_features, key, normalize_parts=True),
+            concat_features(query_features, key, normalize_parts=True)[chosen],
+            k,
+        )
+        for key in keys
+    }  # {key: (q, k)}
+    query_images = _images(queries, chosen.tolist(), image_size)
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    rows = num_queries * len(keys)
+    figure, axes = plt.subplots(rows, k + 1, figsize=(0.9 * (k + 1) + 1.2, 0.9 * rows), squeeze=False)
+    for query in range(num_queries):
+        for offset, key in enumerate(keys):
+            row = axes[query * len(keys) + offset]
+            found = _images(bank, neighbours[key][query].tolist(), image_size)
+            for column, image in enumerate([query_images[query], *found]):
+                row[column].imshow(image.permute(1, 2, 0).numpy())
+                row[column].set_xticks([])
+                row[column].set_yticks([])
+            row[0].set_ylabel(key, rotation=0, ha="right", va="center", fontsize=8)
+    axes[0][0].set_title("query", fontsize=8)
+    for column in range(1, k + 1):
+        axes[0][column].set_title(f"#{column}", fontsize=8)
+    figure.tight_layout(h_pad=0.2, w_pad=0.2)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def _images(dataset: Dataset, indices: list[int], image_size: int) -> Tensor:
+    """(len(indices), 3, S, S) float images in [0, 1], decoded as the features were, in `indices` order."""
+    images, _ = next(image_batches(dataset.select(indices), image_size, batch_size=len(indices)))
+    return images

@@ -1,0 +1,162 @@
+"""The augmentation-sensitivity matrix (beyond the paper): what each space is invariant to, for any checkpoint.
+
+For a space f and an augmentation a, over the images x_i of a dataset:
+
+    s_aug   = mean_i cos(f(x_i), f(a(x_i)))          how close an image stays to its augmented self
+    s_other = mean_i cos(f(x_i), f(x_pi(i)))         how close it is to another image (pi: a fixed derangement)
+    sensitivity = (1 - s_aug) / (1 - s_other)
+
+0 means invariant (the augmentation does not move the embedding), 1 means the augmentation moves an image as
+far as swapping it for a different image; values above 1 are possible. Normalising by the different-image
+baseline is what makes spaces comparable: raw cosines of a ReLU backbone and of a unit-norm head live on very
+different scales. A concatenation "a+b" L2-normalises each part first, as the kNN protocol does.
+
+The augmentations are the view engine's own (`looc_hub.views`), always applied (p = 1: the number measures the
+augmentation, not how often training applied it), at the MoCo v2 / project strengths used in pretraining, with
+parameters drawn per image from a generator seeded once per augmentation, so the matrix is deterministic given
+`seed` and `batch_size`. Rotation draws from the three non-trivial quarter turns. The metric, its normalisation,
+p = 1 and the non-trivial turns are our choices; the paper has no such table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from datasets import Dataset
+from torch import Tensor
+
+from ..model import LooCModel
+from ..views import (
+    RandomColor,
+    RandomGaussianBlur,
+    RandomHorizontalFlip,
+    RandomResizedCrop,
+    RandomRotation90,
+    RandomTexture,
+    RotationParams,
+)
+from .features import extract_features
+from .results import EvalRecord
+from .spaces import concat_features, parse_space_key
+from .transformed import ImageTransform
+
+__all__ = ["SENSITIVITY_AUGMENTATIONS", "SensitivityMatrix", "augmentation_sensitivity", "plot_sensitivity"]
+
+SENSITIVITY_AUGMENTATIONS = ("crop", "flip", "blur", "color", "rotation", "texture")
+
+
+@dataclass(frozen=True)
+class SensitivityMatrix:
+    """Sensitivity per (space key, augmentation): 0 invariant, 1 as far as a different image."""
+
+    keys: tuple[str, ...]
+    augmentations: tuple[str, ...]
+    values: Tensor  # (len(keys), len(augmentations))
+    baseline_similarity: dict[str, float]  # s_other per space key
+
+    def records(self, dataset: str, split: str, seed: int) -> list[EvalRecord]:
+        """One "sensitivity" record per cell, metric = the augmentation's name."""
+        return [
+            EvalRecord("sensitivity", dataset, split, key, name, float(self.values[row, column]), {"seed": seed})
+            for row, key in enumerate(self.keys)
+            for column, name in enumerate(self.augmentations)
+        ]
+
+
+def augmentation_sensitivity(
+    model: LooCModel,
+    dataset: Dataset,
+    *,
+    keys: Sequence[str] | None = None,
+    augmentations: Sequence[str] = SENSITIVITY_AUGMENTATIONS,
+    seed: int = 0,
+    batch_size: int = 256,
+    device: torch.device | str = "cpu",
+) -> SensitivityMatrix:
+    """The sensitivity of every space key (default: the model's spaces) to every augmentation on `dataset`."""
+    unknown = [name for name in augmentations if name not in SENSITIVITY_AUGMENTATIONS]
+    if unknown or not augmentations:
+        raise ValueError(f"unknown augmentations {unknown}; valid choices: {list(SENSITIVITY_AUGMENTATIONS)}")
+    if len(dataset) < 2:
+        raise ValueError(f"the different-image baseline needs at least 2 images, got {len(dataset)}")
+    keys = list(keys or model.spaces)
+    spaces = list(dict.fromkeys(name for key in keys for name in parse_space_key(key)))
+    model.embedding_dim(spaces)  # unknown space names fail before any extraction
+    extract = {"spaces": spaces, "batch_size": batch_size, "device": device}
+    clean, _ = extract_features(model, dataset, **extract)
+    clean = {key: F.normalize(concat_features(clean, key, normalize_parts=True), dim=1) for key in keys}
+    others = _derangement(len(dataset), seed)  # (N,)
+    baseline = {key: (clean[key] * clean[key][others]).sum(1).mean().item() for key in keys}
+    values = torch.empty(len(keys), len(augmentations))
+    for column, name in enumerate(augmentations):
+        augment = fixed_augmentation(name, model.config.image_size, seed)
+        moved, _ = extract_features(model, dataset, transform=augment, **extract)
+        for row, key in enumerate(keys):
+            augmented = F.normalize(concat_features(moved, key, normalize_parts=True), dim=1)
+            similarity = (clean[key] * augmented).sum(1).mean().item()  # (N, d) -> (N,) -> mean
+            values[row, column] = (1.0 - similarity) / max(1.0 - baseline[key], 1e-8)
+    return SensitivityMatrix(tuple(keys), tuple(augmentations), values, baseline)
+
+
+def fixed_augmentation(name: str, image_size: int, seed: int) -> ImageTransform:
+    """The view engine's augmentation `name`, always applied, parameters from a generator seeded with `seed`."""
+    if name not in SENSITIVITY_AUGMENTATIONS:
+        raise ValueError(f"unknown augmentation {name!r}; valid choices: {list(SENSITIVITY_AUGMENTATIONS)}")
+    generator = torch.Generator().manual_seed(seed)
+    if name == "crop":
+        crop = RandomResizedCrop(image_size)
+        return lambda images: crop.apply(images, crop.sample(len(images), tuple(images.shape[-2:]), generator))
+    if name == "rotation":
+        rotation = RandomRotation90()
+
+        def rotate(images: Tensor) -> Tensor:
+            turns = torch.randint(1, 4, (len(images),), generator=generator)  # never the identity
+            return rotation.apply(images, RotationParams(quarter_turns=turns))
+
+        return rotate
+    always = {
+        "flip": lambda: RandomHorizontalFlip(p=1.0),
+        "blur": lambda: RandomGaussianBlur(p=1.0),
+        "color": lambda: RandomColor(jitter_p=1.0),
+        "texture": lambda: RandomTexture(p=1.0),
+    }
+    augmentation = always[name]()
+    return lambda images: augmentation.apply(images, augmentation.sample(len(images), generator))
+
+
+def plot_sensitivity(matrix: SensitivityMatrix, path: str | Path) -> Path:
+    """A heatmap PNG, spaces as rows and augmentations as columns, each cell annotated with its value."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    values = matrix.values.numpy()
+    figure, axes = plt.subplots(figsize=(0.9 * len(matrix.augmentations) + 3.0, 0.5 * len(matrix.keys) + 1.5))
+    image = axes.imshow(values, cmap="viridis", aspect="auto", vmin=0.0, vmax=max(1.0, float(values.max())))
+    axes.set_xticks(range(len(matrix.augmentations)), matrix.augmentations)
+    axes.set_yticks(range(len(matrix.keys)), matrix.keys)
+    for row in range(values.shape[0]):
+        for column in range(values.shape[1]):
+            shade = "black" if values[row, column] > 0.6 * image.norm.vmax else "white"
+            axes.text(column, row, f"{values[row, column]:.2f}", ha="center", va="center", color=shade, fontsize=9)
+    axes.set_title("Sensitivity: 0 invariant, 1 = another image", fontsize=10)
+    figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04)
+    figure.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+def _derangement(count: int, seed: int) -> Tensor:
+    """A seeded permutation with no fixed point: a random order, each image paired with the next in it."""
+    order = torch.randperm(count, generator=torch.Generator().manual_seed(seed))
+    partner = torch.empty_like(order)
+    partner[order] = order.roll(-1)
+    return partner

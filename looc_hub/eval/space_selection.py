@@ -1,0 +1,99 @@
+"""Task-driven space selection (beyond the paper): which space, or concatenation, should a labelled task use?
+
+LooC leaves this choice to the user; this ranks every candidate with a cheap probe and recommends one. Ours:
+the candidates' train features are split into a fit part and a held-out validation part (seeded, stratified
+by class), an L-BFGS linear probe (`fit_linear_probe`) is fitted on the first and scored on the second, and the
+recommendation follows the one-standard-error rule (Breiman et al.): among the candidates whose validation
+accuracy is within one binomial standard error of the best, the narrowest embedding wins, so a concatenation
+must earn its extra dimensions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+
+import torch
+from torch import Tensor
+
+from .linear_probe import fit_linear_probe
+from .results import EvalRecord
+from .spaces import concat_features, space_key
+
+__all__ = ["SpaceRanking", "candidate_keys", "select_space"]
+
+
+@dataclass(frozen=True)
+class SpaceRanking:
+    """Validation top-1 (%) per candidate key, best first, and the recommended key."""
+
+    accuracy: dict[str, float]
+    dims: dict[str, int]
+    recommended: str
+    standard_error: float  # of the best accuracy, in percentage points
+
+    def records(self, dataset: str, split: str, params: Mapping[str, object]) -> list[EvalRecord]:
+        """A "space_selection" top1 record per candidate (params: rank, recommended) on the validation part."""
+        return [
+            EvalRecord(
+                "space_selection",
+                dataset,
+                split,
+                key,
+                "top1",
+                value,
+                {**params, "rank": rank, "dim": self.dims[key], "recommended": key == self.recommended},
+            )
+            for rank, (key, value) in enumerate(self.accuracy.items(), start=1)
+        ]
+
+
+def candidate_keys(spaces: Sequence[str], max_parts: int = 2) -> list[str]:
+    """Every space, every concatenation of up to `max_parts` of them, and all of them together, in order."""
+    spaces = list(dict.fromkeys(spaces))
+    keys = [space_key(list(group)) for size in range(1, max_parts + 1) for group in combinations(spaces, size)]
+    return list(dict.fromkeys([*keys, space_key(spaces)]))
+
+
+def select_space(
+    features: Mapping[str, Tensor],
+    labels: Tensor,
+    *,
+    keys: Sequence[str] | None = None,
+    validation_fraction: float = 0.25,
+    seed: int = 0,
+) -> SpaceRanking:
+    """Rank `keys` (default: `candidate_keys` of every space in `features`) on a held-out part of (features, labels)."""
+    if not 0 < validation_fraction < 1:
+        raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
+    keys = list(keys or candidate_keys(list(features)))
+    fit_rows, validation_rows = _stratified_split(labels, validation_fraction, seed)
+    accuracy, dims = {}, {}
+    for key in keys:
+        x = concat_features(features, key)  # (N, d)
+        probe = fit_linear_probe(x[fit_rows], labels[fit_rows], num_classes=int(labels.max()) + 1, seed=seed)
+        accuracy[key] = probe.accuracy(x[validation_rows], labels[validation_rows])["top1"]
+        dims[key] = x.shape[1]
+    ranked = dict(sorted(accuracy.items(), key=lambda item: (-item[1], dims[item[0]])))
+    best = next(iter(ranked.values()))
+    error = 100.0 * math.sqrt(best / 100.0 * (1 - best / 100.0) / len(validation_rows))
+    close = [key for key, value in ranked.items() if value >= best - error]
+    recommended = min(close, key=lambda key: (dims[key], -ranked[key]))
+    return SpaceRanking(ranked, dims, recommended, error)
+
+
+def _stratified_split(labels: Tensor, fraction: float, seed: int) -> tuple[Tensor, Tensor]:
+    """(fit rows, validation rows): `fraction` of each class, at least one, held out; seeded."""
+    generator = torch.Generator().manual_seed(seed)
+    fit, validation = [], []
+    for label in labels.unique():
+        rows = (labels == label).nonzero().squeeze(1)
+        rows = rows[torch.randperm(len(rows), generator=generator)]
+        held = max(1, round(fraction * len(rows)))
+        if held >= len(rows):
+            raise ValueError(f"class {int(label)} has {len(rows)} example(s); need 2+ to hold one out")
+        validation.append(rows[:held])
+        fit.append(rows[held:])
+    return torch.cat(fit), torch.cat(validation)

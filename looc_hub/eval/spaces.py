@@ -1,0 +1,44 @@
+"""Names for a space or a concatenation of spaces ("invariant+color"), and the features they select."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["concat_features", "parse_space_key", "space_key"]
+
+SEPARATOR = "+"
+
+
+def space_key(spaces: str | Sequence[str]) -> str:
+    """The results-file name of a space or a concatenation: ["invariant", "color"] -> "invariant+color"."""
+    names = [spaces] if isinstance(spaces, str) else list(spaces)
+    if not names or any(not name or SEPARATOR in name for name in names):
+        raise ValueError(f"spaces must be non-empty names without {SEPARATOR!r}, got {names!r}")
+    return SEPARATOR.join(names)
+
+
+def parse_space_key(key: str) -> list[str]:
+    """Inverse of `space_key`: "invariant+color" -> ["invariant", "color"]."""
+    names = key.split(SEPARATOR)
+    if not key or any(not name for name in names):
+        raise ValueError(f"Malformed space key {key!r}; expected a space or spaces joined by {SEPARATOR!r}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"Space key {key!r} lists a space twice")
+    return names
+
+
+def concat_features(features: Mapping[str, torch.Tensor], key: str, *, normalize_parts: bool = False) -> torch.Tensor:
+    """The (N, sum of d) feature named by `key`, parts in the key's order.
+
+    `normalize_parts` L2-normalises each part first (ours, for cosine kNN: otherwise the raw "backbone" feature,
+    whose norm is far above the unit-norm head spaces, would decide every neighbour alone).
+    """
+    names = parse_space_key(key)
+    missing = [name for name in names if name not in features]
+    if missing:
+        raise ValueError(f"No features for space(s) {missing}; extracted: {list(features)}")
+    parts = [F.normalize(features[name].float(), dim=1) if normalize_parts else features[name] for name in names]
+    return torch.cat(parts, dim=1)  # (N, d_1 + ... + d_k)

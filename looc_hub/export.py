@@ -1,0 +1,122 @@
+"""Exports of a LooC model for users outside looc-hub, each verified against the eager model before it is kept.
+
+- `export_timm`: the backbone alone as a plain timm directory (config.json with timm's keys only +
+  model.safetensors), loadable with `timm.create_model("local-dir:...")` or from the Hub with "hf-hub:".
+- `export_torchvision_resnet`: the backbone as a `torchvision.models.resnet*` state dict (safetensors), for the
+  ResNets whose timm and torchvision definitions coincide.
+- `export_program`: `embed(x, space)` for one chosen space as a `torch.export` program (.pt2), with a dynamic
+  batch dimension. Ours: torch.export rather than ONNX (the `onnx` package is not a dependency) or TorchScript
+  (deprecated in torch 2.x).
+The weights exported are the query encoder's (the trained one; the momentum encoder is never saved).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import timm
+import torch
+import torchvision
+from torch import nn
+
+from . import _hub
+from ._atomic import atomic_directory
+from .model import LooCModel
+
+__all__ = ["TORCHVISION_RESNETS", "export_program", "export_timm", "export_torchvision_resnet"]
+
+TORCHVISION_RESNETS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
+"""timm architectures with the same modules, names and shapes as torchvision's ResNets (v1.5 strides)."""
+
+_TIMM_KEYS = ("architecture", "num_classes", "num_features", "global_pool", "model_args", "pretrained_cfg")
+
+
+def export_timm(model: LooCModel, directory: str | os.PathLike) -> Path:
+    """Write the backbone as a plain timm model directory (atomically) and check timm reproduces "backbone"."""
+    directory = Path(directory)
+    hub_config = _hub.hub_config_dict(model.config, model.backbone, model.pretrained_cfg)
+    with atomic_directory(directory) as staging:
+        timm_config = {key: hub_config[key] for key in _TIMM_KEYS if key in hub_config}
+        (staging / _hub.CONFIG_NAME).write_text(json.dumps(timm_config, indent=2) + "\n")
+        _hub.write_safetensors(model.backbone.state_dict(), staging / _hub.BACKBONE_WEIGHTS)
+        loaded = timm.create_model(f"local-dir:{staging}", pretrained=True).eval()
+        _check_same(loaded, lambda x: model.embed(x, space="backbone"), model, "the timm export")
+    return directory
+
+
+def export_torchvision_resnet(model: LooCModel, path: str | os.PathLike) -> Path:
+    """Write the backbone as a torchvision ResNet state dict (no `fc`: load with `strict=False` or replace fc).
+
+    Raises:
+        ValueError: when the backbone is not one of `TORCHVISION_RESNETS` with default arguments.
+    """
+    config = model.config
+    if config.backbone not in TORCHVISION_RESNETS or config.backbone_kwargs:
+        raise ValueError(
+            f"A torchvision state dict needs one of {list(TORCHVISION_RESNETS)} with no backbone_kwargs; this "
+            f"model is {config.backbone} {dict(config.backbone_kwargs)}. Use export_timm instead."
+        )
+    resnet = torchvision_resnet(model)
+    _check_same(resnet, lambda x: model.embed(x, space="backbone"), model, "the torchvision export")
+    path = Path(path)
+    _hub.write_safetensors(model.backbone.state_dict(), path)
+    return path
+
+
+def torchvision_resnet(model: LooCModel) -> nn.Module:
+    """A torchvision ResNet with the model's backbone weights and `fc = Identity` (strict load: names agree)."""
+    resnet = getattr(torchvision.models, model.config.backbone)(weights=None)
+    resnet.fc = nn.Identity()
+    resnet.load_state_dict(model.backbone.state_dict(), strict=True)
+    return resnet.eval()
+
+
+def export_program(
+    model: LooCModel, path: str | os.PathLike, space: str | Sequence[str] | None = None
+) -> torch.export.ExportedProgram:
+    """Export `embed(x, space)` with torch.export and save it; the reloaded program must match eager outputs.
+
+    Load it with `torch.export.load(path).module()`; inputs are (B, C, H, W) at the model's image size.
+    The model is put in eval mode (BatchNorm uses its running statistics, as at inference).
+    """
+    names = [model.default_space] if space is None else [space] if isinstance(space, str) else list(space)
+    module = _Embed(model, names).eval()
+    size = model.config.image_size
+    example = torch.randn(2, model.config.in_chans, size, size)
+    batch = torch.export.Dim("batch", min=1)
+    program = torch.export.export(module, (example,), dynamic_shapes={"x": {0: batch}})
+    path = Path(path)
+    staging = path.with_name(f".{path.name}.tmp")
+    try:
+        torch.export.save(program, staging)
+        _check_same(torch.export.load(staging).module(), module, model, f"the exported program {path.name}")
+        os.replace(staging, path)
+    finally:
+        staging.unlink(missing_ok=True)
+    return program
+
+
+class _Embed(nn.Module):
+    """`model.embed` with the space fixed, so that the exported graph takes only the images."""
+
+    def __init__(self, model: LooCModel, spaces: list[str]) -> None:
+        super().__init__()
+        model.embedding_dim(spaces)  # validates the names now, with the model's own error message
+        self.model = model
+        self.spaces = spaces
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model.embed(x, space=self.spaces)  # (B, embedding_dim(spaces))
+
+
+def _check_same(exported, reference, model: LooCModel, what: str) -> None:
+    """Compare on a batch size other than any example's, so a baked-in batch dimension would show."""
+    size = model.config.image_size
+    x = torch.randn(3, model.config.in_chans, size, size, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        found, expected = exported(x), reference(x)
+    if found.shape != expected.shape or not torch.allclose(found, expected, rtol=1e-4, atol=1e-5):
+        raise RuntimeError(f"{what} does not reproduce the eager model's outputs; nothing usable was written")

@@ -1,0 +1,106 @@
+"""`LooCClassifier`: a linear classifier over one LooC feature (the backbone, one space or a concatenation).
+
+Saved in Hub format: the fine-tuned `LooCModel` files (`save_pretrained`, atomic) plus `classifier.safetensors`
+and `classifier.json` (the feature, the class names), so `LooCClassifier.from_pretrained(dir)` restores both and
+`LooCModel.from_pretrained(dir)` still gives the fine-tuned embedding model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from safetensors.torch import load_file, save_file
+from torch import Tensor, nn
+
+from .._atomic import atomic_directory
+from ..model import LooCModel
+
+__all__ = ["FINETUNE_MODES", "LooCClassifier"]
+
+FINETUNE_MODES = ("linear", "full")
+CLASSIFIER_WEIGHTS = "classifier.safetensors"
+CLASSIFIER_CONFIG = "classifier.json"
+
+
+class LooCClassifier(nn.Module):
+    """Logits (B, num_classes) from `model.embed(x, feature)`.
+
+    Args:
+        model: the LooC model to fine-tune.
+        feature: a space name or a list of spaces, concatenated in order (e.g. ["invariant", "color"]).
+        num_classes: output classes.
+        mode: "linear" (the encoder is frozen and kept in eval mode, BatchNorm statistics included) or "full".
+        class_names: optional names, saved with the classifier.
+    """
+
+    def __init__(
+        self,
+        model: LooCModel,
+        feature: str | Sequence[str],
+        num_classes: int,
+        *,
+        mode: str = "linear",
+        class_names: Sequence[str] | None = None,
+    ) -> None:
+        super().__init__()
+        if mode not in FINETUNE_MODES:
+            raise ValueError(f"Unknown fine-tuning mode {mode!r}; valid choices: {list(FINETUNE_MODES)}")
+        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+            raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
+        if class_names is not None and len(class_names) != num_classes:
+            raise ValueError(f"{len(class_names)} class_names given for num_classes={num_classes}")
+        self.feature = [feature] if isinstance(feature, str) else list(feature)
+        self.model = model
+        self.head = nn.Linear(model.embedding_dim(self.feature), num_classes)  # validates the feature names
+        self.mode = mode
+        self.class_names = list(class_names) if class_names is not None else None
+        if mode == "linear":
+            self.model.requires_grad_(False)
+
+    @property
+    def num_classes(self) -> int:
+        return self.head.out_features
+
+    def train(self, mode: bool = True) -> LooCClassifier:
+        super().train(mode)
+        if self.mode == "linear":
+            self.model.eval()  # a frozen encoder keeps its BatchNorm statistics
+        return self
+
+    def forward(self, images: Tensor) -> Tensor:
+        return self.head(self.model.embed(images, self.feature))  # (B, d) -> (B, num_classes)
+
+    def save_pretrained(
+        self, directory: str | os.PathLike, *, metrics: dict[str, float] | None = None, **model_card_kwargs: Any
+    ) -> Path:
+        """Write the model (card: `model_card_kwargs`), the classifier and its `metrics`, all or nothing."""
+        with atomic_directory(directory) as staging:
+            self.model.save_pretrained(staging, model_card_kwargs=model_card_kwargs)
+            head = {name: value.detach().cpu().contiguous() for name, value in self.head.state_dict().items()}
+            save_file(head, staging / CLASSIFIER_WEIGHTS)
+            config = {
+                "feature": self.feature,
+                "num_classes": self.num_classes,
+                "mode": self.mode,
+                "class_names": self.class_names,
+                "metrics": metrics or {},
+            }
+            (staging / CLASSIFIER_CONFIG).write_text(json.dumps(config, indent=2) + "\n")
+        return Path(directory)
+
+    @classmethod
+    def from_pretrained(cls, directory: str | os.PathLike, map_location: str = "cpu") -> LooCClassifier:
+        directory = Path(directory)
+        if not (directory / CLASSIFIER_CONFIG).is_file():
+            raise FileNotFoundError(f"{directory} holds no {CLASSIFIER_CONFIG}: not a fine-tuned LooCClassifier")
+        config = json.loads((directory / CLASSIFIER_CONFIG).read_text())
+        model = LooCModel.from_pretrained(directory, map_location=map_location)
+        classifier = cls(
+            model, config["feature"], config["num_classes"], mode=config["mode"], class_names=config["class_names"]
+        )
+        classifier.head.load_state_dict(load_file(directory / CLASSIFIER_WEIGHTS, device=map_location))
+        return classifier.eval()

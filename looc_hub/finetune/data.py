@@ -1,0 +1,72 @@
+"""Classification batches with timm's transforms from the model's own data config (`pretrained_cfg`).
+
+Training uses timm's `create_transform(is_training=True)` (random resized crop, flip, colour jitter as timm sets
+them) and evaluation `looc_hub.eval_transform(model)`, so fine-tuning sees the preprocessing the weights expect.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from datasets import ClassLabel, Dataset
+from timm.data import create_transform, resolve_data_config
+from torch.utils.data import DataLoader
+
+from ..data import IMAGE_COLUMN, LABEL_COLUMN, to_rgb
+from ..model import LooCModel
+from ..preprocessing import eval_transform
+
+__all__ = ["classification_loader", "num_classes_of"]
+
+
+def num_classes_of(train: Dataset) -> int:
+    """The class count: the ClassLabel's, else the largest training label + 1."""
+    feature = train.features[LABEL_COLUMN]
+    if isinstance(feature, ClassLabel):
+        return feature.num_classes
+    return int(max(train[LABEL_COLUMN])) + 1
+
+
+def classification_loader(
+    dataset: Dataset,
+    model: LooCModel,
+    *,
+    num_classes: int,
+    training: bool,
+    batch_size: int,
+    hflip: float = 0.5,
+    num_workers: int = 0,
+    seed: int = 0,
+) -> DataLoader:
+    """Batches {"images": (B, 3, S, S) normalised float, "labels": (B,)} of a labelled `load_image_dataset` split.
+
+    Raises ValueError when a label lies outside [0, num_classes).
+    """
+    labels = dataset[LABEL_COLUMN]
+    bad = sorted({label for label in labels if not 0 <= label < num_classes})
+    if bad:
+        raise ValueError(f"labels {bad[:10]} are out of range for {num_classes} classes (valid: 0..{num_classes - 1})")
+    if training:
+        transform = create_transform(**resolve_data_config(model=model), is_training=True, hflip=hflip)
+    else:
+        transform = eval_transform(model)
+
+    def apply(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        return {"images": [transform(to_rgb(image)) for image in batch[IMAGE_COLUMN]], "labels": batch[LABEL_COLUMN]}
+
+    def collate(rows: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        return {
+            "images": torch.stack([row["images"] for row in rows]),  # (B, 3, S, S)
+            "labels": torch.tensor([row["labels"] for row in rows]),  # (B,)
+        }
+
+    return DataLoader(
+        dataset.with_transform(apply),
+        batch_size=batch_size,
+        shuffle=training,
+        drop_last=False,
+        num_workers=num_workers,
+        collate_fn=collate,
+        generator=torch.Generator().manual_seed(seed),
+    )

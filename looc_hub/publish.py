@@ -1,0 +1,259 @@
+"""Publishing a saved LooC model to the Hub: validate everything locally, then upload it in ONE commit.
+
+Why validate first: a push is public and cached by every downloader; a repo whose config disagrees with its
+weights, which plain timm cannot load, or whose card claims numbers its results file does not hold, must never
+leave the machine. `validate_model_dir` collects every problem and raises one `ValueError` listing them all;
+`publish` calls it before its first request, so a failed validation uploads nothing.
+
+Why one commit: `HfApi.create_commit` with every file (and the deletion of files a previous push left behind)
+makes the repo switch atomically from one complete model to the next; a reader never sees new weights with an
+old config. The commit names its parent, so a concurrent push fails instead of being silently overwritten.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import timm
+import torch
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, ModelCard
+
+from . import _hub
+from .card import CARD_TAGS, build_model_card, eval_results_metadata
+from .eval.results import EvalResults, load_results, save_results
+from .eval.spaces import parse_space_key
+from .model import LooCModel
+
+__all__ = [
+    "CARD_NAME",
+    "RESULTS_NAME",
+    "PublishPlan",
+    "PublishResult",
+    "attach_results",
+    "publish",
+    "validate_model_dir",
+]
+
+CARD_NAME = "README.md"
+RESULTS_NAME = "results.json"
+"""Optional: the evaluation results file (`looc_hub.eval.results`) the card's numbers come from."""
+
+_REQUIRED = (_hub.CONFIG_NAME, _hub.BACKBONE_WEIGHTS, _hub.HEADS_WEIGHTS, CARD_NAME)
+_KEPT_ON_HUB = (".gitattributes",)
+
+
+@dataclass(frozen=True)
+class PublishPlan:
+    """A validated model directory: what would be uploaded."""
+
+    directory: Path
+    files: tuple[str, ...]
+    """Paths relative to `directory`, sorted; exactly what lands in the repo."""
+    model: LooCModel
+
+    def describe(self) -> str:
+        sizes = [(name, (self.directory / name).stat().st_size) for name in self.files]
+        lines = [f"  {name}  ({size:,} bytes)" for name, size in sizes]
+        total = sum(size for _, size in sizes)
+        return f"{len(sizes)} file(s), {total:,} bytes, from {self.directory}:\n" + "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    repo_id: str
+    revision: str
+    commit_oid: str
+    commit_url: str
+    tag: str | None
+    files: tuple[str, ...]
+    deleted: tuple[str, ...]
+
+
+def attach_results(directory: str | os.PathLike, results_path: str | os.PathLike, **card_kwargs: object) -> None:
+    """Add a results file (and the artifacts it lists) to a saved model directory and regenerate its card.
+
+    The card's model-index and results table are rendered from the file, so they cannot disagree with it.
+    `card_kwargs` are `build_model_card`'s (recipe, description, datasets, ...); the old card is replaced.
+    """
+    directory, results_path = Path(directory), Path(results_path)
+    results = load_results(results_path)
+    model = LooCModel.from_pretrained(directory)
+    for relative in results.artifacts.values():
+        target = directory / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(results_path.parent / relative, target)
+    save_results(results, directory / RESULTS_NAME)
+    build_model_card(model, eval_results=results, **card_kwargs).save(directory / CARD_NAME)
+
+
+def validate_model_dir(directory: str | os.PathLike) -> PublishPlan:
+    """Check a `save_pretrained` directory before anything leaves the machine.
+
+    Checks: the required files and nothing unexpected (no pickles, no stray checkpoints); config.json against
+    both weight files (strict `LooCModel.from_pretrained`); plain timm loads `model.safetensors` and computes
+    the same "backbone" embedding; the card's metadata (library, tags, pipeline, license); and, when
+    `results.json` is present, its schema, that it describes this model, that its artifacts exist and that
+    the card's model-index holds exactly its numbers.
+
+    Raises:
+        ValueError: listing every problem found.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ValueError(f"{directory} is not a directory; publish a folder written by LooCModel.save_pretrained")
+    present = {p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file()}
+    problems = [f"missing {name}" for name in _REQUIRED if name not in present]
+    if problems:
+        raise ValueError(f"{directory} cannot be published: " + "; ".join(problems))
+
+    results, results_problems = _load_results(directory, present)
+    problems += results_problems
+    artifacts = set(results.artifacts.values()) if results else set()
+    allowed = {*_REQUIRED, *([RESULTS_NAME] if results else []), *artifacts}
+    unexpected = sorted(present - allowed - {RESULTS_NAME})
+    if unexpected:
+        problems.append(
+            f"unexpected file(s) {unexpected}: a published repo holds only {sorted(_REQUIRED)}, "
+            f"{RESULTS_NAME} and the artifacts it lists"
+        )
+
+    try:
+        model = LooCModel.from_pretrained(directory)
+    except (ValueError, FileNotFoundError) as error:
+        raise ValueError(f"{directory} cannot be published: " + "; ".join([*problems, str(error)])) from None
+    problems += _timm_problems(directory, model)
+    problems += _card_problems(directory / CARD_NAME, results)
+    if results:
+        problems += _results_match_model(results, model)
+    if problems:
+        raise ValueError(f"{directory} cannot be published: " + "; ".join(problems))
+    return PublishPlan(directory=directory, files=tuple(sorted(allowed)), model=model)
+
+
+def publish(
+    directory: str | os.PathLike,
+    repo_id: str,
+    *,
+    revision: str | None = None,
+    tag: str | None = None,
+    private: bool = False,
+    commit_message: str | None = None,
+    token: str | None = None,
+    endpoint: str | None = None,
+) -> PublishResult:
+    """Validate `directory`, create `repo_id` if needed, and upload it as one commit on `revision`.
+
+    Args:
+        revision: the branch to commit to (default "main"); created from main when missing.
+        tag: a tag to put on the new commit (e.g. "v1.0"), so users can pin it.
+        private: visibility when the repo is created (an existing repo keeps its own).
+        endpoint: the Hub URL (default: huggingface_hub's, i.e. HF_ENDPOINT).
+
+    Files in the repo that the directory no longer has are deleted in the same commit (".gitattributes" is
+    kept), so the repo holds exactly the validated model.
+    """
+    plan = validate_model_dir(directory)
+    branch = revision or "main"
+    api = HfApi(endpoint=endpoint, token=token)
+    api.create_repo(repo_id, private=private, exist_ok=True)
+    if branch != "main":
+        api.create_branch(repo_id, branch=branch, exist_ok=True)
+    head = api.model_info(repo_id, revision=branch)
+    stale = sorted(
+        name for name in api.list_repo_files(repo_id, revision=head.sha) if name not in (*plan.files, *_KEPT_ON_HUB)
+    )
+    operations = [CommitOperationAdd(name, str(plan.directory / name)) for name in plan.files]
+    operations += [CommitOperationDelete(name) for name in stale]
+    commit = api.create_commit(
+        repo_id,
+        operations=operations,
+        commit_message=commit_message or f"Publish {plan.model.config.variant} {plan.model.config.backbone}",
+        revision=branch,
+        parent_commit=head.sha,
+    )
+    if tag is not None:
+        api.create_tag(repo_id, tag=tag, revision=commit.oid)
+    return PublishResult(
+        repo_id=repo_id,
+        revision=branch,
+        commit_oid=commit.oid,
+        commit_url=commit.commit_url,
+        tag=tag,
+        files=plan.files,
+        deleted=tuple(stale),
+    )
+
+
+def _load_results(directory: Path, present: set[str]) -> tuple[EvalResults | None, list[str]]:
+    if RESULTS_NAME not in present:
+        return None, []
+    try:
+        results = load_results(directory / RESULTS_NAME)
+    except ValueError as error:
+        return None, [str(error)]
+    missing = sorted(path for path in results.artifacts.values() if path not in present)
+    problems = [f"{RESULTS_NAME} lists artifact(s) that are not in the directory: {missing}"] if missing else []
+    return results, problems
+
+
+def _timm_problems(directory: Path, model: LooCModel) -> list[str]:
+    """Plain timm must load the backbone and compute exactly the model's "backbone" space."""
+    try:
+        backbone = timm.create_model(f"local-dir:{directory}", pretrained=True).eval()
+    except Exception as error:  # any failure here means users of plain timm cannot load the repo
+        return [f"plain timm cannot load {_hub.BACKBONE_WEIGHTS}: {type(error).__name__}: {error}"]
+    size = model.config.image_size
+    x = torch.randn(2, model.config.in_chans, size, size, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        same = torch.equal(backbone(x), model.embed(x, space="backbone"))
+    return [] if same else ["plain timm loads the backbone but computes a different 'backbone' embedding"]
+
+
+def _card_problems(path: Path, results: EvalResults | None) -> list[str]:
+    try:
+        data = ModelCard.load(path, ignore_metadata_errors=False).data
+    except Exception as error:  # a card the Hub would reject is a validation problem, whatever raised it
+        return [f"{CARD_NAME} has invalid metadata: {error}"]
+    problems = []
+    expected = {"library_name": "looc-hub", "pipeline_tag": "image-feature-extraction"}
+    problems += [
+        f"{CARD_NAME} metadata {key} is {data.get(key)!r}, expected {value!r}"
+        for key, value in expected.items()
+        if data.get(key) != value
+    ]
+    missing_tags = sorted(set(CARD_TAGS) - set(data.tags or ()))
+    if missing_tags:
+        problems.append(f"{CARD_NAME} metadata lacks tag(s) {missing_tags}")
+    if not data.license:
+        problems.append(f"{CARD_NAME} metadata has no license")
+    in_card = _metric_summary(data.eval_results or [])
+    in_file = _metric_summary(eval_results_metadata(results)) if results else []
+    if in_card != in_file:
+        problems.append(
+            f"{CARD_NAME} model-index ({len(in_card)} metric(s)) does not match {RESULTS_NAME} "
+            f"({len(in_file)} record(s)); regenerate the card from the results file"
+        )
+    return problems
+
+
+def _metric_summary(eval_results: list) -> list[tuple[str, str, str, float]]:
+    return sorted((r.dataset_name, r.dataset_split, r.metric_name, float(r.metric_value)) for r in eval_results)
+
+
+def _results_match_model(results: EvalResults, model: LooCModel) -> list[str]:
+    config = model.config
+    evaluated = results.model
+    found = (evaluated.variant, evaluated.backbone, tuple(evaluated.augmentations))
+    expected = (config.variant, config.backbone, tuple(config.augmentations))
+    problems = []
+    if found != expected:
+        problems.append(
+            f"{RESULTS_NAME} describes a {found} model (variant, backbone, augmentations), this one is {expected}"
+        )
+    unknown = sorted({part for r in results.results for part in parse_space_key(r.space)} - set(model.spaces))
+    if unknown:
+        problems.append(f"{RESULTS_NAME} reports space(s) {unknown} this model lacks; its spaces: {list(model.spaces)}")
+    return problems

@@ -1,0 +1,38 @@
+"""Small real feature extractors for the evaluation tests: no pretraining, yet features that could fail.
+
+A random-init ResNet-10t at 32 px whose BatchNorm statistics are those of the digits it will embed (a forward
+pass in train mode, cumulative averages): a training-free but meaningful image feature. ResNet-10t rather than
+ResNet-18: timm's ResNet-18 zero-initialises each block's last BatchNorm, so untrained it is little more than
+strided 1x1 shortcuts, which at 32 px drop most pixels.
+"""
+
+from __future__ import annotations
+
+import torch
+from datasets import Dataset
+
+from looc_hub import LooCConfig, LooCModel
+from looc_hub.eval.transformed import embed_images, image_batches
+
+IMAGE_SIZE = 32
+
+
+def calibrated_model(dataset: Dataset, model_class: type[LooCModel] = LooCModel, seed: int = 0) -> LooCModel:
+    torch.manual_seed(seed)
+    model = model_class(LooCConfig(backbone="resnet10t", image_size=IMAGE_SIZE, augmentations=("color", "rotation")))
+    for module in model.modules():
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            module.momentum = None  # cumulative average over the calibration batches
+    model.train()
+    with torch.no_grad():
+        for images, _ in image_batches(dataset.select(range(min(len(dataset), 400))), IMAGE_SIZE, batch_size=200):
+            embed_images(model, images, ["backbone"])
+    return model.eval()
+
+
+class RotationAveragedModel(LooCModel):
+    """Every space averaged over the four quarter turns of the input: exactly invariant to them."""
+
+    def forward(self, x: torch.Tensor, spaces: list[str] | None = None) -> dict[str, torch.Tensor]:
+        turns = [super(RotationAveragedModel, self).forward(torch.rot90(x, k, dims=(-2, -1)), spaces) for k in range(4)]
+        return {space: torch.stack([out[space] for out in turns]).mean(0) for space in turns[0]}

@@ -1,0 +1,42 @@
+"""`scripts/publish.py` as a user runs it: a dry run prints the plan, a real run lands one commit on the loopback Hub.
+
+The real Hub's LFS/Xet upload paths are not exercised (see tests/hub_server.py).
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from looc_hub import LooCConfig, LooCModel
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _run(*args, endpoint=None):
+    env = {**os.environ, "HF_HUB_OFFLINE": "0" if endpoint else "1", "HF_TOKEN": "hf_loopback"}
+    command = [sys.executable, "scripts/publish.py", *args] + (["--endpoint", endpoint] if endpoint else [])
+    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_dry_run_then_publish(loopback_hub_server, tmp_path):
+    torch.manual_seed(0)
+    LooCModel(LooCConfig(backbone="resnet18", image_size=32, queue_size=64)).save_pretrained(tmp_path / "m")
+    dry = _run(str(tmp_path / "m"), "looc-test/cli", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "Would upload to looc-test/cli@main in one commit: 4 file(s)" in dry.stdout
+    assert not loopback_hub_server.repo_dir("looc-test/cli").exists()
+
+    (tmp_path / "m" / "optimizer.bin").write_bytes(b"x")
+    refused = _run(str(tmp_path / "m"), "looc-test/cli", endpoint=loopback_hub_server.endpoint)
+    assert refused.returncode != 0 and "unexpected file(s) ['optimizer.bin']" in refused.stderr
+    assert not loopback_hub_server.repo_dir("looc-test/cli").exists()
+
+    (tmp_path / "m" / "optimizer.bin").unlink()
+    done = _run(str(tmp_path / "m"), "looc-test/cli", "--tag", "v1", endpoint=loopback_hub_server.endpoint)
+    assert done.returncode == 0, done.stderr
+    assert loopback_hub_server.git("looc-test/cli", "rev-parse", "v1") == loopback_hub_server.git(
+        "looc-test/cli", "rev-parse", "main"
+    )

@@ -1,0 +1,152 @@
+"""Fine-tune a LooC model for image classification with Accelerate, on a chosen feature.
+
+    python training/finetune.py --model looc-hub/looc-r50-in100 --dataset imagefolder/dir --feature backbone \
+        --mode full --epochs 30 --output_dir outputs/finetune
+
+Reads top to bottom: arguments, Accelerator, model + classifier over `--feature` (the backbone, one space, or
+spaces concatenated in order), data with timm's transforms from the model's data config, optimiser, `prepare`,
+resume, then per epoch: train, evaluate, checkpoint (`save_state`), and keep `best/` and `last/` in Hub format
+(`LooCClassifier.from_pretrained`) with `base_model` in the card. Resuming continues from the last finished epoch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from tqdm.auto import tqdm
+
+from looc_hub import LooCModel
+from looc_hub.data import load_image_dataset
+from looc_hub.eval.spaces import parse_space_key, space_key
+from looc_hub.finetune import FINETUNE_MODES, LooCClassifier, classification_loader, num_classes_of
+from looc_hub.training import CheckpointManager, TrainingProgress, cosine_with_warmup
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Fine-tune a LooC model for classification (Accelerate).")
+    parser.add_argument("--model", required=True, help="a save_pretrained directory or a Hub repo id")
+    parser.add_argument("--dataset", required=True, help="any load_image_dataset source")
+    parser.add_argument("--train_split", default="train")
+    parser.add_argument("--eval_split", default="test")
+    parser.add_argument("--image_column", default="image")
+    parser.add_argument("--label_column", default="label")
+    parser.add_argument("--feature", default=None, help="a space or spaces joined by '+' (default: the model's)")
+    parser.add_argument("--mode", default="linear", choices=FINETUNE_MODES)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=0.01, help="SGD learning rate per 256 images (ours)")
+    parser.add_argument("--weight_decay", type=float, default=1e-4)
+    parser.add_argument("--hflip", type=float, default=0.5, help="timm's train-time flip probability")
+    parser.add_argument("--mixed_precision", default="no", choices=["no", "fp16", "bf16"])
+    parser.add_argument("--num_workers", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--output_dir", required=True)
+    parser.add_argument("--resume", default=None, help="'latest' or a checkpoint folder")
+    args = parser.parse_args(argv)
+    if args.epochs < 1 or args.batch_size < 1:
+        parser.error("--epochs and --batch_size must be at least 1")
+    return args
+
+
+def main(args: argparse.Namespace) -> dict[str, float]:
+    output_dir = Path(args.output_dir)
+    accelerator = Accelerator(mixed_precision=args.mixed_precision, project_dir=str(output_dir))
+    set_seed(args.seed)
+
+    model = LooCModel.from_pretrained(args.model)
+    feature = parse_space_key(args.feature) if args.feature else [model.default_space]
+    columns = {"image_column": args.image_column, "label_column": args.label_column}
+    train_set = load_image_dataset(args.dataset, split=args.train_split, **columns)
+    eval_set = load_image_dataset(args.dataset, split=args.eval_split, **columns)
+    num_classes = num_classes_of(train_set)
+    class_names = getattr(train_set.features["label"], "names", None)
+    classifier = LooCClassifier(model, feature, num_classes, mode=args.mode, class_names=class_names)
+    loaders = {"batch_size": args.batch_size, "num_classes": num_classes, "num_workers": args.num_workers}
+    train_loader = classification_loader(train_set, model, training=True, hflip=args.hflip, seed=args.seed, **loaders)
+    eval_loader = classification_loader(eval_set, model, training=False, **loaders)
+
+    trainable = [p for p in classifier.parameters() if p.requires_grad]
+    lr = args.lr * args.batch_size * accelerator.num_processes / 256
+    optimizer = torch.optim.SGD(trainable, lr=lr, momentum=0.9, weight_decay=args.weight_decay)
+    classifier, optimizer, train_loader, eval_loader = accelerator.prepare(
+        classifier, optimizer, train_loader, eval_loader
+    )
+    total_steps = args.epochs * len(train_loader)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: cosine_with_warmup(step, total_steps, 0))
+    progress = TrainingProgress()
+    best = {"top1": -1.0, "epoch": -1}
+    accelerator.register_for_checkpointing(scheduler, progress)
+    checkpoints = CheckpointManager(output_dir / "checkpoints", keep=1)
+    if args.resume:
+        accelerator.load_state(str(checkpoints.resolve(args.resume)))
+        best_file = output_dir / "best" / "classifier.json"
+        if best_file.is_file():
+            best = json.loads(best_file.read_text())["metrics"]
+
+    history = []
+    while progress.epoch < args.epochs:
+        classifier.train()
+        for batch in tqdm(train_loader, desc=f"epoch {progress.epoch}", disable=not accelerator.is_main_process):
+            with accelerator.autocast():
+                loss = F.cross_entropy(classifier(batch["images"]), batch["labels"])
+            accelerator.backward(loss)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            progress.step += 1
+        progress.epoch += 1
+        top1 = evaluate(accelerator, classifier, eval_loader)
+        history.append({"epoch": progress.epoch, "top1": top1, "loss": loss.item()})
+        accelerator.print(f"epoch {progress.epoch}: eval top-1 {top1:.2f}")
+        checkpoints.save(accelerator, progress.step)
+        if accelerator.is_main_process:
+            metrics = {"top1": top1, "epoch": progress.epoch}
+            unwrapped = accelerator.unwrap_model(classifier)
+            card = card_kwargs(args, num_classes, space_key(feature), metrics)
+            unwrapped.save_pretrained(output_dir / "last", metrics=metrics, **card)
+            if top1 > best["top1"]:
+                best = metrics
+                unwrapped.save_pretrained(output_dir / "best", metrics=metrics, **card)
+        accelerator.wait_for_everyone()
+    accelerator.end_training()
+    return {"best_top1": best["top1"], "best_epoch": best["epoch"], "history": history}
+
+
+@torch.no_grad()
+def evaluate(accelerator: Accelerator, classifier: torch.nn.Module, loader: torch.utils.data.DataLoader) -> float:
+    """Top-1 (%) over the whole split, gathered across processes."""
+    classifier.eval()
+    correct = total = 0
+    for batch in loader:
+        with accelerator.autocast():
+            predicted = classifier(batch["images"]).argmax(1)
+        predicted, labels = accelerator.gather_for_metrics((predicted, batch["labels"]))
+        correct += int((predicted == labels).sum())
+        total += len(labels)
+    return 100.0 * correct / total
+
+
+def card_kwargs(args: argparse.Namespace, num_classes: int, feature: str, metrics: dict) -> dict:
+    results = (
+        f"Fine-tuned ({args.mode}) on `{args.dataset}` split `{args.train_split}` for {args.epochs} epochs, "
+        f"feature `{feature}`, {num_classes} classes: top-1 {metrics['top1']:.2f}% on split `{args.eval_split}` "
+        f"after epoch {metrics['epoch']}. Load with `looc_hub.finetune.LooCClassifier.from_pretrained`."
+    )
+    datasets = None if Path(args.dataset).exists() else [args.dataset]  # a local folder is no Hub dataset id
+    return {
+        "base_model": args.model,
+        "datasets": datasets,
+        "results": results,
+        "description": f"Fine-tuned from `{args.model}`.",
+    }
+
+
+if __name__ == "__main__":
+    main(parse_args())
