@@ -69,3 +69,50 @@ def test_unknown_space_fails_before_any_work(tmp_path, setup):
     argv = ["--model", model_dir, "--dataset", dataset, "--output_dir", str(tmp_path), "--spaces", "shape"]
     with pytest.raises(ValueError, match="valid spaces"):
         evaluate.main(evaluate.parse_args(argv))
+
+
+def test_evaluate_runs_the_robustness_and_analysis_protocols_and_records_their_pngs(tmp_path, setup):
+    model_dir, dataset = setup
+    argv = [
+        "--model",
+        model_dir,
+        "--dataset",
+        dataset,
+        "--output_dir",
+        str(tmp_path / "out"),
+        "--cache_dir",
+        str(tmp_path / "cache"),
+        "--spaces",
+        "backbone",
+        "invariant",
+        "--protocols",
+        "corruption",
+        "sensitivity",
+        "head_contribution",
+        "space_selection",
+        "retrieval",
+        "--corruptions",
+        "contrast",
+        "--severities",
+        "1",
+        "5",
+        "--augmentations",
+        "rotation",
+        "flip",
+    ]
+    evaluate.main(evaluate.parse_args(argv))
+    out = tmp_path / "out"
+    results = load_results(out / "results.json")
+    assert set(results.artifacts) == {"sensitivity", "head_contribution", "retrieval"}
+    assert all((out / path).read_bytes()[:4] == b"\x89PNG" for path in results.artifacts.values())
+    by_protocol = {}
+    for r in results.results:
+        by_protocol.setdefault(r.protocol, []).append(r)
+    mean = {r.space: r.value for r in by_protocol["corruption"] if r.metric == "mean_corruption_accuracy"}
+    clean = {r.space: r.value for r in by_protocol["corruption"] if r.params.get("corruption") == "clean"}
+    assert set(mean) == {"backbone", "invariant"} and all(mean[key] < clean[key] for key in mean)
+    assert {(r.space, r.metric) for r in by_protocol["sensitivity"]} == {
+        (space, augmentation) for space in ("backbone", "invariant") for augmentation in ("rotation", "flip")
+    }
+    assert {r.space for r in by_protocol["head_contribution"]} >= {"invariant", "color", "rotation"}
+    assert sum(r.params["recommended"] for r in by_protocol["space_selection"]) == 1

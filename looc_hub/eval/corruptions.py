@@ -239,7 +239,7 @@ def _jpeg_compression(images: Tensor, quality: int, generator: torch.Generator |
     for image in pixels:
         buffer = io.BytesIO()
         Image.fromarray(image).save(buffer, format="JPEG", quality=quality)
-        decoded.append(torch.from_numpy(np.asarray(Image.open(buffer).convert("RGB"))))
+        decoded.append(torch.from_numpy(np.array(Image.open(buffer).convert("RGB"))))
     return torch.stack(decoded).permute(0, 3, 1, 2).to(images.device).float() / 255  # (B, 3, H, W)
 
 
