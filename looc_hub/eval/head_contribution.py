@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from ._plot import pyplot, save_figure
 from .linear_probe import fit_linear_probe
 from .results import EvalRecord
 from .spaces import space_key
@@ -90,10 +91,7 @@ def head_contributions(
 
 def plot_head_contributions(result: HeadContributions, path: str | Path, *, bins: int = 40) -> Path:
     """Overlaid histograms of each head's contribution over the correct predictions (paper Fig. 4), as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    plt = pyplot()
 
     values = result.values.numpy()
     edges = torch.linspace(float(values.min()), float(values.max()), bins + 1).numpy()
@@ -106,8 +104,4 @@ def plot_head_contributions(result: HeadContributions, path: str | Path, *, bins
     axes.set_title(f"Head contribution: probe on {space_key(result.spaces)}, {result.accuracy:.1f}% top-1", fontsize=9)
     axes.legend(fontsize=8)
     figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)

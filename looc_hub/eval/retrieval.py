@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from datasets import Dataset
 from torch import Tensor
 
+from ._plot import pyplot, save_figure
 from .spaces import concat_features
 from .transformed import image_batches
 
@@ -58,10 +59,7 @@ def plot_retrieval(
     }  # {key: (q, k)}
     query_images = _images(queries, chosen.tolist(), image_size)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    plt = pyplot()
 
     rows = num_queries * len(keys)
     figure, axes = plt.subplots(rows, k + 1, figsize=(0.9 * (k + 1) + 1.2, 0.9 * rows), squeeze=False)
@@ -78,11 +76,7 @@ def plot_retrieval(
     for column in range(1, k + 1):
         axes[0][column].set_title(f"#{column}", fontsize=8)
     figure.tight_layout(h_pad=0.2, w_pad=0.2)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path, dpi=100)
 
 
 def _images(dataset: Dataset, indices: list[int], image_size: int) -> Tensor:

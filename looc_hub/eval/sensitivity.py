@@ -39,6 +39,7 @@ from ..views import (
     RandomTexture,
     RotationParams,
 )
+from ._plot import pyplot, save_figure
 from .features import extract_features
 from .results import EvalRecord
 from .spaces import concat_features, parse_space_key
@@ -130,10 +131,7 @@ def fixed_augmentation(name: str, image_size: int, seed: int) -> ImageTransform:
 
 def plot_sensitivity(matrix: SensitivityMatrix, path: str | Path) -> Path:
     """A heatmap PNG, spaces as rows and augmentations as columns, each cell annotated with its value."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    plt = pyplot()
 
     values = matrix.values.numpy()
     figure, axes = plt.subplots(figsize=(0.9 * len(matrix.augmentations) + 3.0, 0.5 * len(matrix.keys) + 1.5))
@@ -147,11 +145,7 @@ def plot_sensitivity(matrix: SensitivityMatrix, path: str | Path) -> Path:
     axes.set_title("Sensitivity: 0 invariant, 1 = another image", fontsize=10)
     figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04)
     figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
 
 
 def _derangement(count: int, seed: int) -> Tensor:
