@@ -1,0 +1,72 @@
+"""One FIFO queue of negative keys per contrastive space: MoCo's dictionary, once per LooC space."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+__all__ = ["KeyQueue"]
+
+# Ours: a fixed seed, so every process of a distributed run builds the same initial queue by itself.
+_INITIAL_KEYS_SEED = 0
+
+
+class KeyQueue(nn.Module):
+    """S queues of K unit vectors each, filled oldest-first (MoCo, He et al., CVPR 2020; one per space in LooC).
+
+    The keys and the write pointer are buffers, so `state_dict()` (and Accelerate's `save_state`) carries them:
+    a resumed run sees exactly the negatives the uninterrupted run would have seen.
+
+    The initial contents are random unit vectors, as in MoCo. Ours: they are drawn from a fixed seed, so all
+    processes start from the same queue whatever their per-process seeds and without relying on DDP's initial
+    buffer broadcast (which `broadcast_buffers=False` turns off).
+
+    Args:
+        num_spaces: S, one queue per contrastive space.
+        size: K, keys per queue (the paper: 16,384).
+        dim: D, the embedding dimension of the spaces.
+
+    Raises:
+        ValueError: a non-positive size; `enqueue` with keys of the wrong shape or more keys than `size`.
+    """
+
+    keys: Tensor
+    pointer: Tensor
+
+    def __init__(self, num_spaces: int, size: int, dim: int) -> None:
+        super().__init__()
+        for name, value in (("num_spaces", num_spaces), ("size", size), ("dim", dim)):
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"KeyQueue {name} must be a positive integer, got {value!r}")
+        generator = torch.Generator().manual_seed(_INITIAL_KEYS_SEED)
+        initial = torch.randn(num_spaces, size, dim, generator=generator)
+        self.register_buffer("keys", F.normalize(initial, dim=-1))  # (S, K, D)
+        self.register_buffer("pointer", torch.zeros((), dtype=torch.long))  # next slot to overwrite
+
+    @property
+    def size(self) -> int:
+        return self.keys.shape[1]
+
+    @torch.no_grad()
+    def enqueue(self, keys: Tensor) -> None:
+        """Overwrite the oldest N entries of every queue with `keys` (S, N, D), wrapping around the end.
+
+        In a distributed run, pass the keys gathered from all processes so that every queue stays identical.
+        """
+        num_spaces, size, dim = self.keys.shape
+        if keys.ndim != 3 or keys.shape[0] != num_spaces or keys.shape[2] != dim:
+            raise ValueError(f"keys must be (S = {num_spaces}, N, D = {dim}), got shape {tuple(keys.shape)}")
+        count = keys.shape[1]
+        if count > size:
+            raise ValueError(
+                f"Cannot enqueue {count} keys into a queue of size {size}: the queue must hold at least one "
+                "global batch (batch size x processes); raise queue_size or lower the batch size"
+            )
+        slots = (self.pointer + torch.arange(count, device=self.keys.device)) % size  # (N,)
+        self.keys[:, slots] = keys.to(self.keys.dtype)
+        self.pointer.copy_((self.pointer + count) % size)
+
+    def extra_repr(self) -> str:
+        num_spaces, size, dim = self.keys.shape
+        return f"num_spaces={num_spaces}, size={size}, dim={dim}"
