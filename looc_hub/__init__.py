@@ -5,6 +5,7 @@ from .data import build_dataloader, load_image_dataset
 from .model import LooCModel
 from .preprocessing import eval_transform
 from .publish import publish, validate_model_dir
+from .views import LooCViewGenerator, LooCViews
 from .zoo import ZooEntry, create_model, get_zoo_entry, list_models, list_pretrained
 
 __version__ = "0.1.0"
@@ -14,6 +15,8 @@ __all__ = [
     "VARIANTS",
     "LooCConfig",
     "LooCModel",
+    "LooCViewGenerator",
+    "LooCViews",
     "ZooEntry",
     "build_dataloader",
     "create_model",

@@ -1,0 +1,39 @@
+"""LooC's view engine: batched augmentations with explicit parameters, and the leave-one-out view generator."""
+
+from looc_hub.views.blur import RandomGaussianBlur
+from looc_hub.views.color import RandomColor
+from looc_hub.views.crop import RandomResizedCrop
+from looc_hub.views.flip import RandomHorizontalFlip
+from looc_hub.views.generator import AUGMENTATIONS, LooCViewGenerator, LooCViews
+from looc_hub.views.geometry import resized_crop
+from looc_hub.views.params import (
+    AugmentationParams,
+    BlurParams,
+    ColorParams,
+    CropParams,
+    FlipParams,
+    RotationParams,
+    TextureParams,
+)
+from looc_hub.views.rotation import RandomRotation90
+from looc_hub.views.texture import RandomTexture
+
+__all__ = [
+    "AUGMENTATIONS",
+    "AugmentationParams",
+    "BlurParams",
+    "ColorParams",
+    "CropParams",
+    "FlipParams",
+    "LooCViewGenerator",
+    "LooCViews",
+    "RandomColor",
+    "RandomGaussianBlur",
+    "RandomHorizontalFlip",
+    "RandomResizedCrop",
+    "RandomRotation90",
+    "RandomTexture",
+    "RotationParams",
+    "TextureParams",
+    "resized_crop",
+]
