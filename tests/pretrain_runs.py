@@ -22,10 +22,16 @@ TINY = [
 ]  # fmt: skip
 
 
-def run_pretrain(output_dir: Path, *args: str, launcher: list[str] | None = None, timeout: int = 600) -> None:
+def run_pretrain(
+    output_dir: Path,
+    *args: str,
+    launcher: list[str] | None = None,
+    env: dict[str, str] | None = None,
+    timeout: int = 600,
+) -> None:
     command = [*(launcher or [sys.executable]), str(SCRIPT), "--config", str(DEMO_RECIPE)]
     command += [*TINY, "--output_dir", str(output_dir), *args]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", **(env or {})}
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
     if result.returncode != 0:
         raise AssertionError(

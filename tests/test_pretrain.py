@@ -108,3 +108,25 @@ def test_two_processes_on_cpu_through_accelerate_launch(tmp_path):
 def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path):
     with pytest.raises(AssertionError, match="no checkpoint in"):
         run_pretrain(tmp_path, "--max_steps", "2", "--resume", "latest")
+
+
+def test_push_to_hub_publishes_the_model_to_a_loopback_hub(tmp_path, loopback_hub):
+    """A real push over HTTP (tests/hub_server.py; the Hub's LFS/Xet upload paths are not exercised)."""
+    hub_env = {"HF_ENDPOINT": loopback_hub.endpoint, "HF_HUB_OFFLINE": "0", "HF_TOKEN": loopback_hub.token}
+    run_pretrain(tmp_path, "--max_steps", "2", "--push_to_hub", "looc-test/pretrained-r18", env=hub_env)
+    local = LooCModel.from_pretrained(tmp_path / "model")
+    pushed = LooCModel.from_pretrained("looc-test/pretrained-r18")
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(pushed.embed(x, space="rotation"), local.embed(x, space="rotation"))
+
+
+def test_streaming_dataset_run(tmp_path):
+    run_pretrain(tmp_path, "--streaming", "true", "--max_steps", "3")
+    assert summary(tmp_path)["steps"] == 3
+    assert sorted(logged_losses(tmp_path)) == [1, 2, 3]
+
+
+def test_streaming_needs_max_steps(tmp_path):
+    with pytest.raises(AssertionError, match="set --max_steps"):
+        run_pretrain(tmp_path, "--streaming", "true")

@@ -23,9 +23,10 @@ from tqdm.auto import tqdm
 import looc_hub
 from looc_hub.data import build_dataloader, load_image_dataset
 from looc_hub.objective import LooCObjective, cosine_momentum
+from looc_hub.publish import publish
 from looc_hub.training import CheckpointManager, JSONLTracker, PretrainConfig, TrainingProgress, cosine_with_warmup
 from looc_hub.training.knn_monitor import knn_monitor
-from looc_hub.training.publish import trained_model_card_kwargs, write_trained_model
+from looc_hub.training.publish import write_trained_model
 from looc_hub.views import LooCViewGenerator
 
 
@@ -170,13 +171,9 @@ def main(config: PretrainConfig) -> None:
         (output_dir / "summary.json").write_text(json.dumps({**summary, "knn": knn_results}, indent=2) + "\n")
         model_dir = write_trained_model(unwrapped.query_encoder, output_dir / "model", config, knn_results)
         accelerator.print(f"model written to {model_dir}")
-        if config.push_to_hub:
-            url = unwrapped.query_encoder.push_to_hub(
-                config.push_to_hub,
-                private=config.hub_private,
-                model_card_kwargs=trained_model_card_kwargs(config, knn_results),
-            )
-            accelerator.print(f"pushed to {url}")
+        if config.push_to_hub:  # validated, then uploaded as one commit (looc_hub.publish)
+            pushed = publish(model_dir, config.push_to_hub, private=config.hub_private)
+            accelerator.print(f"pushed {pushed.repo_id}@{pushed.revision}: commit {pushed.commit_oid}")
     accelerator.wait_for_everyone()
     accelerator.end_training()
 
