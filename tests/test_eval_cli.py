@@ -26,17 +26,16 @@ def setup(tmp_path_factory, digits_train, digits_test) -> tuple[str, str]:
     return str(root / "model"), str(root / "digits")
 
 
-def test_evaluate_writes_one_record_per_protocol_space_and_metric(tmp_path, setup):
+def run_argv(setup: tuple[str, str], tmp_path) -> list[str]:
     model_dir, dataset = setup
+    out, cache = str(tmp_path / "out"), str(tmp_path / "cache")
+    return ["--model", model_dir, "--dataset", dataset, "--output_dir", out, "--cache_dir", cache]
+
+
+def test_evaluate_writes_one_record_per_protocol_space_and_metric(tmp_path, setup):
+    model_dir, _ = setup
     argv = [
-        "--model",
-        model_dir,
-        "--dataset",
-        dataset,
-        "--output_dir",
-        str(tmp_path / "out"),
-        "--cache_dir",
-        str(tmp_path / "cache"),
+        *run_argv(setup, tmp_path),
         "--spaces",
         "backbone",
         "rotation",
@@ -72,16 +71,8 @@ def test_unknown_space_fails_before_any_work(tmp_path, setup):
 
 
 def test_evaluate_runs_the_robustness_and_analysis_protocols_and_records_their_pngs(tmp_path, setup):
-    model_dir, dataset = setup
     argv = [
-        "--model",
-        model_dir,
-        "--dataset",
-        dataset,
-        "--output_dir",
-        str(tmp_path / "out"),
-        "--cache_dir",
-        str(tmp_path / "cache"),
+        *run_argv(setup, tmp_path),
         "--spaces",
         "backbone",
         "invariant",

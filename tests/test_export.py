@@ -10,17 +10,14 @@ from safetensors.torch import load_file
 
 from looc_hub import LooCConfig, LooCModel
 from looc_hub.export import export_program, export_timm, export_torchvision_resnet, torchvision_resnet
+from tests.models import trained_like
 
 SMALL = LooCConfig(backbone="resnet18", image_size=32, augmentations=("color", "rotation"), queue_size=64)
 
 
 @pytest.fixture(scope="module", params=["looc", "looc++"])
 def model(request):
-    torch.manual_seed(0)
-    model = LooCModel(SMALL.replace(variant=request.param))
-    with torch.no_grad():  # move BN statistics away from their init so a lost buffer would show
-        model.train()(torch.randn(4, 3, 32, 32))
-    return model.eval()
+    return trained_like(SMALL.replace(variant=request.param))
 
 
 @pytest.fixture(scope="module")

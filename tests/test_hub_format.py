@@ -11,6 +11,7 @@ from safetensors.torch import load_file, save_file
 
 from looc_hub import LooCConfig, LooCModel, _hub
 from tests.hub_cache import add_to_hf_cache
+from tests.models import trained_like
 
 SMALL = LooCConfig(backbone="resnet18", image_size=32, augmentations=("color", "rotation"), queue_size=64)
 
@@ -22,11 +23,7 @@ def images():
 
 @pytest.fixture(scope="module", params=["looc", "looc++"])
 def saved(request, tmp_path_factory):
-    torch.manual_seed(0)
-    model = LooCModel(SMALL.replace(variant=request.param)).eval()
-    with torch.no_grad():  # move BN statistics away from their init so a lost buffer would show
-        model.train()(torch.randn(4, 3, 32, 32))
-    model.eval()
+    model = trained_like(SMALL.replace(variant=request.param))
     directory = tmp_path_factory.mktemp(request.param.replace("+", "p")) / "model"
     model.save_pretrained(directory)
     return model, directory

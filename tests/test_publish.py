@@ -19,17 +19,14 @@ from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError, 
 from looc_hub import LooCConfig, LooCModel
 from looc_hub.eval.results import EvalRecord, EvalResults, ModelInfo, save_results
 from looc_hub.publish import attach_results, publish, validate_model_dir
+from tests.models import trained_like
 
 SMALL = LooCConfig(backbone="resnet18", image_size=32, augmentations=("color", "rotation"), queue_size=64)
 _repo_names = (f"looc-test/publish-{i}" for i in itertools.count())
 
 
 def _trained_like(seed: int) -> LooCModel:
-    torch.manual_seed(seed)
-    model = LooCModel(SMALL)
-    with torch.no_grad():  # move BN statistics away from their init so a lost buffer would show
-        model.train()(torch.randn(4, 3, 32, 32))
-    return model.eval()
+    return trained_like(SMALL, seed)
 
 
 @pytest.fixture(scope="module")
