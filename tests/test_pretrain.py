@@ -1,5 +1,6 @@
 """`training/pretrain.py` end to end on the embedded OpenMoji data: learning, export, exact resume, 2 processes."""
 
+import json
 import shutil
 
 import pytest
@@ -56,6 +57,11 @@ def test_single_process_run_learns_and_exports_a_hub_model(tmp_path):
     assert run["world_size"] == 1 and run["steps"] == 60 and run["queues_agree"]
     assert set(run["knn"]) == {"backbone", "invariant", "color", "rotation", "concat"}
     assert all(0 <= row["top1"] <= 100 for row in run["knn"].values())
+    knn_rows = [
+        row for row in map(json.loads, (tmp_path / "logs" / "metrics.jsonl").open()) if "knn/backbone/top1" in row
+    ]
+    assert knn_rows[-1]["step"] == 60  # the card and summary report the final model
+    assert knn_rows[-1]["knn/backbone/top1"] == run["knn"]["backbone"]["top1"]
 
     # learning: the held-out contrastive loss fell below that of the run's own initialisation (same seed)
     model = LooCModel.from_pretrained(tmp_path / "model")

@@ -103,6 +103,7 @@ def main(config: PretrainConfig) -> None:
         knn_bank = load_image_dataset(config.dataset, split=config.train_split, **labelled)
         knn_bank = knn_bank.select(range(min(len(knn_bank), config.knn_bank_size)))
     knn_results: dict[str, dict[str, float]] = {}
+    knn_step = -1  # the step knn_results were measured at: the card reports the final model's
     bar = tqdm(total=total_steps, initial=progress.step, disable=not accelerator.is_main_process, desc="pretrain")
     while progress.step < total_steps:
         objective.train()
@@ -158,11 +159,12 @@ def main(config: PretrainConfig) -> None:
             progress.batch_in_epoch = 0
             if eval_set is not None and progress.epoch % config.knn_every_epochs == 0:
                 knn_results = run_knn_monitor(accelerator, unwrapped, knn_bank, eval_set, config, progress.step)
+                knn_step = progress.step
             if not config.checkpoint_every_steps:
                 checkpoints.save(accelerator, progress.step)
     bar.close()
 
-    if eval_set is not None and not knn_results:
+    if eval_set is not None and knn_step != progress.step:
         knn_results = run_knn_monitor(accelerator, unwrapped, knn_bank, eval_set, config, progress.step)
     checkpoints.save(accelerator, progress.step)
     agree = queues_agree(accelerator, unwrapped.queue)
