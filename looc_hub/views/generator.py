@@ -18,6 +18,7 @@ import torch
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from torch import Tensor
 
+from looc_hub.config import AUGMENTATIONS  # the names a generator accepts, in parameter-draw order
 from looc_hub.views._validate import check_float_batch, check_positive_int, resolve_device, to_unit_float
 from looc_hub.views.blur import RandomGaussianBlur
 from looc_hub.views.color import RandomColor
@@ -27,9 +28,6 @@ from looc_hub.views.geometry import resized_crop
 from looc_hub.views.params import AugmentationParams
 from looc_hub.views.rotation import RandomRotation90
 from looc_hub.views.texture import RandomTexture
-
-AUGMENTATIONS = ("color", "rotation", "texture")
-"""Augmentation names a generator accepts, also the order in which their parameters are drawn."""
 
 _MIN_OUTPUT_SIZE = 8  # smaller views cannot hold a blur kernel or a texture period
 _CHUNK_BYTES = 2**22  # CPU: rows rendered together, so the temporaries of one chunk stay in cache
