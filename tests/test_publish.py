@@ -9,6 +9,7 @@ and the Hub's server-side card validation.
 import itertools
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 import timm
@@ -25,29 +26,26 @@ SMALL = LooCConfig(backbone="resnet18", image_size=32, augmentations=("color", "
 _repo_names = (f"looc-test/publish-{i}" for i in itertools.count())
 
 
-def _trained_like(seed: int) -> LooCModel:
-    return trained_like(SMALL, seed)
-
-
 @pytest.fixture(scope="module")
 def images():
     return torch.randn(3, 3, 32, 32, generator=torch.Generator().manual_seed(1))
 
 
-@pytest.fixture(scope="module")
-def first(tmp_path_factory):
-    model = _trained_like(0)
-    directory = tmp_path_factory.mktemp("first") / "model"
+def _saved(tmp_path_factory, seed: int) -> tuple[LooCModel, Path]:
+    model = trained_like(SMALL, seed)
+    directory = tmp_path_factory.mktemp(f"seed{seed}") / "model"
     model.save_pretrained(directory)
     return model, directory
+
+
+@pytest.fixture(scope="module")
+def first(tmp_path_factory):
+    return _saved(tmp_path_factory, 0)
 
 
 @pytest.fixture(scope="module")
 def second(tmp_path_factory):
-    model = _trained_like(1)
-    directory = tmp_path_factory.mktemp("second") / "model"
-    model.save_pretrained(directory)
-    return model, directory
+    return _saved(tmp_path_factory, 1)
 
 
 @pytest.fixture

@@ -76,8 +76,9 @@ class PretrainConfig:
     hub_private: bool = False
 
     def __post_init__(self) -> None:
+        hints = typing.get_type_hints(type(self))
         for f in dataclasses.fields(self):
-            _check_type(f.name, getattr(self, f.name), _resolved_hints()[f.name])
+            _check_type(f.name, getattr(self, f.name), hints[f.name])
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"Unknown optimizer {self.optimizer!r}; valid choices: {list(OPTIMIZERS)}")
         if self.key_momentum_schedule not in MOMENTUM_SCHEDULES:
@@ -127,11 +128,6 @@ class PretrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
-
-
-@typing.no_type_check
-def _resolved_hints() -> dict[str, Any]:
-    return typing.get_type_hints(PretrainConfig)
 
 
 def _check_type(name: str, value: Any, hint: Any) -> None:
