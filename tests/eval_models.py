@@ -17,15 +17,30 @@ from looc_hub.eval.transformed import embed_images, image_batches
 IMAGE_SIZE = 32
 
 
-def calibrated_model(dataset: Dataset, model_class: type[LooCModel] = LooCModel, seed: int = 0) -> LooCModel:
+def calibrated_model(
+    dataset: Dataset,
+    model_class: type[LooCModel] = LooCModel,
+    seed: int = 0,
+    *,
+    crop_pct: float = 1.0,
+    interpolation: str = "bilinear",
+) -> LooCModel:
+    """`crop_pct` 1.0 by default: the whole 32 px digit, as small-image recipes evaluate."""
     torch.manual_seed(seed)
-    model = model_class(LooCConfig(backbone="resnet10t", image_size=IMAGE_SIZE, augmentations=("color", "rotation")))
+    config = LooCConfig(
+        backbone="resnet10t",
+        image_size=IMAGE_SIZE,
+        augmentations=("color", "rotation"),
+        crop_pct=crop_pct,
+        interpolation=interpolation,
+    )
+    model = model_class(config)
     for module in model.modules():
         if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
             module.momentum = None  # cumulative average over the calibration batches
     model.train()
     with torch.no_grad():
-        for images, _ in image_batches(dataset.select(range(min(len(dataset), 400))), IMAGE_SIZE, batch_size=200):
+        for images, _ in image_batches(dataset.select(range(min(len(dataset), 400))), model, batch_size=200):
             embed_images(model, images, ["backbone"])
     return model.eval()
 

@@ -3,12 +3,17 @@
 The split of work (the project's, not the paper's): DataLoader workers only decode, resize the shorter side to C
 (bilinear, antialiased) and centre-crop C x C, all deterministic; every random augmentation happens later, batched,
 in `looc_hub.views`. Pixels stay uint8 all the way, so workers move a quarter of the bytes float32 would.
+
+Evaluation passes a `PixelTransform` instead (`looc_hub.preprocessing.eval_pixel_transform`: timm's evaluation
+transform of the model's `pretrained_cfg`, stopped before the float conversion), so the features every protocol
+measures are exactly those of the model card's usage snippet, still decoded in batches of uint8.
 """
 
 from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -19,19 +24,24 @@ from .columns import IMAGE_COLUMN, LABEL_COLUMN
 
 WHITE = (255, 255, 255)
 
+PixelTransform = Callable[[Image.Image], torch.Tensor]
+"""An RGB PIL image -> a uint8 tensor (3, C, C), e.g. timm's eval transform with `use_prefetcher=True`."""
 
-def open_image(value: Image.Image | dict, canvas_size: int) -> Image.Image:
+
+def open_image(value: Image.Image | dict, canvas_size: int | None) -> Image.Image:
     """A PIL image from a row's `image` value: already decoded, or datasets' undecoded {"bytes", "path"}.
 
     Decoding ourselves lets JPEGs decode at the largest 1/2^k reduction that still covers the canvas
-    (`Image.draft`), several times faster for large photos and small canvases.
+    (`Image.draft`), several times faster for large photos and small canvases. `canvas_size=None` decodes at full
+    resolution, as `datasets` and PIL do for a user (evaluation: the pixels of the card's own snippet).
     """
     if isinstance(value, Image.Image):
         return value
     if value["bytes"] is None and not os.path.isfile(value["path"]):
         return ImageFeature().decode_example(value)  # a remote file: datasets knows how to fetch it
     image = Image.open(io.BytesIO(value["bytes"]) if value["bytes"] is not None else value["path"])
-    image.draft("RGB", (canvas_size, canvas_size))
+    if canvas_size is not None:
+        image.draft("RGB", (canvas_size, canvas_size))
     ImageOps.exif_transpose(image, in_place=True)  # as datasets' own decoding does
     return image
 
@@ -63,6 +73,8 @@ class CanvasCollate:
     """DataLoader `collate_fn`: rows -> {"images": uint8 (B, 3, C, C), "labels": int64 (B,) when labelled}.
 
     Runs in the DataLoader workers. Rows are those of `load_image_dataset` (columns `image` and maybe `label`).
+    With `transform` (a `PixelTransform` whose output is C x C), each image is decoded at full resolution, made
+    RGB on `background` and passed through it instead of `to_canvas`.
 
     Example:
         >>> collate = CanvasCollate(canvas_size=64)
@@ -71,22 +83,37 @@ class CanvasCollate:
         (torch.Size([1, 3, 64, 64]), torch.uint8, [3])
     """
 
-    def __init__(self, canvas_size: int, background: tuple[int, int, int] = WHITE) -> None:
+    def __init__(
+        self, canvas_size: int, background: tuple[int, int, int] = WHITE, transform: PixelTransform | None = None
+    ) -> None:
         if not isinstance(canvas_size, int) or canvas_size < 1:
             raise ValueError(f"canvas_size must be a positive int, got {canvas_size!r}")
         if len(background) != 3 or not all(isinstance(c, int) and 0 <= c <= 255 for c in background):
             raise ValueError(f"background must be an (R, G, B) triple of ints in 0..255, got {background!r}")
         self.canvas_size = canvas_size
         self.background = tuple(background)
+        self.transform = transform
 
     def __call__(self, rows: list[dict]) -> dict[str, torch.Tensor]:
-        canvases = np.stack(
-            [
-                to_canvas(open_image(row[IMAGE_COLUMN], self.canvas_size), self.canvas_size, self.background)
-                for row in rows
-            ]
-        )  # (B, C, C, 3)
-        batch = {"images": torch.from_numpy(canvases).permute(0, 3, 1, 2).contiguous()}  # (B, 3, C, C)
+        if self.transform is not None:
+            images = torch.stack([self._transformed(row[IMAGE_COLUMN]) for row in rows])  # (B, 3, C, C)
+        else:
+            canvases = np.stack(
+                [
+                    to_canvas(open_image(row[IMAGE_COLUMN], self.canvas_size), self.canvas_size, self.background)
+                    for row in rows
+                ]
+            )  # (B, C, C, 3)
+            images = torch.from_numpy(canvases).permute(0, 3, 1, 2).contiguous()  # (B, 3, C, C)
+        batch = {"images": images}
         if LABEL_COLUMN in rows[0]:
             batch["labels"] = torch.tensor([row[LABEL_COLUMN] for row in rows], dtype=torch.int64)
         return batch
+
+    def _transformed(self, value: Image.Image | dict) -> torch.Tensor:
+        image = self.transform(to_rgb(open_image(value, None), self.background))
+        expected = (3, self.canvas_size, self.canvas_size)
+        if not isinstance(image, torch.Tensor) or image.dtype != torch.uint8 or tuple(image.shape) != expected:
+            described = f"{image.dtype} {tuple(image.shape)}" if isinstance(image, torch.Tensor) else type(image)
+            raise ValueError(f"the canvas transform must return a uint8 tensor {expected}, got {described}")
+        return image

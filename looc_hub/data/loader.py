@@ -6,7 +6,7 @@ from datasets import Dataset, IterableDataset
 from datasets import Image as ImageFeature
 from torch.utils.data import DataLoader, SequentialSampler
 
-from .canvas import WHITE, CanvasCollate
+from .canvas import WHITE, CanvasCollate, PixelTransform
 from .columns import IMAGE_COLUMN
 from .sampler import EpochShuffleSampler
 
@@ -23,6 +23,7 @@ def build_dataloader(
     shuffle_buffer_size: int = 10_000,
     background: tuple[int, int, int] = WHITE,
     pin_memory: bool = False,
+    transform: PixelTransform | None = None,
 ) -> DataLoader:
     """A DataLoader of {"images": uint8 (B, 3, C, C), "labels": int64 (B,)} batches (labels when the dataset has them).
 
@@ -40,6 +41,10 @@ def build_dataloader(
     process 0 reads and broadcasts every batch. Splitting here as well would shard twice and drop data.
 
     After `accelerator.prepare`, call `loader.set_epoch(epoch)` before each epoch.
+
+    `transform` replaces the canvas (shorter side to C, centre crop) with a PIL -> uint8 (3, C, C) transform
+    applied to the full-resolution RGB image: evaluation passes timm's eval transform of the model
+    (`looc_hub.preprocessing.eval_pixel_transform`).
 
     Example:
         >>> from looc_hub.data import load_image_dataset
@@ -61,7 +66,7 @@ def build_dataloader(
             f"dataset has no {IMAGE_COLUMN!r} image column (columns: {dataset.column_names}): "
             "load it with looc_hub.data.load_image_dataset"
         )
-    collate = CanvasCollate(canvas_size, background)
+    collate = CanvasCollate(canvas_size, background, transform)
     dataset = dataset.cast_column(IMAGE_COLUMN, ImageFeature(decode=False))
     if isinstance(dataset, IterableDataset):
         if shuffle:

@@ -6,8 +6,9 @@ as safetensors (never pickles) under
 
     <directory>/<model fingerprint>/<dataset>/<split>/<dataset fingerprint>/<space>.safetensors
 
-The model fingerprint hashes the config and every weight, so a fine-tuned or re-trained model never reads
-another's features; the dataset fingerprint is the HF `Dataset`'s own, so edited data is re-extracted.
+The model fingerprint hashes the config (preprocessing included), every weight and `EXTRACTION_VERSION`, so a
+fine-tuned or re-trained model never reads another's features and features extracted by an older
+preprocessing are never reused; the dataset fingerprint is the HF `Dataset`'s own, so edited data is re-extracted.
 """
 
 from __future__ import annotations
@@ -28,14 +29,18 @@ from ..data import default_cache_dir
 from ..model import LooCModel
 from .features import extract_features
 
-__all__ = ["FeatureCache", "model_fingerprint"]
+__all__ = ["EXTRACTION_VERSION", "FeatureCache", "model_fingerprint"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
+EXTRACTION_VERSION = 2
+"""Raised whenever `extract_features` changes its output for the same model and data (2: timm's eval transform)."""
+
 
 def model_fingerprint(model: LooCModel) -> str:
-    """A hex digest of the config and every parameter and buffer, in state-dict order."""
-    digest = hashlib.sha256(json.dumps(model.config.to_dict(), sort_keys=True).encode())
+    """A hex digest of `EXTRACTION_VERSION`, the config and every parameter and buffer, in state-dict order."""
+    digest = hashlib.sha256(f"extraction-v{EXTRACTION_VERSION}".encode())
+    digest.update(json.dumps(model.config.to_dict(), sort_keys=True).encode())
     for name, tensor in model.state_dict().items():
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())

@@ -27,16 +27,19 @@ def extract_features(
 ) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
     """({space: (N, d)}, labels (N,) or None) for a `load_image_dataset` split, in dataset order, on the CPU.
 
-    Each batch is decoded (`image_batches`), moved to `device`, passed through `transform` if given (float
-    images in [0, 1] in and out: a rotation, a corruption, an augmentation), then normalised with the model's
-    mean/std and embedded (`embed_images`, AMP on CUDA). The progress bar shows only on a terminal.
+    Each batch is decoded with the model's evaluation preprocessing (`image_batches`: timm's eval transform of
+    its `pretrained_cfg`, crop_pct and interpolation included), moved to `device`, passed through `transform` if
+    given (float images in [0, 1] in and out: a rotation, a corruption, an augmentation), then normalised with
+    the cfg's mean/std and embedded (`embed_images`, AMP on CUDA). Without `transform`, the features are those
+    of `model(torch.stack([eval_transform(model)(image) for image in images]))` for the RGB images. The
+    progress bar shows only on a terminal.
     """
     spaces = list(spaces or model.spaces)
     was_training = model.training
     model.eval().to(device)
     features: dict[str, list[torch.Tensor]] = {space: [] for space in spaces}
     labels: list[torch.Tensor] = []
-    batches = image_batches(dataset, model.config.image_size, batch_size=batch_size, num_workers=num_workers)
+    batches = image_batches(dataset, model, batch_size=batch_size, num_workers=num_workers)
     total = -(-len(dataset) // batch_size) if isinstance(dataset, Dataset) else None
     for images, batch_labels in tqdm(batches, total=total, desc="features", disable=None, leave=False):
         images = images.to(device)

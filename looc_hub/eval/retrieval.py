@@ -80,6 +80,6 @@ def plot_retrieval(
 
 
 def _images(dataset: Dataset, indices: list[int], image_size: int) -> Tensor:
-    """(len(indices), 3, S, S) float images in [0, 1], decoded as the features were, in `indices` order."""
+    """(len(indices), 3, S, S) float images in [0, 1] for display (the loader's canvas), in `indices` order."""
     images, _ = next(image_batches(dataset.select(indices), image_size, batch_size=len(indices)))
     return images

@@ -1,7 +1,10 @@
 """The two steps every feature extraction shares: decode a dataset into image batches, embed a batch.
 
 `extract_features` composes them, with an optional tensor transform in between (rotation, corruption,
-augmentation): the rotation probe, the corruption benchmark and the sensitivity matrix all go through it.
+augmentation): the rotation probe, the corruption benchmark, the sensitivity matrix and the pretraining kNN
+monitor all go through it, so every number is measured on the model's one evaluation preprocessing
+(`looc_hub.preprocessing`): timm's eval transform of its `pretrained_cfg`, exactly what the card's snippet
+`looc_hub.eval_transform(model)` computes, decoded in batches of uint8 by the data loader.
 """
 
 from __future__ import annotations
@@ -9,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 
 import torch
-from datasets import Dataset
-from torch import Tensor
+from datasets import Dataset, IterableDataset
+from torch import Tensor, nn
 
 from ..data import build_dataloader
 from ..model import LooCModel
+from ..preprocessing import eval_data_config, eval_pixel_transform
 
 __all__ = ["ImageTransform", "embed_images", "image_batches"]
 
@@ -22,15 +26,28 @@ ImageTransform = Callable[[Tensor], Tensor]
 
 
 def image_batches(
-    dataset: Dataset, image_size: int, *, batch_size: int = 256, num_workers: int = 0
+    dataset: Dataset | IterableDataset,
+    preprocessing: nn.Module | int,
+    *,
+    batch_size: int = 256,
+    num_workers: int = 0,
 ) -> Iterator[tuple[Tensor, Tensor | None]]:
     """(images (B, 3, S, S) float in [0, 1], labels (B,) or None), in dataset order.
 
-    Decoding is the loader's (ours, matching the loader/engine split used in training): resize the shorter side
-    to `image_size` and centre-crop.
+    `preprocessing` is a model (a `LooCModel` or a timm backbone): its evaluation preprocessing, timm's eval
+    transform of its `pretrained_cfg` (resize the shorter side to floor(S / crop_pct), centre-crop S) up to the
+    pixels; what every feature is computed from. An int S instead gives the training loader's canvas (shorter
+    side resized to S, centre crop): for pictures only, never for features.
     """
+    if isinstance(preprocessing, nn.Module):
+        size = eval_data_config(preprocessing)["input_size"][-1]
+        decode = {"canvas_size": size, "transform": eval_pixel_transform(preprocessing)}
+    elif isinstance(preprocessing, int) and not isinstance(preprocessing, bool):
+        decode = {"canvas_size": preprocessing}
+    else:
+        raise TypeError(f"preprocessing must be a model or a canvas size (int), got {type(preprocessing).__name__}")
     loader = build_dataloader(
-        dataset, batch_size=batch_size, canvas_size=image_size, num_workers=num_workers, shuffle=False, drop_last=False
+        dataset, batch_size=batch_size, num_workers=num_workers, shuffle=False, drop_last=False, **decode
     )
     for batch in loader:
         yield batch["images"].float() / 255, batch.get("labels")
@@ -38,8 +55,12 @@ def image_batches(
 
 @torch.no_grad()
 def embed_images(model: LooCModel, images: Tensor, spaces: Sequence[str]) -> dict[str, Tensor]:
-    """{space: (B, d)} of float images in [0, 1], normalised with the model's mean and std; AMP on CUDA."""
-    mean = torch.tensor(model.config.mean, device=images.device).view(1, -1, 1, 1)
-    std = torch.tensor(model.config.std, device=images.device).view(1, -1, 1, 1)
+    """{space: (B, d)} of float images in [0, 1], normalised with the mean / std of the model's `pretrained_cfg`.
+
+    AMP on CUDA. With `image_batches(dataset, model)` this equals `model(eval_transform(model)(image))`.
+    """
+    data_config = eval_data_config(model)
+    mean = torch.tensor(data_config["mean"], device=images.device).view(1, -1, 1, 1)
+    std = torch.tensor(data_config["std"], device=images.device).view(1, -1, 1, 1)
     with torch.autocast(images.device.type, enabled=images.device.type == "cuda"):
         return model((images - mean) / std, spaces=list(spaces))
