@@ -29,7 +29,8 @@ _SENSITIVITY = {
 _PROTOCOL_NAMES = {
     "knn": "kNN",
     "linear_probe": "linear probe",
-    "few_shot": "few-shot",
+    "few_shot": "few-shot",  # episodic N-way prototypes; its params (ways, shots, episodes) say so
+    "kshot_linear_probe": "K-shot linear probe (all classes)",
     "rotation_probe": "rotation prediction probe",
     "corruption": "corruption robustness",
     "head_contribution": "head contribution",
@@ -37,7 +38,15 @@ _PROTOCOL_NAMES = {
     "space_selection": "space selection",
     "finetune": "fine-tuning",
 }
-_CLASSIFICATION_PROTOCOLS = ("knn", "linear_probe", "few_shot", "rotation_probe", "corruption", "finetune")
+_CLASSIFICATION_PROTOCOLS = (
+    "knn",
+    "linear_probe",
+    "few_shot",
+    "kshot_linear_probe",
+    "rotation_probe",
+    "corruption",
+    "finetune",
+)
 
 
 def build_model_card(

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
 from datasets import DatasetDict
 
+from looc_hub.eval.linear_probe import WEIGHT_DECAY_GRID
 from looc_hub.eval.results import load_results
 from tests.eval_models import calibrated_model
 
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("evaluate", ROOT / "training" / "evaluate.py")
 evaluate = importlib.util.module_from_spec(_spec)
+sys.modules["evaluate"] = evaluate  # dataclasses look their module up while the script is executed
 _spec.loader.exec_module(evaluate)
 
 
@@ -32,7 +35,7 @@ def run_argv(setup: tuple[str, str], tmp_path) -> list[str]:
     return ["--model", model_dir, "--dataset", dataset, "--output_dir", out, "--cache_dir", cache]
 
 
-def test_evaluate_writes_one_record_per_protocol_space_and_metric(tmp_path, setup):
+def test_evaluate_writes_one_record_per_protocol_space_and_metric_and_prints_a_table(tmp_path, setup, capsys):
     model_dir, _ = setup
     argv = [
         *run_argv(setup, tmp_path),
@@ -45,10 +48,15 @@ def test_evaluate_writes_one_record_per_protocol_space_and_metric(tmp_path, setu
         "knn",
         "linear_probe",
         "few_shot",
+        "kshot_linear_probe",
         "--knn_k",
         "20",
         "--episodes",
         "100",
+        "--kshot",
+        "5",
+        "--kshot_draws",
+        "2",
     ]
     evaluate.main(evaluate.parse_args(argv))
     results = load_results(tmp_path / "out" / "results.json")
@@ -57,9 +65,30 @@ def test_evaluate_writes_one_record_per_protocol_space_and_metric(tmp_path, setu
     for space in ("backbone", "rotation", "backbone+color"):
         assert {("knn", space, "top1", None), ("linear_probe", space, "top5", None)} <= keys
         assert {("few_shot", space, "accuracy", 5), ("few_shot", space, "accuracy", 10)} <= keys
-    linear = {r.space: r.value for r in results.results if r.protocol == "linear_probe" and r.metric == "top1"}
-    assert linear["backbone"] > 80.0
-    assert all(r.ci95 is not None for r in results.results if r.protocol == "few_shot")
+        assert ("kshot_linear_probe", space, "top1", 5) in keys
+    linear = {r.space: r for r in results.results if r.protocol == "linear_probe" and r.metric == "top1"}
+    assert linear["backbone"].value > 80.0
+    assert linear["backbone"].params["weight_decay"] in WEIGHT_DECAY_GRID  # chosen on a validation split
+    assert linear["backbone"].params["weight_decay_from"] == "validation split"
+    assert all(r.ci95 is not None for r in results.results if r.protocol in ("few_shot", "kshot_linear_probe"))
+    assert all(r.params["method"] == "episodic prototypes" for r in results.results if r.protocol == "few_shot")
+    kshot = next(r for r in results.results if r.protocol == "kshot_linear_probe" and r.space == "backbone")
+    assert kshot.params["draws"] == 2 and len(kshot.params["weight_decays"]) == 2 and kshot.value > 40.0
+    table = capsys.readouterr().out
+    header = next(line for line in table.splitlines() if line.startswith("space"))
+    assert header.split() == [
+        "space",
+        "knn",
+        "linear_probe",
+        "few_shot",
+        "5-shot",
+        "few_shot",
+        "10-shot",
+        "kshot_linear_probe",
+        "5-shot",
+    ]
+    row = next(line for line in table.splitlines() if line.startswith("backbone+color"))
+    assert f"{linear['backbone+color'].value:.1f}" in row.split()
     assert any((tmp_path / "cache").rglob("color.safetensors"))  # concatenation parts were cached
 
 
@@ -107,3 +136,49 @@ def test_evaluate_runs_the_robustness_and_analysis_protocols_and_records_their_p
     }
     assert {r.space for r in by_protocol["head_contribution"]} >= {"invariant", "color", "rotation"}
     assert sum(r.params["recommended"] for r in by_protocol["space_selection"]) == 1
+
+
+def test_protocols_are_checked_against_the_labels_before_any_feature_is_extracted(tmp_path, setup):
+    argv = [
+        *run_argv(setup, tmp_path),
+        "--protocols",
+        "knn",
+        "few_shot",
+        "kshot_linear_probe",
+        "--ways",
+        "11",
+        "--kshot",
+        "5",
+        "500",
+        "--knn_temperature",
+        "0",
+    ]
+    with pytest.raises(ValueError, match="cannot run the requested protocols") as error:
+        evaluate.main(evaluate.parse_args(argv))
+    message = str(error.value)
+    assert "protocol 'knn': --knn_temperature must be > 0, got 0.0" in message
+    assert "protocol 'few_shot': --ways 11 --shots 5 --queries 15 needs 11 classes with 20+ images" in message
+    assert "--ways 11 --shots 10 --queries 15 needs 11 classes" in message  # every requested value is checked
+    assert "10 have that (use fewer --ways or --queries)" in message
+    assert "protocol 'kshot_linear_probe': --kshot 500: 500-shot needs 500 training images" in message
+    assert "largest valid K is" in message and "--kshot 5:" not in message
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "out").exists()  # nothing extracted or written
+
+
+def test_a_protocol_failing_at_run_time_keeps_the_results_of_the_others(tmp_path, setup):
+    argv = [
+        *run_argv(setup, tmp_path),
+        "--spaces",
+        "backbone",
+        "--protocols",
+        "knn",
+        "sensitivity",
+        "linear_probe",
+        "--augmentations",
+        "flip",
+    ]
+    (tmp_path / "out" / "sensitivity.png").mkdir(parents=True)  # the heatmap cannot be written
+    with pytest.raises(evaluate.ProtocolFailure, match="1 protocol run\\(s\\) failed .*sensitivity"):
+        evaluate.main(evaluate.parse_args(argv))
+    results = load_results(tmp_path / "out" / "results.json")
+    assert {r.protocol for r in results.results} >= {"knn", "linear_probe"}  # before and after the failure

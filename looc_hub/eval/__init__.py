@@ -3,11 +3,11 @@
 from .cache import FeatureCache
 from .corruptions import CORRUPTIONS, SEVERITIES, Corruption, CorruptionResult, corrupt, corruption_accuracy
 from .features import extract_features
-from .few_shot import FewShotResult, few_shot_accuracy
+from .few_shot import FewShotResult, KShotResult, few_shot_accuracy, kshot_linear_probe
 from .head_contribution import HeadContributions, head_contributions, plot_head_contributions
 from .knn import knn_accuracy, knn_class_scores
-from .linear_probe import PROBE_METHODS, LinearProbe, fit_linear_probe
-from .results import EvalRecord, EvalResults, ModelInfo, load_results, save_results, validate_results
+from .linear_probe import PROBE_METHODS, WEIGHT_DECAY_GRID, ConvergenceWarning, LinearProbe, fit_linear_probe
+from .results import EvalRecord, EvalResults, ModelInfo, load_results, results_table, save_results, validate_results
 from .retrieval import nearest_neighbours, plot_retrieval
 from .rotation_probe import rotation_features
 from .sensitivity import SENSITIVITY_AUGMENTATIONS, SensitivityMatrix, augmentation_sensitivity, plot_sensitivity
@@ -19,6 +19,8 @@ __all__ = [
     "PROBE_METHODS",
     "SENSITIVITY_AUGMENTATIONS",
     "SEVERITIES",
+    "WEIGHT_DECAY_GRID",
+    "ConvergenceWarning",
     "Corruption",
     "CorruptionResult",
     "EvalRecord",
@@ -26,6 +28,7 @@ __all__ = [
     "FeatureCache",
     "FewShotResult",
     "HeadContributions",
+    "KShotResult",
     "LinearProbe",
     "ModelInfo",
     "SensitivityMatrix",
@@ -41,11 +44,13 @@ __all__ = [
     "head_contributions",
     "knn_accuracy",
     "knn_class_scores",
+    "kshot_linear_probe",
     "load_results",
     "nearest_neighbours",
     "plot_head_contributions",
     "plot_retrieval",
     "plot_sensitivity",
+    "results_table",
     "rotation_features",
     "save_results",
     "select_space",

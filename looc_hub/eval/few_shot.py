@@ -1,21 +1,31 @@
-"""Few-shot N-way K-shot classification on frozen features (the paper's Flowers-102 5/10-shot transfer).
+"""Few-shot classification on frozen features (the paper's Flowers-102 5/10-shot transfer), two protocols.
 
-The paper reports 5- and 10-shot accuracy but not its episode protocol. Ours, the standard episodic one
-(Prototypical Networks, Snell et al. 2017): each episode samples N classes, K support and Q query images per
-class; queries take the class of the nearest prototype (mean of the L2-normalised support features) by cosine
-similarity. The result is the mean over episodes with the half-width of its 95% confidence interval.
+The paper reports 5- and 10-shot accuracy but not its protocol. Two are common, and they measure different things:
+- `few_shot_accuracy`, results protocol "few_shot" (ours: the standard episodic one, Prototypical Networks,
+  Snell et al. 2017): each episode samples N classes, K support and Q query images per class (all from the test
+  split); queries take the class of the nearest prototype (mean of the L2-normalised support features) by cosine
+  similarity. The result is the mean over episodes with the half-width of its 95% confidence interval.
+- `kshot_linear_probe`, results protocol "kshot_linear_probe" (how Flowers-102 5/10-shot transfer is usually
+  reported, e.g. CLIP's few-shot linear probes): K labelled training images of EVERY class train a linear probe
+  (`fit_linear_probe`, its penalty chosen by leave-one-shot-out cross-validation on the K shots: the only
+  labels a K-shot learner may see), tested on the whole test split, all classes at once. Several seeded draws of
+  the K shots give the mean and the half-width of its 95% confidence interval (Student t over the draws).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from scipy.stats import t as student_t
 from torch import Tensor
 
-__all__ = ["FewShotResult", "few_shot_accuracy"]
+from .linear_probe import WEIGHT_DECAY_GRID, fit_linear_probe
+
+__all__ = ["FewShotResult", "KShotResult", "few_shot_accuracy", "kshot_linear_probe", "kshot_problem"]
 
 
 @dataclass(frozen=True)
@@ -67,3 +77,92 @@ def few_shot_accuracy(
         accuracies[episode] = 100.0 * (predicted == truth).float().mean()
     half_width = 1.96 * accuracies.std().item() / math.sqrt(episodes) if episodes > 1 else 0.0
     return FewShotResult(accuracies.mean().item(), half_width, episodes)
+
+
+@dataclass(frozen=True)
+class KShotResult:
+    accuracy: float  # mean test top-1 over the draws, %
+    ci95: float  # half-width of the 95% confidence interval of the mean (Student t over draws), %
+    shots: int
+    accuracies: tuple[float, ...]  # per draw, %
+    weight_decays: tuple[float, ...]  # the penalty each draw's probe chose
+
+
+def kshot_problem(
+    labels: Tensor, shots: int, *, num_classes: int | None = None, choose_penalty: bool = True
+) -> str | None:
+    """Why a K-shot linear probe cannot run on these training labels (a sentence), or None when it can.
+
+    It needs at least 2 classes, `shots` >= 2 when it chooses its penalty (cross-validation holds out one shot
+    per class; 1 with a fixed penalty) and `shots` training images in every class, including any class only the test
+    split holds (`num_classes`).
+    """
+    minimum = 2 if choose_penalty else 1
+    if isinstance(shots, bool) or not isinstance(shots, int) or shots < minimum:
+        why = " (choosing the penalty holds out one shot per class)" if choose_penalty else ""
+        return f"shots must be an integer >= {minimum}{why}, got {shots!r}"
+    counts = torch.bincount(labels.long(), minlength=num_classes or 0)
+    if int((counts > 0).sum()) < 2:
+        return f"it needs at least 2 classes in the training labels, found {int((counts > 0).sum())}"
+    short = {index: int(count) for index, count in enumerate(counts.tolist()) if count < shots}
+    if short:
+        listed = ", ".join(f"class {index}: {count}" for index, count in list(short.items())[:5])
+        more = f" and {len(short) - 5} more" if len(short) > 5 else ""
+        return (
+            f"{shots}-shot needs {shots} training images in every class; {len(short)} class(es) have fewer "
+            f"({listed}{more}); the largest valid K is {int(counts.min())}"
+        )
+    return None
+
+
+def kshot_linear_probe(
+    train_features: Tensor,
+    train_labels: Tensor,
+    test_features: Tensor,
+    test_labels: Tensor,
+    *,
+    shots: int,
+    draws: int = 5,
+    seed: int = 0,
+    weight_decay: float | None = None,
+    weight_decay_grid: Sequence[float] = WEIGHT_DECAY_GRID,
+) -> KShotResult:
+    """Mean ± 95% CI test top-1 of linear probes trained on `shots` images per class, over `draws` seeded draws.
+
+    Every class of the training and test labels takes part. `weight_decay` None chooses the penalty per draw by
+    leave-one-shot-out cross-validation (K folds, each holding out one shot per class); a value fixes it (then
+    `shots` may be 1).
+    """
+    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
+        raise ValueError(f"draws must be a positive integer, got {draws!r}")
+    for name, features, labels in (("train", train_features, train_labels), ("test", test_features, test_labels)):
+        if features.ndim != 2 or labels.shape != (len(features),) or len(features) == 0:
+            raise ValueError(
+                f"need {name} features (N, d) and labels (N,) with N > 0, got {tuple(features.shape)}, "
+                f"{tuple(labels.shape)}"
+            )
+    num_classes = int(max(train_labels.max(), test_labels.max())) + 1
+    problem = kshot_problem(train_labels, shots, num_classes=num_classes, choose_penalty=weight_decay is None)
+    if problem is not None:
+        raise ValueError(f"K-shot linear probe: {problem}")
+    per_class = [(train_labels == c).nonzero().squeeze(1) for c in range(num_classes)]
+    accuracies, chosen = [], []
+    for draw in range(draws):
+        generator = torch.Generator().manual_seed(seed + draw)
+        rows = torch.cat(
+            [class_rows[torch.randperm(len(class_rows), generator=generator)[:shots]] for class_rows in per_class]
+        )
+        probe = fit_linear_probe(
+            train_features[rows],
+            train_labels[rows],
+            num_classes=num_classes,
+            weight_decay=weight_decay,
+            weight_decay_grid=weight_decay_grid,
+            folds=shots if weight_decay is None else None,
+            seed=seed + draw,
+        )
+        accuracies.append(probe.accuracy(test_features, test_labels)["top1"])
+        chosen.append(probe.weight_decay)
+    values = torch.tensor(accuracies, dtype=torch.float64)
+    half_width = float(student_t.ppf(0.975, draws - 1) * values.std().item() / math.sqrt(draws)) if draws > 1 else 0.0
+    return KShotResult(values.mean().item(), half_width, shots, tuple(accuracies), tuple(chosen))

@@ -1,32 +1,74 @@
 """Linear classification on frozen features: the paper's main protocol (Table 1: IN-100 top-1, rotation).
 
-Two optimisers over the same model, a linear layer on standardised features (standardising with the training
-mean and std is ours; it lets one learning rate serve every space, whose scales differ by orders of magnitude):
-- "sgd": the paper's protocol (MoCo's linear evaluation): mini-batch SGD with momentum 0.9 and cross-entropy;
-  the cosine schedule, no weight decay and the default epochs are ours for small data (MoCo: 100 epochs).
-- "lbfgs": ours, a fast option for small data: full-batch multinomial logistic regression with a small L2 penalty,
-  solved by L-BFGS, deterministic.
+One model, multinomial logistic regression on standardised features (standardising with the training mean and
+population std is ours; it lets one penalty grid and one learning rate serve every space, whose scales differ by
+orders of magnitude), with the objective
+
+    mean cross-entropy + weight_decay / 2 * ||W||^2        (the bias is not penalised)
+
+which is scikit-learn's `LogisticRegression` (lbfgs, multinomial) on `StandardScaler` features with
+C = 1 / (N * weight_decay), N the number of training images. Two optimisers:
+- "lbfgs" (ours, the default; the convex-probe protocol of CLIP): full batch in float64, trained to convergence,
+  i.e. until the largest gradient entry is <= `tolerance` (a `ConvergenceWarning` names the iterations when
+  `max_iter` runs out first), so the number does not depend on where the optimiser happened to stop.
+- "sgd": the paper's protocol (MoCo's linear evaluation): mini-batch SGD with momentum 0.9 on the same
+  objective; the cosine schedule and the default epochs are ours for small data (MoCo: 100 epochs). Its sweep
+  skips penalties with lr * weight_decay >= 1, where coupled decay diverges.
+
+The penalty (ours, after CLIP's linear-probe protocol): unless `weight_decay` is given, each value of a log grid
+is fitted on a stratified part of the training split and scored on the held-out rest (`validation_fraction`),
+from the strongest penalty to the weakest, each fit starting from the previous solution; the best validation
+accuracy wins (ties: the stronger penalty), and the probe is refitted on the whole training split with it
+(starting from the chosen fit's solution: the problem is convex, so the start changes the time, not the result).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["PROBE_METHODS", "LinearProbe", "fit_linear_probe", "topk_accuracy"]
+__all__ = [
+    "PROBE_METHODS",
+    "WEIGHT_DECAY_GRID",
+    "ConvergenceWarning",
+    "LinearProbe",
+    "fit_linear_probe",
+    "stratified_folds",
+    "stratified_split",
+    "topk_accuracy",
+]
 
 PROBE_METHODS = ("lbfgs", "sgd")
+WEIGHT_DECAY_GRID: tuple[float, ...] = tuple(10.0**exponent for exponent in range(-6, 3))
+"""1e-6 ... 1e2 by decades (9 values): from almost no penalty to weights pinned near zero (CLIP sweeps 1e-6 ... 1e6
+at 8 steps per decade; on standardised features penalties above 1e2 all give the majority class, and half decades
+moved validation accuracy by less than its noise on our sets)."""
+
+
+class ConvergenceWarning(UserWarning):
+    """An L-BFGS probe stopped at its iteration cap before its gradient tolerance."""
 
 
 @dataclass
 class LinearProbe:
-    """A trained probe: `classifier` maps raw features (N, d) to logits (N, C); standardisation is folded in."""
+    """A trained probe: `classifier` maps raw features (N, d) to logits (N, C); standardisation is folded in.
+
+    `weight_decay` is the penalty it was trained with; `validation_accuracy` ({penalty: top-1 %}) the sweep that
+    chose it (empty when the penalty was given); `iterations` / `converged` describe the final L-BFGS fit (None
+    for SGD).
+    """
 
     classifier: nn.Linear
     num_classes: int
+    weight_decay: float = 0.0
+    validation_accuracy: dict[float, float] = field(default_factory=dict)
+    iterations: int | None = None
+    converged: bool | None = None
 
     @torch.no_grad()
     def predict_logits(self, features: Tensor) -> Tensor:
@@ -43,16 +85,24 @@ def fit_linear_probe(
     *,
     num_classes: int | None = None,
     method: str = "lbfgs",
+    weight_decay: float | None = None,
+    weight_decay_grid: Sequence[float] = WEIGHT_DECAY_GRID,
+    validation_fraction: float = 0.2,
+    folds: int | None = None,
+    max_iter: int = 1000,
+    tolerance: float = 1e-5,
     epochs: int = 30,
     lr: float = 0.1,
     batch_size: int = 256,
-    weight_decay: float = 1e-4,
     seed: int = 0,
 ) -> LinearProbe:
     """Train a linear classifier on (N, d) `features` with integer `labels` (N,).
 
-    `epochs`, `lr` and `batch_size` apply to "sgd"; `weight_decay` is the L2 penalty of "lbfgs" (and SGD's
-    decoupled decay). `num_classes` defaults to the largest label + 1.
+    `weight_decay`: the L2 penalty (objective in the module docstring); None chooses it from
+    `weight_decay_grid` on a stratified, seeded `validation_fraction` of the training rows (or, with `folds`, by
+    stratified `folds`-fold cross-validation: for tiny training sets such as K shots per class), then refits on
+    all of them. `max_iter` and `tolerance` (largest gradient entry) apply to "lbfgs"; `epochs`, `lr` and
+    `batch_size` to "sgd". `num_classes` defaults to the largest label + 1.
     """
     if method not in PROBE_METHODS:
         raise ValueError(f"Unknown probe method {method!r}; valid choices: {list(PROBE_METHODS)}")
@@ -60,27 +110,109 @@ def fit_linear_probe(
         raise ValueError(
             f"need features (N, d) and labels (N,) with N > 0, got {tuple(features.shape)}, {tuple(labels.shape)}"
         )
-    if labels.dtype.is_floating_point or int(labels.min()) < 0:
+    if labels.dtype.is_floating_point or labels.dtype == torch.bool or int(labels.min()) < 0:
         raise ValueError("labels must be integer class ids >= 0")
     num_classes = num_classes or int(labels.max()) + 1
     if int(labels.max()) >= num_classes:
         raise ValueError(f"label {int(labels.max())} is out of range for num_classes={num_classes}")
-    features = features.float()
-    mean, std = features.mean(0), features.std(0).clamp_min(1e-6)  # (d,), (d,)
-    standardised = (features - mean) / std
-    generator = torch.Generator().manual_seed(seed)
-    linear = nn.Linear(features.shape[1], num_classes)
-    nn.init.normal_(linear.weight, std=0.01, generator=generator)
-    nn.init.zeros_(linear.bias)
-    if method == "lbfgs":
-        _fit_lbfgs(linear, standardised, labels, weight_decay)
+    if weight_decay is not None and not weight_decay >= 0:
+        raise ValueError(f"weight_decay must be >= 0 (or None to choose it on a validation split), got {weight_decay}")
+    if weight_decay is None and (not weight_decay_grid or any(not value >= 0 for value in weight_decay_grid)):
+        raise ValueError(f"weight_decay_grid must be non-empty penalties >= 0, got {list(weight_decay_grid)}")
+    for name, value in (("max_iter", max_iter), ("epochs", epochs), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    labels = labels.long()
+    fit = _Fitter(method, num_classes, max_iter, tolerance, epochs, lr, batch_size, seed)
+
+    validation_accuracy: dict[float, float] = {}
+    if weight_decay is None:
+        splits = (
+            stratified_folds(labels, folds, seed)
+            if folds is not None
+            else [stratified_split(labels, validation_fraction, seed)]
+        )
+        grid = sorted(set(weight_decay_grid), reverse=True)  # strongest first: each fit warm-starts the next
+        if method == "sgd":  # SGD's coupled decay multiplies weights by (1 - lr * weight_decay) each step
+            grid = [value for value in grid if lr * value < 1]
+            if not grid:
+                raise ValueError(f"no weight_decay in the grid is below 1 / lr = {1 / lr:g}, where SGD is stable")
+        correct = dict.fromkeys(grid, 0)
+        solutions: dict[float, tuple[Tensor, Tensor]] = {}
+        for index, (fit_rows, validation_rows) in enumerate(splits):
+            x_fit, mean, std = _standardise(features[fit_rows])
+            x_validation = (features[validation_rows].double() - mean) / std
+            state = None
+            for value in grid:
+                state = fit(x_fit, labels[fit_rows], value, state)
+                if index == 0:  # the final fit starts from the first split's solution
+                    solutions[value] = state
+                predicted = (x_validation @ state[0].T + state[1]).argmax(1)
+                correct[value] += int((predicted == labels[validation_rows]).sum())
+        held_out = sum(len(validation_rows) for _, validation_rows in splits)
+        validation_accuracy = {value: 100.0 * correct[value] / held_out for value in grid}
+        weight_decay = max(validation_accuracy, key=lambda value: (validation_accuracy[value], value))
+        fit.warn_once(f"choosing weight_decay on {len(splits)} split(s) of the {len(labels)} training rows")
+        start = solutions[weight_decay]
     else:
-        _fit_sgd(linear, standardised, labels, epochs, lr, batch_size, weight_decay, generator)
+        start = None
+
+    standardised, mean, std = _standardise(features)
+    weight, bias = fit(standardised, labels, weight_decay, start)
+    fit.warn_once("the final fit")
+    linear = nn.Linear(features.shape[1], num_classes)
     with torch.no_grad():  # logits = W (x - mean) / std + b = (W / std) x + (b - (W / std) mean)
-        weight = linear.weight / std  # (C, d)
-        linear.bias -= weight @ mean
-        linear.weight.copy_(weight)
-    return LinearProbe(linear.requires_grad_(False), num_classes)
+        folded = weight / std  # (C, d)
+        linear.weight.copy_(folded.float())
+        linear.bias.copy_((bias - folded @ mean).float())
+    return LinearProbe(
+        linear.requires_grad_(False),
+        num_classes,
+        weight_decay=float(weight_decay),
+        validation_accuracy=validation_accuracy,
+        iterations=fit.last_iterations,
+        converged=fit.last_converged,
+    )
+
+
+def stratified_split(labels: Tensor, fraction: float, seed: int) -> tuple[Tensor, Tensor]:
+    """(fit rows, validation rows): `fraction` of each class, at least one, held out; seeded."""
+    if not 0 < fraction < 1:
+        raise ValueError(f"the validation fraction must be in (0, 1), got {fraction}")
+    generator = torch.Generator().manual_seed(seed)
+    fit, validation = [], []
+    for label in labels.unique():
+        rows = (labels == label).nonzero().squeeze(1)
+        rows = rows[torch.randperm(len(rows), generator=generator)]
+        held = max(1, round(fraction * len(rows)))
+        if held >= len(rows):
+            raise ValueError(
+                f"class {int(label)} has {len(rows)} example(s); holding out a validation part needs 2+ per class "
+                "(or pass a fixed weight_decay to the linear probe)"
+            )
+        validation.append(rows[:held])
+        fit.append(rows[held:])
+    return torch.cat(fit), torch.cat(validation)
+
+
+def stratified_folds(labels: Tensor, folds: int, seed: int) -> list[tuple[Tensor, Tensor]]:
+    """`folds` (fit rows, validation rows) pairs: each class's rows dealt round-robin over the folds; seeded.
+
+    Every class needs at least `folds` rows, so that each fold holds out at least one of each.
+    """
+    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
+        raise ValueError(f"folds must be an integer >= 2, got {folds!r}")
+    generator = torch.Generator().manual_seed(seed)
+    fold_of = torch.empty_like(labels)
+    for label in labels.unique():
+        rows = (labels == label).nonzero().squeeze(1)
+        if len(rows) < folds:
+            raise ValueError(
+                f"class {int(label)} has {len(rows)} example(s); {folds}-fold cross-validation needs {folds}+ per "
+                "class (or pass a fixed weight_decay to the linear probe)"
+            )
+        fold_of[rows[torch.randperm(len(rows), generator=generator)]] = torch.arange(len(rows)) % folds
+    return [((fold_of != fold).nonzero().squeeze(1), (fold_of == fold).nonzero().squeeze(1)) for fold in range(folds)]
 
 
 def topk_accuracy(logits: Tensor, labels: Tensor) -> dict[str, float]:
@@ -90,37 +222,101 @@ def topk_accuracy(logits: Tensor, labels: Tensor) -> dict[str, float]:
     return {"top1": 100.0 * hits[:, 0].float().mean().item(), "top5": 100.0 * hits.any(1).float().mean().item()}
 
 
-def _fit_lbfgs(linear: nn.Linear, features: Tensor, labels: Tensor, weight_decay: float) -> None:
-    optimizer = torch.optim.LBFGS(
-        linear.parameters(), lr=1, max_iter=100, history_size=20, line_search_fn="strong_wolfe"
-    )
-
-    def closure() -> Tensor:
-        optimizer.zero_grad()
-        loss = F.cross_entropy(linear(features), labels) + weight_decay * linear.weight.square().sum()
-        loss.backward()
-        return loss
-
-    optimizer.step(closure)
+def _standardise(features: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """(standardised float64 features, mean, std): population std, 1 for constant features (as StandardScaler)."""
+    features = features.double()
+    mean, std = features.mean(0), features.std(0, unbiased=False)  # (d,), (d,)
+    std = torch.where(std > 1e-12 * mean.abs().clamp_min(1.0), std, torch.ones_like(std))
+    return (features - mean) / std, mean, std
 
 
-def _fit_sgd(
-    linear: nn.Linear,
-    features: Tensor,
-    labels: Tensor,
-    epochs: int,
-    lr: float,
-    batch_size: int,
-    weight_decay: float,
-    generator: torch.Generator,
-) -> None:
-    optimizer = torch.optim.SGD(linear.parameters(), lr=lr, momentum=0.9, weight_decay=weight_decay)
-    steps_per_epoch = -(-len(features) // batch_size)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * steps_per_epoch)
-    for _ in range(epochs):
-        for rows in torch.randperm(len(features), generator=generator).split(batch_size):
-            loss = F.cross_entropy(linear(features[rows]), labels[rows])
+class _Fitter:
+    """Fits (weight (C, d), bias (C,)) for one penalty, optionally from a previous solution; tracks convergence."""
+
+    def __init__(
+        self,
+        method: str,
+        num_classes: int,
+        max_iter: int,
+        tolerance: float,
+        epochs: int,
+        lr: float,
+        batch_size: int,
+        seed: int,
+    ) -> None:
+        self.method, self.num_classes, self.max_iter, self.tolerance = method, num_classes, max_iter, tolerance
+        self.epochs, self.lr, self.batch_size, self.seed = epochs, lr, batch_size, seed
+        self.not_converged: list[tuple[float, int, float]] = []  # (penalty, iterations, largest gradient entry)
+        self.last_iterations: int | None = None
+        self.last_converged: bool | None = None
+
+    def __call__(
+        self, x: Tensor, labels: Tensor, weight_decay: float, start: tuple[Tensor, Tensor] | None
+    ) -> tuple[Tensor, Tensor]:
+        if self.method == "sgd":
+            start = None  # SGD starts from zero every time: its learning-rate schedule restarts with it
+        weight = torch.zeros(self.num_classes, x.shape[1], dtype=x.dtype) if start is None else start[0].clone()
+        bias = torch.zeros(self.num_classes, dtype=x.dtype) if start is None else start[1].clone()
+        weight.requires_grad_(True)
+        bias.requires_grad_(True)
+        if self.method == "lbfgs":
+            self._lbfgs(weight, bias, x, labels, weight_decay)
+        else:
+            self._sgd(weight, bias, x, labels, weight_decay)
+        return weight.detach(), bias.detach()
+
+    def warn_once(self, what: str) -> None:
+        """One `ConvergenceWarning` for the fits that stopped above the gradient tolerance since the last call."""
+        if self.not_converged:
+            listed = ", ".join(
+                f"weight_decay={value:.3g}: stopped after {iterations} iterations at max |grad| {grad:.2g}"
+                for value, iterations, grad in self.not_converged
+            )
+            warnings.warn(
+                f"linear probe ({what}) did not converge to the gradient tolerance {self.tolerance:g} "
+                f"(max_iter={self.max_iter}): {listed}; raise max_iter or the penalty",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        self.not_converged = []
+
+    def _lbfgs(self, weight: Tensor, bias: Tensor, x: Tensor, labels: Tensor, weight_decay: float) -> None:
+        optimizer = torch.optim.LBFGS(
+            [weight, bias],
+            lr=1,
+            max_iter=self.max_iter,
+            max_eval=2 * self.max_iter,
+            tolerance_grad=self.tolerance,
+            tolerance_change=1e-14,
+            history_size=20,
+            line_search_fn="strong_wolfe",
+        )
+
+        def closure() -> Tensor:
             optimizer.zero_grad()
+            loss = F.cross_entropy(x @ weight.T + bias, labels) + weight_decay / 2 * weight.square().sum()
             loss.backward()
-            optimizer.step()
-            schedule.step()
+            return loss
+
+        optimizer.step(closure)
+        closure()  # the gradient at the final point
+        largest = max(weight.grad.abs().max().item(), bias.grad.abs().max().item())
+        self.last_iterations = int(optimizer.state[weight]["n_iter"])
+        self.last_converged = largest <= self.tolerance
+        if not self.last_converged:
+            self.not_converged.append((weight_decay, self.last_iterations, largest))
+
+    def _sgd(self, weight: Tensor, bias: Tensor, x: Tensor, labels: Tensor, weight_decay: float) -> None:
+        generator = torch.Generator().manual_seed(self.seed)
+        groups = [{"params": [weight], "weight_decay": weight_decay}, {"params": [bias], "weight_decay": 0.0}]
+        optimizer = torch.optim.SGD(groups, lr=self.lr, momentum=0.9)
+        steps_per_epoch = -(-len(x) // self.batch_size)
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=self.epochs * steps_per_epoch)
+        for _ in range(self.epochs):
+            for rows in torch.randperm(len(x), generator=generator).split(self.batch_size):
+                loss = F.cross_entropy(x[rows] @ weight.T + bias, labels[rows])
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                schedule.step()
+        self.last_iterations, self.last_converged = None, None

@@ -21,7 +21,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,6 +38,7 @@ __all__ = [
     "EvalResults",
     "ModelInfo",
     "load_results",
+    "results_table",
     "save_results",
     "validate_results",
 ]
@@ -48,6 +49,7 @@ PROTOCOLS = (
     "knn",
     "linear_probe",
     "few_shot",
+    "kshot_linear_probe",
     "rotation_probe",
     "corruption",
     "head_contribution",
@@ -55,6 +57,8 @@ PROTOCOLS = (
     "space_selection",
     "finetune",
 )
+"""Protocol names of records. "few_shot" is the episodic N-way nearest-prototype protocol on the test split,
+"kshot_linear_probe" the all-class linear probe trained on K images per class (`looc_hub.eval.few_shot`)."""
 PERCENT_METRICS = ("top1", "top5", "accuracy", "mean_corruption_accuracy")
 """Metrics that are percentages and must lie in [0, 100]; other metrics only need to be finite numbers."""
 
@@ -190,6 +194,35 @@ def load_results(path: str | os.PathLike) -> EvalResults:
         return EvalResults.from_dict(data)
     except (json.JSONDecodeError, ValueError) as error:
         raise ValueError(f"{path}: not a valid looc-hub results file: {error}") from None
+
+
+def results_table(records: Sequence[EvalRecord]) -> str:
+    """A plain-text table per dataset: a row per space key, a column per protocol / metric (what a run measured).
+
+    Compact on purpose: top-5, per-corruption and per-severity records stay in the file; percentages have one
+    decimal, other metrics two; "±" gives `ci95`. Columns: the protocol, then the metric unless it is top1 /
+    accuracy, then "K-shot" when the record has shots.
+    """
+    tables: dict[tuple[str, str], dict[str, dict[str, str]]] = {}  # (dataset, split) -> {space: {column: cell}}
+    for record in records:
+        if record.metric == "top5" or "corruption" in record.params:
+            continue
+        column = record.protocol + ("" if record.metric in ("top1", "accuracy") else f" {record.metric}")
+        if "shots" in record.params:
+            column += f" {record.params['shots']}-shot"
+        digits = 1 if record.metric in PERCENT_METRICS else 2
+        cell = f"{record.value:.{digits}f}" + (f"±{record.ci95:.{digits}f}" if record.ci95 is not None else "")
+        tables.setdefault((record.dataset, record.split), {}).setdefault(record.space, {})[column] = cell
+    blocks = []
+    for (dataset, split), rows in tables.items():
+        columns = list(dict.fromkeys(column for cells in rows.values() for column in cells))
+        grid = [["space", *columns]] + [
+            [space, *(cells.get(column, "-") for column in columns)] for space, cells in rows.items()
+        ]
+        widths = [max(len(row[index]) for row in grid) for index in range(len(grid[0]))]
+        lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in grid]
+        blocks.append("\n".join([f"{dataset} ({split})", *lines]))
+    return "\n\n".join(blocks) if blocks else "(no results)"
 
 
 def _check_record(prefix: str, record: Any) -> None:

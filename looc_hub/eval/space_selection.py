@@ -15,10 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
-import torch
 from torch import Tensor
 
-from .linear_probe import fit_linear_probe
+from .linear_probe import fit_linear_probe, stratified_split
 from .results import EvalRecord
 from .spaces import concat_features, space_key
 
@@ -69,7 +68,7 @@ def select_space(
     if not 0 < validation_fraction < 1:
         raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
     keys = list(keys or candidate_keys(list(features)))
-    fit_rows, validation_rows = _stratified_split(labels, validation_fraction, seed)
+    fit_rows, validation_rows = stratified_split(labels, validation_fraction, seed)
     accuracy, dims = {}, {}
     for key in keys:
         x = concat_features(features, key)  # (N, d)
@@ -82,18 +81,3 @@ def select_space(
     close = [key for key, value in ranked.items() if value >= best - error]
     recommended = min(close, key=lambda key: (dims[key], -ranked[key]))
     return SpaceRanking(ranked, dims, recommended, error)
-
-
-def _stratified_split(labels: Tensor, fraction: float, seed: int) -> tuple[Tensor, Tensor]:
-    """(fit rows, validation rows): `fraction` of each class, at least one, held out; seeded."""
-    generator = torch.Generator().manual_seed(seed)
-    fit, validation = [], []
-    for label in labels.unique():
-        rows = (labels == label).nonzero().squeeze(1)
-        rows = rows[torch.randperm(len(rows), generator=generator)]
-        held = max(1, round(fraction * len(rows)))
-        if held >= len(rows):
-            raise ValueError(f"class {int(label)} has {len(rows)} example(s); need 2+ to hold one out")
-        validation.append(rows[:held])
-        fit.append(rows[held:])
-    return torch.cat(fit), torch.cat(validation)
