@@ -63,9 +63,12 @@ def worker(rank: int, store: str, out_dir: str) -> None:
         config = LooCConfig(
             backbone="test_resnet", augmentations=("color", "rotation"), queue_size=QUEUE, head_out_dim=16
         )
-        objective = LooCObjective(LooCModel(config))
+        objective = LooCObjective(LooCModel(config))  # bn_groups 4 is for one process: ignored here
+        query_batches: list[int] = []
+        objective.query_encoder.backbone.register_forward_hook(lambda m, i, o: query_batches.append(len(i[0])))
         results = {"world_size": torch.tensor(dist.get_world_size())}
         train_steps(rank, objective, results)
+        results["query_batches"] = torch.tensor(query_batches)
 
         # One more training forward with the key encoder's BN in eval mode, so its keys can be known beforehand.
         views = make_views(seed=50 + rank)
@@ -100,6 +103,11 @@ def ranks(tmp_path_factory) -> list[dict[str, torch.Tensor]]:
 
 def test_both_processes_ran_in_one_group_of_two(ranks):
     assert [r["world_size"].item() for r in ranks] == [WORLD_SIZE, WORLD_SIZE]
+
+
+def test_queries_use_the_whole_local_batch_with_several_processes(ranks):
+    for r in ranks:  # one forward of BATCH queries per step: one-process BatchNorm groups stay off
+        assert r["query_batches"].tolist() == [BATCH] * 3
 
 
 def test_queues_and_key_encoders_agree_across_processes(ranks):

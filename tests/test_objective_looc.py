@@ -14,7 +14,8 @@ BATCH = 4
 QUEUE = 12
 
 
-def make_objective(seed: int = 0, **overrides) -> LooCObjective:
+def make_objective(seed: int = 0, bn_groups: int = 1, **overrides) -> LooCObjective:
+    """Plain BatchNorm over the whole batch (bn_groups 1): these tests check the loss and queues around it."""
     torch.manual_seed(seed)
     settings = {
         "backbone": "test_resnet",
@@ -23,7 +24,7 @@ def make_objective(seed: int = 0, **overrides) -> LooCObjective:
         "head_out_dim": 16,
         "image_size": 32,
     } | overrides
-    return LooCObjective(LooCModel(LooCConfig(**settings)))
+    return LooCObjective(LooCModel(LooCConfig(**settings)), bn_groups=bn_groups)
 
 
 def make_views(num_keys: int = 3, seed: int = 0) -> LooCViews:

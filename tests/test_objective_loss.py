@@ -162,3 +162,31 @@ def test_invalid_temperature_is_rejected(temperature):
 def test_mismatched_shapes_are_rejected(keys_shape, queues_shape, message):
     with pytest.raises(ValueError, match=message):
         LooCLoss()(torch.randn(3, 4, 8), torch.randn(*keys_shape), torch.randn(*queues_shape))
+
+
+def test_keys_sharing_the_querys_value_leave_the_leave_one_out_denominator():
+    query, keys, queues = embeddings(spaces=3, batch=6, dim=8, queue=7, seed=6)
+    shares = torch.rand(2, 3, 6, generator=torch.Generator().manual_seed(0)) < 0.5  # (S - 1, V, B)
+    shares[0, 1] = shares[1, 2] = True  # k_i always shares q's value of i: the positive
+    output = LooCLoss(TEMPERATURE)(query, keys, queues, shares_query=shares, return_logits=True)
+
+    plain = LooCLoss(TEMPERATURE)(query, keys, queues)
+    torch.testing.assert_close(output.space_losses[0], plain.space_losses[0])  # Z_0 has no same-image negatives
+    for space in (1, 2):
+        terms = []
+        for b in range(6):
+            q = query[space, b]
+            others = [other for other in range(3) if other != space and not shares[space - 1, other, b]]
+            kept = [dot(q, keys[other, space, b]) for other in others]
+            queued = [dot(q, n) for n in queues[space]]
+            terms.append(info_nce_term(dot(q, keys[space, space, b]), kept + queued, TEMPERATURE))
+        assert output.space_losses[space].item() == pytest.approx(sum(terms) / 6, rel=1e-12)
+        left_out = torch.isinf(output.logits[space][:, 1:3]).sum().item()
+        assert left_out == int(shares[space - 1].sum()) - 6  # every shared key but the positive
+    assert torch.isfinite(output.logits[1][:, 0]).all()  # the positive is never masked
+
+
+def test_shares_query_of_the_wrong_shape_is_rejected():
+    query, keys, queues = embeddings(spaces=3, batch=4, dim=8, queue=7)
+    with pytest.raises(ValueError, match=r"shares_query must be bool \(S - 1 = 2, V = 3, B = 4\)"):
+        LooCLoss()(query, keys, queues, shares_query=torch.zeros(3, 3, 4, dtype=torch.bool))

@@ -72,3 +72,14 @@ def test_enqueue_rejects_more_keys_than_slots_and_wrong_shapes():
 def test_invalid_sizes_are_rejected(arguments):
     with pytest.raises(ValueError, match="must be a positive integer"):
         KeyQueue(*arguments)
+
+
+def test_a_queue_too_long_for_the_dataset_is_refused_with_a_safe_size():
+    from looc_hub.objective import check_queue_fits_dataset
+
+    with pytest.raises(ValueError, match=r"queue_size 4096 is too long for a training set of 3692 images.*e\.g\. 512"):
+        check_queue_fits_dataset(4096, 3692)  # the old demo: 61% of queries met their own image
+    with pytest.raises(ValueError, match="queue_size <= 1846"):
+        check_queue_fits_dataset(1847, 3692)
+    check_queue_fits_dataset(1846, 3692)
+    check_queue_fits_dataset(16384, 126_689)  # the paper's queue on ImageNet-100

@@ -136,3 +136,9 @@ def test_streaming_dataset_run(tmp_path):
 def test_streaming_needs_max_steps(tmp_path):
     with pytest.raises(AssertionError, match="set --max_steps"):
         run_pretrain(tmp_path, "--streaming", "true")
+
+
+def test_a_queue_longer_than_half_the_dataset_is_refused_before_training(tmp_path):
+    with pytest.raises(AssertionError, match=r"queue_size 4096 is too long for a training set of \d+ images"):
+        run_pretrain(tmp_path, "--max_steps", "2", "--model_overrides", "{image_size: 32, queue_size: 4096}")
+    assert not (tmp_path / "checkpoints").exists() and not (tmp_path / "model").exists()

@@ -160,3 +160,34 @@ def test_from_config_reads_the_lead_configs_fields():
     assert (generator.output_size, generator.mean, generator.std) == (32, (0.5,) * 3, (0.25,) * 3)
     with pytest.raises(TypeError, match="image_size"):
         LooCViewGenerator.from_config(SimpleNamespace(augmentations=(), invariant_augmentations=()))
+
+
+def test_shares_query_marks_exactly_the_keys_that_render_the_querys_value():
+    batch = 256
+    images = torch.rand(batch, 3, SIZE, SIZE, generator=seeded(2))
+    augmentations = ("color", "rotation", "texture")
+    generator = LooCViewGenerator(augmentations, output_size=SIZE)
+    views = generator(images, generator=seeded(), return_params=True)
+    assert views.shares_query.shape == (3, 4, batch)
+    for i, name in enumerate(augmentations):
+        shared = views.shares_query[i]  # (V, B)
+        assert shared[1 + i].all()  # k_i: the query's parameters, by construction
+        assert not shared[[v for v in range(4) if v != 1 + i]].all()
+        query_params, *key_params = views.params[name].split(batch)
+        augmentation = generator._augmentation(name)
+        query_pixels = augmentation.apply(images, query_params) if name != "rotation" else None
+        for v, params in enumerate(key_params):
+            if name == "rotation":
+                assert torch.equal(shared[v], params.quarter_turns == query_params.quarter_turns)
+                continue
+            same_pixels = (augmentation.apply(images, params) == query_pixels).flatten(1).all(1)
+            assert torch.equal(shared[v], same_pixels), (name, v)  # marked iff the very same pixels
+    rotation_rate = views.shares_query[1, [0, 1, 3]].float().mean().item()
+    assert 0.18 < rotation_rate < 0.32  # 1 key in 4 draws the query's quarter turn
+
+
+def test_blur_sigma_scales_with_the_output_size():
+    assert LooCViewGenerator(output_size=224).blur.sigma == (0.1, 2.0)  # MoCo v2's, at its resolution
+    small = LooCViewGenerator(output_size=32).blur.sigma
+    assert small == pytest.approx((0.1 * 32 / 224, 2.0 * 32 / 224))
+    assert LooCViewGenerator(output_size=32, blur_sigma=(0.5, 1.0)).blur.sigma == (0.5, 1.0)

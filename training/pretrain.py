@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 import looc_hub
 from looc_hub.data import build_dataloader, load_image_dataset
-from looc_hub.objective import LooCObjective, cosine_momentum
+from looc_hub.objective import LooCObjective, check_queue_fits_dataset, cosine_momentum
 from looc_hub.publish import publish
 from looc_hub.training import CheckpointManager, JSONLTracker, PretrainConfig, TrainingProgress, cosine_with_warmup
 from looc_hub.training.knn_monitor import knn_monitor
@@ -46,7 +46,7 @@ def main(config: PretrainConfig) -> None:
 
     model = looc_hub.create_model(config.model, **config.model_overrides)
     model_config = model.config
-    objective = LooCObjective(model, shuffle_bn=not config.sync_bn)
+    objective = LooCObjective(model, shuffle_bn=not config.sync_bn, bn_groups=config.bn_groups)
     if config.sync_bn:
         objective = torch.nn.SyncBatchNorm.convert_sync_batchnorm(objective)
     if config.channels_last:
@@ -60,6 +60,8 @@ def main(config: PretrainConfig) -> None:
     train_set = load_image_dataset(
         config.dataset, split=config.train_split, image_column=config.image_column, streaming=config.streaming
     )
+    if not config.streaming:  # a stream has no length; its user sizes the queue
+        check_queue_fits_dataset(model_config.queue_size, len(train_set))
     train_loader = build_dataloader(
         train_set,
         batch_size=config.batch_size,

@@ -15,11 +15,11 @@ import torch
 from torch import Tensor, nn
 
 from ..model import LooCModel
-from ._distributed import gather
+from ._distributed import gather, world_size
 from .loss import LooCLoss
 from .momentum import update_momentum
 from .queue import KeyQueue
-from .shuffle_bn import shuffle_bn_forward
+from .shuffle_bn import grouped_forward, query_groups, shuffle_bn_forward
 
 if TYPE_CHECKING:
     from ..views import LooCViews
@@ -48,8 +48,10 @@ class LooCObjective(nn.Module):
 
     - Query encoder: the `LooCModel` given, trained by the optimiser; it is the model to export.
     - Key encoder: its momentum copy (paper, MoCo v2), with `requires_grad=False`. All n+1 key views go through
-      it in ONE batched forward without gradients ((n+1)·B images; BatchNorm sees them as one batch), with
-      Shuffle-BN across processes by default in training mode (MoCo).
+      it in one batched forward without gradients ((n+1)·B images), with Shuffle-BN by default in training mode
+      (MoCo): across processes, or on one process across `bn_groups` groups of the batch (MoCo's single-GPU
+      recipe: queries and keys alike get BatchNorm statistics per group, and the keys are spread over the
+      groups, so no key shares its query's statistics; `shuffle_bn.py`).
     - Queues: one per space (paper). What is enqueued is ours: in every space its positive key, z_0(k_0) in Z_0
       (the fully resampled key, so Z_0's queue is exactly MoCo's) and z_i(k_i) in Z_i. Every queue thus advances
       by one key per image and holds the same images. Keys are gathered from all processes first, so every
@@ -75,11 +77,15 @@ class LooCObjective(nn.Module):
 
     Args:
         model: the query encoder.
-        shuffle_bn: encode keys with MoCo's Shuffle-BN (identity on one process).
+        shuffle_bn: encode keys with MoCo's Shuffle-BN.
+        bn_groups: one process only: BatchNorm groups of the one-process Shuffle-BN (ours: 4 by default; MoCo's
+            CIFAR demo uses 8 of 64 images). 1 turns it off. Ignored with several processes, where each process
+            is a group (MoCo), and when `shuffle_bn` is False (SyncBN or plain BatchNorm).
 
     Raises:
         TypeError: `model` is not a `LooCModel`.
-        ValueError: views whose shapes do not match the model's spaces (at `forward`).
+        ValueError: a `bn_groups` that is not a positive integer; views whose shapes do not match the model's
+            spaces, or a one-process training batch with fewer than 2 images per BatchNorm group (at `forward`).
 
     Example:
         >>> objective = LooCObjective(looc_hub.create_model("looc_resnet18.openmoji64"))
@@ -87,14 +93,17 @@ class LooCObjective(nn.Module):
         >>> out.loss.backward(); optimizer.step(); optimizer.zero_grad(); objective.momentum_update()
     """
 
-    def __init__(self, model: LooCModel, *, shuffle_bn: bool = True) -> None:
+    def __init__(self, model: LooCModel, *, shuffle_bn: bool = True, bn_groups: int = 4) -> None:
         super().__init__()
         if not isinstance(model, LooCModel):
             raise TypeError(f"model must be a looc_hub.LooCModel (the query encoder), got {type(model).__name__}")
+        if isinstance(bn_groups, bool) or not isinstance(bn_groups, int) or bn_groups < 1:
+            raise ValueError(f"bn_groups must be a positive integer (1: off), got {bn_groups!r}")
         config = model.config
         self.space_names = model.head_names
         self.momentum = config.momentum
         self.shuffle_bn = shuffle_bn
+        self.bn_groups = bn_groups
         self.query_encoder = model
         self.key_encoder = copy.deepcopy(model).requires_grad_(False)
         self.queue = KeyQueue(len(self.space_names), config.queue_size, config.head_out_dim)
@@ -108,13 +117,16 @@ class LooCObjective(nn.Module):
             return_logits: also return every space's logits and labels.
         """
         self._check_views(views.query, views.keys)
-        query = self.query_encoder.forward_projections(views.query)  # (S, B, D)
+        groups = self._local_bn_groups(len(views.query))
+        query = grouped_forward(self.query_encoder.forward_projections, views.query, groups, 1)  # (S, B, D)
         keys = self.encode_keys(views.keys)  # (V = S, S, B, D)
         # InfoNCE over thousands of negatives in float32 even under autocast (ours). The queue is copied: the
         # in-place enqueue below must not change what backward needs.
         with torch.autocast(device_type=query.device.type, enabled=False):
             queues = self.queue.keys.to(torch.float32, copy=True)
-            result = self.loss(query.float(), keys.float(), queues, return_logits=return_logits)
+            result = self.loss(
+                query.float(), keys.float(), queues, shares_query=views.shares_query, return_logits=return_logits
+            )
         if self.training:
             spaces = torch.arange(len(self.space_names), device=keys.device)
             self.queue.enqueue(gather(keys[spaces, spaces], dim=1))  # positives z_s(k_s): (S, W*B, D)
@@ -141,10 +153,26 @@ class LooCObjective(nn.Module):
         # Ours: only in training mode. In eval mode BN uses running statistics, which are per process, so
         # shuffling would just encode other processes' samples with this process's statistics.
         if self.shuffle_bn and self.key_encoder.training:
-            projections = shuffle_bn_forward(self.key_encoder.forward_projections, flat, output_batch_dim=1)
+            groups = self._local_bn_groups(batch)
+            row_groups = query_groups(batch, groups).to(flat.device).repeat(num_keys)  # each key row's query group
+            projections = shuffle_bn_forward(
+                self.key_encoder.forward_projections, flat, output_batch_dim=1, groups=groups, row_groups=row_groups
+            )
         else:
             projections = self.key_encoder.forward_projections(flat)  # (S, V*B, D)
         return projections.unflatten(1, (num_keys, batch)).transpose(0, 1)
+
+    def _local_bn_groups(self, batch: int) -> int:
+        """The BatchNorm groups of this forward: `bn_groups` for one-process Shuffle-BN in training, else 1."""
+        if not (self.shuffle_bn and self.training and world_size() == 1):
+            return 1
+        if batch < 2 * self.bn_groups:
+            raise ValueError(
+                f"one-process Shuffle-BN splits the batch into bn_groups = {self.bn_groups} BatchNorm groups of at "
+                f"least 2 images; a batch of {batch} is too small: raise the batch size to >= {2 * self.bn_groups} "
+                "or lower bn_groups"
+            )
+        return self.bn_groups
 
     @torch.no_grad()
     def momentum_update(self, momentum: float | None = None) -> None:

@@ -48,6 +48,10 @@ class LooCLoss(nn.Module):
     - Z_i (leave-one-out augmentation i): z_i(k_i) is the only positive; z_i(k_j) for every j != i (same image,
       other parameters for augmentation i, k_0 included) are negatives beside the queue of Z_i (paper).
       Columns: the positive, the same-image negatives in key order, then the queue (ours).
+      Ours: a k_j that happened to draw the query's own value of augmentation i (rotation: 1 key in 4) is no
+      negative: it differs from q only in what Z_i must be invariant to. Such pairs (`shares_query`) are
+      masked out of the denominator (their logit is -inf), rather than k_j being drawn among the other values,
+      so every key keeps the same distribution of augmentations as the query.
 
     The objective is the mean over the S spaces (paper). With no leave-one-out augmentation (S = V = 1, the
     MoCo baselines) this is exactly MoCo v2's loss: logits [q.k, q.queue] / temperature, label 0.
@@ -75,19 +79,31 @@ class LooCLoss(nn.Module):
             raise ValueError(f"temperature must be a positive number (MoCo v2: 0.2), got {temperature!r}")
         self.temperature = float(temperature)
 
-    def forward(self, query: Tensor, keys: Tensor, queues: Tensor, *, return_logits: bool = False) -> LooCLossOutput:
+    def forward(
+        self,
+        query: Tensor,
+        keys: Tensor,
+        queues: Tensor,
+        *,
+        shares_query: Tensor | None = None,
+        return_logits: bool = False,
+    ) -> LooCLossOutput:
         """Per-space InfoNCE losses, and on request every space's logits and labels.
 
         Args:
             query: (S, B, D), query[s] = z_s(q).
             keys: (V = S, S, B, D), keys[v, s] = z_s(k_v); the caller detaches them (MoCo's key encoder).
             queues: (S, K, D), the negatives of every space.
+            shares_query: (S - 1, V, B) bool, `LooCViews.shares_query`: [i, v, b] = k_v renders leave-one-out
+                augmentation i + 1 as q does; such same-image keys are not negatives of Z_{i+1}. None: none do.
             return_logits: also build the explicit logits (memory for V + n copies of the queue columns).
         """
         _check_shapes(query, keys, queues)
         num_spaces = query.shape[0]
         anchors = query / self.temperature  # dividing (S, B, D) rather than the (S, B, K) similarities
         same_image = torch.einsum("sbd,vsbd->sbv", anchors, keys)  # [s, b, v] = z_s(q_b).z_s(k_v,b) / tau
+        if shares_query is not None:
+            same_image = _mask_shared_values(same_image, shares_query)
         queued = torch.einsum("sbd,skd->sbk", anchors, queues)  # (S, B, K): [s, b, k] = z_s(q_b).queue_s[k] / tau
 
         # InfoNCE of a row of logits = logsumexp(row) - positive. The queue's part of every row's logsumexp is
@@ -110,6 +126,21 @@ class LooCLoss(nn.Module):
 
     def extra_repr(self) -> str:
         return f"temperature={self.temperature}"
+
+
+def _mask_shared_values(same_image: Tensor, shares_query: Tensor) -> Tensor:
+    """-inf where a same-image key of Z_i shares the query's value of augmentation i, except Z_i's positive k_i."""
+    num_spaces, batch, num_keys = same_image.shape
+    if tuple(shares_query.shape) != (num_spaces - 1, num_keys, batch) or shares_query.dtype != torch.bool:
+        raise ValueError(
+            f"shares_query must be bool (S - 1 = {num_spaces - 1}, V = {num_keys}, B = {batch}), "
+            f"got {shares_query.dtype} {tuple(shares_query.shape)}"
+        )
+    masked = torch.zeros_like(same_image, dtype=torch.bool)  # (S, B, V)
+    masked[1:] = shares_query.to(same_image.device).transpose(1, 2)
+    spaces = torch.arange(1, num_spaces, device=same_image.device)
+    masked[spaces, :, spaces] = False  # k_i shares q's value of i by construction: it is Z_i's positive
+    return same_image.masked_fill(masked, float("-inf"))
 
 
 def _explicit_logits(same_image: Tensor, queued: Tensor) -> list[Tensor]:

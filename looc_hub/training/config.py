@@ -35,7 +35,8 @@ class PretrainConfig:
     Optimisation (paper / MoCo v2): SGD, `base_lr` 0.03 per 256 images (scaled linearly with the global
     batch), momentum 0.9, weight decay 1e-4, cosine schedule; `warmup_epochs` and AdamW are our options.
     Key encoder: `key_momentum_schedule` "constant" (paper) or "cosine" (BYOL's, ours: from the model's
-    momentum to 1). BatchNorm: Shuffle-BN (MoCo) unless `sync_bn`.
+    momentum to 1). BatchNorm: Shuffle-BN (MoCo) unless `sync_bn`; on one process it splits each batch into
+    `bn_groups` BatchNorm groups (MoCo's single-GPU recipe; 4 is ours, 1 turns it off).
     """
 
     model: str = "looc_resnet18.openmoji64"
@@ -57,6 +58,7 @@ class PretrainConfig:
     warmup_epochs: float = 0.0
     key_momentum_schedule: str = "constant"
     sync_bn: bool = False
+    bn_groups: int = 4
     mixed_precision: str | None = None
     channels_last: bool = False
     compile: bool = False
@@ -88,6 +90,7 @@ class PretrainConfig:
         for name in (
             "epochs",
             "batch_size",
+            "bn_groups",
             "keep_checkpoints",
             "log_every_steps",
             "knn_every_epochs",

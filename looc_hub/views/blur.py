@@ -1,4 +1,4 @@
-"""Random Gaussian blur (a base augmentation, MoCo v2: sigma ~ U[0.1, 2.0] pixels, p = 0.5)."""
+"""Random Gaussian blur (a base augmentation, MoCo v2: sigma ~ U[0.1, 2.0] pixels of a 224 px image, p = 0.5)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,18 @@ from looc_hub.views._validate import (
     resolve_device,
 )
 from looc_hub.views.params import BlurParams
+
+MOCO_V2_SIGMA = (0.1, 2.0)  # pixels, for MoCo v2's 224 px views
+REFERENCE_SIDE = 224
+
+
+def scaled_blur_sigma(image_size: int) -> tuple[float, float]:
+    """MoCo v2's sigma range scaled to an image side (ours): the same blur relative to the image at any size.
+
+    MoCo v2's (0.1, 2.0) px is for 224 px views; applied as is to a 32 px view it would blur 7x harder.
+    """
+    scale = check_positive_int("image_size", image_size) / REFERENCE_SIDE
+    return (MOCO_V2_SIGMA[0] * scale, MOCO_V2_SIGMA[1] * scale)
 
 
 def gaussian_kernel_size(image_size: int) -> int:
@@ -61,7 +73,7 @@ class RandomGaussianBlur:
         kernel_size: odd kernel side; None uses ``gaussian_kernel_size`` of the image side at apply time.
     """
 
-    def __init__(self, sigma: Sequence[float] = (0.1, 2.0), p: float = 0.5, kernel_size: int | None = None) -> None:
+    def __init__(self, sigma: Sequence[float] = MOCO_V2_SIGMA, p: float = 0.5, kernel_size: int | None = None) -> None:
         self.sigma = check_interval("blur sigma", sigma, 0.0, low_inclusive=False)
         self.p = check_probability("blur p", p)
         if kernel_size is not None and (check_positive_int("blur kernel_size", kernel_size) % 2 == 0):

@@ -20,7 +20,7 @@ from torch import Tensor
 
 from looc_hub.config import AUGMENTATIONS  # the names a generator accepts, in parameter-draw order
 from looc_hub.views._validate import check_float_batch, check_positive_int, resolve_device, to_unit_float
-from looc_hub.views.blur import RandomGaussianBlur
+from looc_hub.views.blur import RandomGaussianBlur, scaled_blur_sigma
 from looc_hub.views.color import RandomColor
 from looc_hub.views.crop import RandomResizedCrop
 from looc_hub.views.flip import RandomHorizontalFlip
@@ -41,6 +41,9 @@ class LooCViews:
     query: Tensor  # (B, 3, S, S) float32, normalised
     keys: Tensor  # (n + 1, B, 3, S, S): keys[0] = k_0, keys[i] = k_i (i-th leave-one-out augmentation)
     params: dict[str, AugmentationParams] | None = None
+    # (n, n + 1, B) bool: [i, v, b] = key v of image b renders leave-one-out augmentation i exactly as the query
+    # does (always for v = i + 1, its positive; by chance for others, e.g. 1 key in 4 for rotation)
+    shares_query: Tensor | None = None
 
 
 class LooCViewGenerator:
@@ -64,7 +67,8 @@ class LooCViewGenerator:
         mean, std: per-channel normalisation of the output.
         crop_scale, crop_ratio: random resized crop ranges (MoCo v2: (0.2, 1.0); (3/4, 4/3)).
         flip_p: horizontal flip probability (0.5).
-        blur_sigma, blur_p: Gaussian blur sigma range in output pixels and probability ((0.1, 2.0), 0.5).
+        blur_sigma, blur_p: Gaussian blur sigma range in output pixels and probability. None: MoCo v2's
+            (0.1, 2.0) px at 224 px, scaled to ``output_size`` (ours, ``scaled_blur_sigma``); p 0.5.
         brightness, contrast, saturation, hue, color_p, grayscale_p: colour jitter strengths and probabilities
             (MoCo v2: 0.4, 0.4, 0.4, 0.1, 0.8, 0.2).
         texture_strength, texture_frequency, texture_p: see ``RandomTexture`` (project choice).
@@ -92,7 +96,7 @@ class LooCViewGenerator:
         crop_scale: Sequence[float] = (0.2, 1.0),
         crop_ratio: Sequence[float] = (3.0 / 4.0, 4.0 / 3.0),
         flip_p: float = 0.5,
-        blur_sigma: Sequence[float] = (0.1, 2.0),
+        blur_sigma: Sequence[float] | None = None,
         blur_p: float = 0.5,
         brightness: float = 0.4,
         contrast: float = 0.4,
@@ -116,7 +120,7 @@ class LooCViewGenerator:
         self.chunk_size = None if chunk_size is None else check_positive_int("chunk_size", chunk_size)
         self.crop = RandomResizedCrop(output_size, crop_scale, crop_ratio)
         self.flip = RandomHorizontalFlip(flip_p)
-        self.blur = RandomGaussianBlur(blur_sigma, blur_p)
+        self.blur = RandomGaussianBlur(scaled_blur_sigma(output_size) if blur_sigma is None else blur_sigma, blur_p)
         self.color = RandomColor(brightness, contrast, saturation, hue, color_p, grayscale_p)
         self.rotation = RandomRotation90()
         self.texture = RandomTexture(texture_strength, texture_frequency, p=texture_p)
@@ -156,7 +160,26 @@ class LooCViewGenerator:
         params = self.sample(batch_size, tuple(images.shape[-2:]), generator=generator, device=device)
         stack = self.render(images, params)  # ((n + 2) * B, 3, S, S)
         views = stack.unflatten(0, (self.num_views, batch_size))  # (n + 2, B, 3, S, S)
-        return LooCViews(query=views[0], keys=views[1:], params=params if return_params else None)
+        return LooCViews(
+            query=views[0],
+            keys=views[1:],
+            params=params if return_params else None,
+            shares_query=self.shares_query(params, batch_size),
+        )
+
+    def shares_query(self, params: dict[str, AugmentationParams], batch_size: int) -> Tensor:
+        """(n, n + 1, B) bool: which keys render each leave-one-out augmentation exactly as the query does.
+
+        The loss needs it: a key k_j (j != i) that happens to draw the query's value of augmentation i is a
+        positive of Z_i, not a negative (``LooCLoss``).
+        """
+        shared = []
+        for name in self.augmentations:
+            query, *keys = params[name].split(batch_size)  # n + 2 views of B rows
+            shared.append(torch.stack([query.same_effect(key) for key in keys]))  # (n + 1, B)
+        if not shared:
+            return torch.zeros(0, 1, batch_size, dtype=torch.bool, device=params["crop"].top.device)
+        return torch.stack(shared)
 
     def sample(
         self,

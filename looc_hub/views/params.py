@@ -71,6 +71,17 @@ class AugmentationParams:
             return self
         return type(self)(**{name: value.to(device) for name, value in items})
 
+    def same_effect(self: P, other: P) -> Tensor:
+        """(N,) bool: rows of ``self`` and ``other`` that render an image identically.
+
+        Here, rows whose every field is equal; records with fields that go unused in some rows (a colour jitter
+        that is not applied) override this, so that "identical" means identical pixels.
+        """
+        if type(other) is not type(self) or other.batch_size != self.batch_size:
+            raise TypeError(f"same_effect compares two {type(self).__name__} of {self.batch_size} rows")
+        equal = [(value == getattr(other, name)).reshape(self.batch_size, -1).all(1) for name, value in self._items()]
+        return torch.stack(equal).all(0)
+
     def equals(self, other: AugmentationParams) -> bool:
         """Same type and exactly equal tensors (dataclass ``==`` is disabled: tensors have no truth value)."""
         return type(other) is type(self) and all(
@@ -116,6 +127,11 @@ class ColorParams(AugmentationParams):
     order: Tensor  # (N, 4) int64: a permutation of (0 brightness, 1 contrast, 2 saturation, 3 hue)
     grayscale: Tensor  # (N,) bool
 
+    def same_effect(self, other: ColorParams) -> Tensor:
+        """Rows with the same grayscale flag and either no jitter in both or the very same jitter."""
+        neither_jittered = ~self.jittered & ~other.jittered
+        return (neither_jittered | super().same_effect(other)) & (self.grayscale == other.grayscale)
+
 
 @dataclass(frozen=True, eq=False)
 class TextureParams(AugmentationParams):
@@ -126,3 +142,7 @@ class TextureParams(AugmentationParams):
     frequency: Tensor  # (N, K) float32 cycles per view side
     orientation: Tensor  # (N, K) float32 radians in [0, pi)
     phase: Tensor  # (N, K) float32 radians in [0, 2 pi)
+
+    def same_effect(self, other: TextureParams) -> Tensor:
+        """Rows untextured in both, or textured with the very same gratings."""
+        return (~self.textured & ~other.textured) | super().same_effect(other)
