@@ -57,10 +57,12 @@ def image_batches(
 def embed_images(model: LooCModel, images: Tensor, spaces: Sequence[str]) -> dict[str, Tensor]:
     """{space: (B, d)} of float images in [0, 1], normalised with the mean / std of the model's `pretrained_cfg`.
 
-    AMP on CUDA. With `image_batches(dataset, model)` this equals `model(eval_transform(model)(image))`.
+    AMP (bfloat16) on CUDA. With `image_batches(dataset, model)` this equals `model(eval_transform(model)(image))`.
     """
     data_config = eval_data_config(model)
     mean = torch.tensor(data_config["mean"], device=images.device).view(1, -1, 1, 1)
     std = torch.tensor(data_config["std"], device=images.device).view(1, -1, 1, 1)
-    with torch.autocast(images.device.type, enabled=images.device.type == "cuda"):
+    # bfloat16, not float16: an untrained network's activations can overflow float16's range (seen: a random-init
+    # ResNet-18's features became non-finite), and bfloat16 keeps float32's.
+    with torch.autocast(images.device.type, dtype=torch.bfloat16, enabled=images.device.type == "cuda"):
         return model((images - mean) / std, spaces=list(spaces))
