@@ -32,6 +32,7 @@ __all__ = [
     "FORMAT_VERSION",
     "HEADS_WEIGHTS",
     "config_from_hub_dict",
+    "foreign_files",
     "hub_config_dict",
     "load_state_strict",
     "read_safetensors",
@@ -90,6 +91,43 @@ def config_from_hub_dict(raw: Mapping[str, Any], source: str) -> LooCConfig:
     if disagreements:
         raise ValueError(f"{source}: timm's keys disagree with the LooC config: " + "; ".join(disagreements))
     return config
+
+
+# Files a looc-hub save may leave in a model folder: the model, a fine-tuned classifier, attached results.
+_OWN_FILES = (
+    CONFIG_NAME,
+    BACKBONE_WEIGHTS,
+    HEADS_WEIGHTS,
+    "README.md",
+    "results.json",
+    "classifier.safetensors",
+    "classifier.json",
+)
+
+
+def foreign_files(directory: Path) -> list[str]:
+    """Files in `directory` that are not part of a previous looc-hub model (empty: safe to replace).
+
+    A previous model is recognised by its config.json (`looc_format_version`); its folder may also hold the
+    fine-tuning classifier and the results file with the artifacts that file lists. Anything else (a `.git/`,
+    sources, notes) is foreign, and so is every file of a folder whose config.json is not looc-hub's.
+    """
+    present = sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*") if not p.is_dir())
+    present += sorted(
+        p.relative_to(directory).as_posix() + "/" for p in directory.rglob("*") if p.is_dir() and not any(p.iterdir())
+    )
+    if not present:
+        return []
+    own = set(_OWN_FILES)
+    try:
+        config = json.loads((directory / CONFIG_NAME).read_text())
+        results = json.loads((directory / "results.json").read_text()) if "results.json" in present else {}
+        own |= {str(v) for v in (results.get("artifacts") or {}).values()}
+    except (OSError, ValueError, AttributeError):
+        return present
+    if not isinstance(config, dict) or "looc_format_version" not in config:
+        return present
+    return [name for name in present if name not in own]
 
 
 def resolve_file(model_id: str, filename: str, **download_kwargs: Any) -> str:

@@ -197,17 +197,20 @@ class LooCModel(
         repo_id: str | None = None,
         push_to_hub: bool = False,
         model_card_kwargs: dict[str, Any] | None = None,
+        overwrite: bool = False,
         **push_to_hub_kwargs: Any,
     ) -> str | None:
         """Write config.json, model.safetensors, looc_heads.safetensors and README.md, atomically.
 
         The directory appears complete or not at all: files go to a temporary sibling first, which then
-        replaces `save_directory`. `config` is accepted for the mixin's signature; the LooC config is always
-        written from `self.config`.
+        replaces `save_directory`. Because the whole folder is replaced, an existing one must be empty or hold
+        only a previous looc-hub save; anything else (a `.git/`, notes) is an error naming the files, unless
+        `overwrite=True`. `config` is accepted for the mixin's signature; the LooC config is always written
+        from `self.config`.
         """
         if config is not None:
             raise ValueError("LooCModel writes its own config.json from model.config; do not pass config=")
-        with atomic_directory(save_directory) as staging:
+        with atomic_directory(save_directory, foreign=_hub.foreign_files, overwrite=overwrite) as staging:
             super().save_pretrained(staging, model_card_kwargs=model_card_kwargs)
         if push_to_hub:
             return self.push_to_hub(

@@ -16,6 +16,7 @@ from typing import Any
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
+from .. import _hub
 from .._atomic import atomic_directory
 from ..model import LooCModel
 
@@ -75,10 +76,18 @@ class LooCClassifier(nn.Module):
         return self.head(self.model.embed(images, self.feature))  # (B, d) -> (B, num_classes)
 
     def save_pretrained(
-        self, directory: str | os.PathLike, *, metrics: dict[str, float] | None = None, **model_card_kwargs: Any
+        self,
+        directory: str | os.PathLike,
+        *,
+        metrics: dict[str, float] | None = None,
+        overwrite: bool = False,
+        **model_card_kwargs: Any,
     ) -> Path:
-        """Write the model (card: `model_card_kwargs`), the classifier and its `metrics`, all or nothing."""
-        with atomic_directory(directory) as staging:
+        """Write the model (card: `model_card_kwargs`), the classifier and its `metrics`, all or nothing.
+
+        Like `LooCModel.save_pretrained`, an existing folder must be empty or a previous save (or `overwrite`).
+        """
+        with atomic_directory(directory, foreign=_hub.foreign_files, overwrite=overwrite) as staging:
             self.model.save_pretrained(staging, model_card_kwargs=model_card_kwargs)
             head = {name: value.detach().cpu().contiguous() for name, value in self.head.state_dict().items()}
             save_file(head, staging / CLASSIFIER_WEIGHTS)
