@@ -10,6 +10,7 @@ import stat
 from pathlib import Path
 
 import pytest
+import torch
 
 from looc_hub import LooCConfig, LooCModel
 from looc_hub._atomic import FileExistsNotOursError
@@ -95,3 +96,71 @@ def test_save_into_the_current_directory_is_a_clear_error(small_model, tmp_path,
         with pytest.raises(ValueError, match="current directory"):
             small_model.save_pretrained(target)
     assert list(tmp_path.iterdir()) == []
+
+
+# 2. One run per output directory; a resume must continue the same run ------------------------------------------
+
+
+@pytest.fixture
+def accelerator():
+    from accelerate import Accelerator
+
+    accelerator = Accelerator(cpu=True)
+    accelerator.prepare(torch.nn.Linear(3, 2))
+    return accelerator
+
+
+def test_a_checkpoint_of_another_run_or_a_model_folder_is_not_resumed(tmp_path, accelerator, saved):
+    from looc_hub.training import CheckpointManager, PretrainConfig
+    from looc_hub.training.run_dir import RESUME_FIELDS
+
+    run = PretrainConfig(batch_size=32, optimizer="sgd")
+    CheckpointManager(tmp_path, 1, run_config=run.to_dict(), must_match=RESUME_FIELDS).save(accelerator, 5)
+
+    same = PretrainConfig(batch_size=32, max_steps=50, base_lr=0.1)  # schedules may change
+    manager = CheckpointManager(tmp_path, 1, run_config=same.to_dict(), must_match=RESUME_FIELDS)
+    assert manager.resolve("latest").name == "step_00000005"
+
+    other = PretrainConfig(batch_size=16, optimizer="adamw", model_overrides={"augmentations": ["color"]})
+    manager = CheckpointManager(tmp_path, 1, run_config=other.to_dict(), must_match=RESUME_FIELDS)
+    with pytest.raises(ValueError) as error:
+        manager.resolve("latest")
+    message = str(error.value)
+    assert "model_overrides: checkpoint {}, this run {'augmentations': ['color']}" in message
+    assert "batch_size: checkpoint 32, this run 16" in message
+    assert "optimizer: checkpoint 'sgd', this run 'adamw'" in message
+    assert "seed" not in message
+
+    with pytest.raises(ValueError, match="is a saved model .weights only., which cannot be resumed"):
+        manager.resolve(str(saved))
+
+
+def test_resuming_beyond_the_last_step_is_an_error():
+    from looc_hub.training.run_dir import check_resumed_step
+
+    check_resumed_step(6, 6)
+    with pytest.raises(ValueError, match="step 6, beyond this run's last step 4.*at least 6"):
+        check_resumed_step(6, 4)
+
+
+def test_pretraining_twice_into_one_folder(tmp_path):
+    from tests.pretrain_runs import logged_losses, run_pretrain
+
+    output = tmp_path / "run"
+    run_pretrain(output, "--max_steps", "2", "--checkpoint_every_steps", "1")
+    (output / "notes.txt").write_text("mine")
+    with pytest.raises(AssertionError, match=r"is not empty.*--resume latest.*--overwrite true"):
+        run_pretrain(output, "--max_steps", "2")
+    with pytest.raises(
+        AssertionError, match=r"was trained with other settings \(batch_size: checkpoint 16, this run 8"
+    ):
+        run_pretrain(output, "--max_steps", "3", "--batch_size", "8", "--resume", "latest")
+    with pytest.raises(AssertionError, match="checkpoint is at step 2, beyond this run's last step 1"):
+        run_pretrain(output, "--max_steps", "1", "--resume", "latest")
+    with pytest.raises(AssertionError, match="contradict"):
+        run_pretrain(output, "--max_steps", "1", "--resume", "latest", "--overwrite", "true")
+
+    run_pretrain(output, "--max_steps", "3", "--overwrite", "true")
+    assert sorted(logged_losses(output)) == [1, 2, 3]  # the first run's lines are gone, not mixed in
+    assert [p.name for p in (output / "checkpoints").iterdir()] == ["step_00000003"]
+    assert (output / "notes.txt").read_text() == "mine"  # not the run's: kept

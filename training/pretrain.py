@@ -27,11 +27,13 @@ from looc_hub.publish import publish
 from looc_hub.training import CheckpointManager, JSONLTracker, PretrainConfig, TrainingProgress, cosine_with_warmup
 from looc_hub.training.knn_monitor import knn_monitor
 from looc_hub.training.publish import write_trained_model
+from looc_hub.training.run_dir import RESUME_FIELDS, check_resumed_step, prepare_output_dir
 from looc_hub.views import LooCViewGenerator
 
 
 def main(config: PretrainConfig) -> None:
     output_dir = Path(config.output_dir)
+    prepare_output_dir(output_dir, resume=config.resume, overwrite=config.overwrite)  # one run per folder
     trackers = [JSONLTracker("logs", output_dir) if name == "jsonl" else name for name in config.report_to]
     accelerator = Accelerator(
         mixed_precision=config.mixed_precision,
@@ -89,10 +91,13 @@ def main(config: PretrainConfig) -> None:
     )
     progress = TrainingProgress()
     accelerator.register_for_checkpointing(scheduler, progress)
-    checkpoints = CheckpointManager(output_dir / "checkpoints", keep=config.keep_checkpoints)
+    checkpoints = CheckpointManager(
+        output_dir / "checkpoints", config.keep_checkpoints, run_config=config.to_dict(), must_match=RESUME_FIELDS
+    )
     if config.resume:
         accelerator.load_state(str(checkpoints.resolve(config.resume)))
         accelerator.print(f"resumed at step {progress.step} (epoch {progress.epoch}, batch {progress.batch_in_epoch})")
+        check_resumed_step(progress.step, total_steps)
     accelerator.init_trackers("logs", config=config.to_dict())
 
     unwrapped = accelerator.unwrap_model(objective)

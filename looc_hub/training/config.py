@@ -36,6 +36,8 @@ class PretrainConfig:
     batch), momentum 0.9, weight decay 1e-4, cosine schedule; `warmup_epochs` and AdamW are our options.
     Key encoder: `key_momentum_schedule` "constant" (paper) or "cosine" (BYOL's, ours: from the model's
     momentum to 1). BatchNorm: Shuffle-BN (MoCo) unless `sync_bn`.
+    Output: a non-empty `output_dir` is refused unless `resume` ("latest" or a checkpoint folder: trusted input,
+    it holds pickles) or `overwrite` (removes the previous run's outputs first).
     """
 
     model: str = "looc_resnet18.openmoji64"
@@ -66,6 +68,7 @@ class PretrainConfig:
     checkpoint_every_steps: int = 0
     keep_checkpoints: int = 2
     resume: str | None = None
+    overwrite: bool = False
     log_every_steps: int = 10
     knn_every_epochs: int = 1
     knn_k: int = 20
@@ -121,13 +124,22 @@ class PretrainConfig:
         parser = argparse.ArgumentParser(description="LooC pretraining (Accelerate).")
         parser.add_argument("--config", help="recipe file in training/configs/")
         for f in dataclasses.fields(cls):
-            parser.add_argument(f"--{f.name}", type=yaml.safe_load, default=argparse.SUPPRESS)
+            parser.add_argument(f"--{f.name}", type=yaml.safe_load, default=argparse.SUPPRESS, help=_HELP.get(f.name))
         args = vars(parser.parse_args(argv))
         recipe = args.pop("config")
         return cls.from_file(recipe, **args) if recipe else cls.from_dict(args, source="command line")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+_HELP = {
+    "resume": "'latest' or a checkpoint folder to continue. Checkpoints are TRUSTED INPUT: they hold pickles "
+    "(Accelerate's optimiser and RNG state) that can run code when loaded; resume only checkpoints you wrote",
+    "overwrite": "start over in a non-empty --output_dir: removes the previous run's checkpoints/, logs/, model/ "
+    "and summary.json (nothing else) before training",
+    "push_to_hub": "org/name to push the final model to (the id and a token are checked before training)",
+}
 
 
 def _check_type(name: str, value: Any, hint: Any) -> None:
