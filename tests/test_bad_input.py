@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -162,3 +165,100 @@ def test_pretraining_twice_into_one_folder(tmp_path):
     assert sorted(logged_losses(output)) == [1, 2, 3]  # the first run's lines are gone, not mixed in
     assert [p.name for p in (output / "checkpoints").iterdir()] == ["step_00000003"]
     assert (output / "notes.txt").read_text() == "mine"  # not the run's: kept
+
+
+# 3. Publishing: a dry run writes nothing, repo files are deleted only when asked, no file from outside ----------
+
+
+def _tree(directory: Path) -> dict[str, tuple[bytes, int]]:
+    return {
+        p.relative_to(directory).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _publish_cli(*args: str, endpoint: str | None = None) -> subprocess.CompletedProcess:
+    from tests.pretrain_runs import REPO
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "0" if endpoint else "1", "HF_TOKEN": "hf_loopback"}
+    command = [sys.executable, "scripts/publish.py", *args] + (["--endpoint", endpoint] if endpoint else [])
+    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_a_dry_run_with_results_changes_nothing_on_disk(small_model, saved, tmp_path):
+    from looc_hub.eval.results import EvalRecord, EvalResults, ModelInfo, save_results
+
+    target = Path(shutil.copytree(saved, tmp_path / "model"))
+    (target / "README.md").write_text((target / "README.md").read_text() + "\nA hand edit.\n")
+    record = EvalRecord("knn", "looc-hub/digits", "test", "backbone", "top1", 91.5, {"k": 20})
+    save_results(EvalResults(ModelInfo.from_model(small_model, str(target)), [record]), tmp_path / "results.json")
+    before = _tree(target)
+    dry = _publish_cli(str(target), "looc-test/dry", "--results", str(tmp_path / "results.json"), "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "results.json" in dry.stdout and "5 file(s)" in dry.stdout  # validated with the results attached
+    assert "deletions are unknown" in dry.stdout  # offline: says so instead of guessing
+    assert _tree(target) == before
+
+
+def test_repo_files_the_folder_lacks_are_deleted_only_when_asked(loopback_hub, saved):
+    from huggingface_hub import CommitOperationAdd
+
+    from looc_hub.publish import publish
+
+    repo_id = "looc-test/has-license"
+    publish(saved, repo_id)
+    extra = [CommitOperationAdd("LICENSE", b"MIT"), CommitOperationAdd("data/train.csv", b"a,b\n")]
+    loopback_hub.api().create_commit(repo_id, operations=extra, commit_message="add license and data")
+    head = loopback_hub.git(repo_id, "rev-parse", "main")
+
+    with pytest.raises(ValueError, match=r"\['LICENSE', 'data/train.csv'\].*Nothing was uploaded.*stale='delete'"):
+        publish(saved, repo_id)
+    assert loopback_hub.git(repo_id, "rev-parse", "main") == head
+    dry = _publish_cli(str(saved), repo_id, "--dry-run", endpoint=loopback_hub.endpoint)
+    assert "['LICENSE', 'data/train.csv']: would stop the publish" in dry.stdout, dry.stderr
+
+    kept = publish(saved, repo_id, stale="keep")
+    assert kept.deleted == ()
+    assert {"LICENSE", "data/train.csv"} <= set(
+        loopback_hub.git(repo_id, "ls-tree", "-r", "--name-only", "main").split()
+    )
+    deleted = publish(saved, repo_id, stale="delete")
+    assert deleted.deleted == ("LICENSE", "data/train.csv")
+    assert "LICENSE" not in loopback_hub.git(repo_id, "ls-tree", "-r", "--name-only", "main").split()
+
+
+def test_a_symlink_to_a_file_outside_the_folder_is_refused(saved, tmp_path):
+    from looc_hub.publish import validate_model_dir
+
+    target = Path(shutil.copytree(saved, tmp_path / "model"))
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the Hub")
+    (target / "README.md").unlink()
+    (target / "README.md").symlink_to(secret)
+    with pytest.raises(ValueError, match=r"README.md is a symlink to .*secret.txt, outside the folder"):
+        validate_model_dir(target)
+
+
+def test_push_to_hub_target_is_checked_before_training(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    from looc_hub.publish import check_push_target
+    from tests.pretrain_runs import run_pretrain
+
+    with pytest.raises(AssertionError, match="'bad id!!' is not a Hub repo id"):
+        run_pretrain(tmp_path / "run", "--push_to_hub", "bad id!!")
+    assert not (tmp_path / "run" / "logs").exists()  # failed before anything was written
+    with pytest.raises(ValueError, match="give the namespace"):
+        check_push_target("just-a-name")
+    with pytest.raises(ValueError, match="HF_HUB_OFFLINE is set"):
+        check_push_target("org/name")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))  # no stored token either
+    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "hf-home" / "token"))
+    monkeypatch.setattr(constants, "HF_STORED_TOKENS_PATH", str(tmp_path / "hf-home" / "stored_tokens"))
+    with pytest.raises(ValueError, match="no Hugging Face token"):
+        check_push_target("org/name")
+    monkeypatch.setenv("HF_TOKEN", "hf_anything")
+    check_push_target("org/name")

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 import looc_hub
 from looc_hub.data import build_dataloader, load_image_dataset
 from looc_hub.objective import LooCObjective, cosine_momentum
-from looc_hub.publish import publish
+from looc_hub.publish import check_push_target, publish
 from looc_hub.training import CheckpointManager, JSONLTracker, PretrainConfig, TrainingProgress, cosine_with_warmup
 from looc_hub.training.knn_monitor import knn_monitor
 from looc_hub.training.publish import write_trained_model
@@ -34,6 +34,8 @@ from looc_hub.views import LooCViewGenerator
 def main(config: PretrainConfig) -> None:
     output_dir = Path(config.output_dir)
     prepare_output_dir(output_dir, resume=config.resume, overwrite=config.overwrite)  # one run per folder
+    if config.push_to_hub:
+        check_push_target(config.push_to_hub)  # before training, not after it
     trackers = [JSONLTracker("logs", output_dir) if name == "jsonl" else name for name in config.report_to]
     accelerator = Accelerator(
         mixed_precision=config.mixed_precision,
