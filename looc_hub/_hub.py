@@ -25,6 +25,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from .config import LooCConfig
+from .preprocessing import pretrained_cfg_for
 
 __all__ = [
     "BACKBONE_WEIGHTS",
@@ -44,6 +45,18 @@ CONFIG_NAME = "config.json"
 BACKBONE_WEIGHTS = "model.safetensors"
 HEADS_WEIGHTS = "looc_heads.safetensors"
 FORMAT_VERSION = 1
+# The pretrained_cfg keys timm's `resolve_data_config` / `create_transform` read to preprocess images.
+_PREPROCESSING_KEYS = (
+    "input_size",
+    "test_input_size",
+    "interpolation",
+    "crop_pct",
+    "test_crop_pct",
+    "crop_mode",
+    "mean",
+    "std",
+    "num_classes",
+)
 
 
 def hub_config_dict(config: LooCConfig, backbone: nn.Module, pretrained_cfg: Mapping[str, Any]) -> dict[str, Any]:
@@ -74,16 +87,15 @@ def config_from_hub_dict(raw: Mapping[str, Any], source: str) -> LooCConfig:
         )
     config = LooCConfig.from_dict({k: raw[k] for k in LooCConfig.field_names() if k in raw})
     pretrained_cfg = raw.get("pretrained_cfg", {})
+    if not isinstance(pretrained_cfg, dict):
+        raise ValueError(f"{source}: config.json's pretrained_cfg must be a mapping, got {pretrained_cfg!r}")
+    # timm users preprocess with what pretrained_cfg says: it must be exactly the LooC config's preprocessing.
+    ours = json.loads(json.dumps(pretrained_cfg_for(config)))
     checks = {
         "architecture": (raw.get("architecture"), config.backbone),
         "num_classes": (raw.get("num_classes"), 0),
         "model_args": (raw.get("model_args", {}), dict(config.backbone_kwargs)),
-        "pretrained_cfg.input_size": (
-            list(pretrained_cfg.get("input_size", [])),
-            [config.in_chans, config.image_size, config.image_size],
-        ),
-        "pretrained_cfg.mean": (list(pretrained_cfg.get("mean", [])), list(config.mean)),
-        "pretrained_cfg.std": (list(pretrained_cfg.get("std", [])), list(config.std)),
+        **{f"pretrained_cfg.{key}": (pretrained_cfg.get(key), ours.get(key)) for key in _PREPROCESSING_KEYS},
     }
     disagreements = [
         f"{key}: {found!r} != {expected!r}" for key, (found, expected) in checks.items() if found != expected
@@ -172,6 +184,17 @@ def load_state_strict(module: nn.Module, state: Mapping[str, torch.Tensor], sour
     ]
     if misshaped:
         problems.append(f"{len(misshaped)} shape mismatch(es), e.g. {misshaped[:3]}")
+    # A float model loads float weights of any width (fp16 / bf16 files are common); an int8 file or a float
+    # counter would be silently cast by load_state_dict, so those are errors.
+    mistyped = [
+        f"{key}: file {state[key].dtype} vs model {value.dtype}"
+        for key, value in expected.items()
+        if key in state
+        and state[key].dtype != value.dtype
+        and not (state[key].dtype.is_floating_point and value.dtype.is_floating_point)
+    ]
+    if mistyped:
+        problems.append(f"{len(mistyped)} dtype mismatch(es), e.g. {mistyped[:3]}")
     if problems:
         raise ValueError(f"Weights in {source} do not match the configured model: " + "; ".join(problems))
     module.load_state_dict(state, strict=True)

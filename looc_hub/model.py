@@ -160,7 +160,15 @@ class LooCModel(
         }
 
     def _check_spaces(self, space: str | Sequence[str]) -> list[str]:
+        if not isinstance(space, str | Sequence):  # a set has no order: its columns would follow the hash seed
+            raise TypeError(
+                f"space must be a space name or an ordered list of them, got {type(space).__name__} {space!r}; "
+                f"valid spaces: {list(self.spaces)}"
+            )
         names = [space] if isinstance(space, str) else list(space)
+        bad = [name for name in names if not isinstance(name, str)]
+        if bad:
+            raise TypeError(f"Space names must be strings, got {bad}; valid spaces: {list(self.spaces)}")
         if not names:
             raise ValueError(f"No space requested; valid spaces: {list(self.spaces)}")
         unknown = [name for name in names if name not in self.spaces]

@@ -262,3 +262,73 @@ def test_push_to_hub_target_is_checked_before_training(tmp_path, monkeypatch):
         check_push_target("org/name")
     monkeypatch.setenv("HF_TOKEN", "hf_anything")
     check_push_target("org/name")
+
+
+# 5. Silent wrong results: non-finite floats, unordered spaces, int weights, edited preprocessing --------------
+
+
+@pytest.mark.parametrize("field", ["temperature", "momentum", "crop_pct"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_config_floats_are_refused(field, value):
+    with pytest.raises(ValueError, match=field):
+        SMALL.replace(**{field: value})
+
+
+def test_non_finite_mean_std_and_training_floats_are_refused():
+    from looc_hub.training import PretrainConfig
+
+    with pytest.raises(ValueError, match="mean must hold 3 numbers"):
+        SMALL.replace(mean=(0.5, float("nan"), 0.5))
+    with pytest.raises(ValueError, match="std must hold 3 numbers"):
+        SMALL.replace(std=(0.5, float("inf"), 0.5))
+    for field in ("base_lr", "weight_decay", "warmup_epochs", "knn_temperature", "sgd_momentum"):
+        with pytest.raises(ValueError, match=f"{field} must be a finite number, got nan"):
+            PretrainConfig(**{field: float("nan")})
+
+
+def test_augmentations_as_a_string_or_a_set_are_refused():
+    with pytest.raises(TypeError, match=r"augmentations must be a list or tuple.*'color'.*did you mean \['color'\]"):
+        SMALL.replace(augmentations="color")
+    with pytest.raises(TypeError, match="invariant_augmentations must be a list or tuple.*set"):
+        LooCConfig.from_dict({"augmentations": [], "invariant_augmentations": {"color", "rotation"}})
+
+
+def test_a_set_of_spaces_or_a_number_is_refused(small_model):
+    x = torch.randn(2, 3, 32, 32)
+    with pytest.raises(TypeError, match=r"ordered list.*got set.*valid spaces: \['backbone'"):
+        small_model.embed(x, {"color", "rotation"})
+    with pytest.raises(TypeError, match=r"got int 3.*valid spaces"):
+        small_model.embed(x, space=3)
+    with pytest.raises(TypeError, match=r"must be strings, got \[3\]"):
+        small_model(x, spaces=["color", 3])
+
+
+def _damaged_copy(saved: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(saved, tmp_path / "copy"))
+
+
+def test_integer_weights_are_refused_not_cast(saved, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    target = _damaged_copy(saved, tmp_path)
+    state = load_file(target / "looc_heads.safetensors")
+    state["heads.color.0.weight"] = state["heads.color.0.weight"].to(torch.int8)
+    save_file(state, target / "looc_heads.safetensors")
+    with pytest.raises(ValueError, match=r"dtype mismatch.*heads\.color\.0\.weight: file torch.int8 vs model"):
+        LooCModel.from_pretrained(target)
+    half = load_file(saved / "looc_heads.safetensors")
+    save_file({k: v.half() if v.is_floating_point() else v for k, v in half.items()}, target / "looc_heads.safetensors")
+    LooCModel.from_pretrained(target)  # narrower floats are a legitimate storage format
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("interpolation", "bicubic"), ("crop_pct", 0.95), ("crop_mode", "squash"), ("test_input_size", [3, 64, 64])],
+)
+def test_preprocessing_edited_away_from_the_looc_config_is_refused(saved, tmp_path, key, value):
+    target = _damaged_copy(saved, tmp_path)
+    config = json.loads((target / "config.json").read_text())
+    config["pretrained_cfg"][key] = value
+    (target / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=rf"timm's keys disagree.*pretrained_cfg\.{key}: "):
+        LooCModel.from_pretrained(target)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Sequence
@@ -150,6 +151,8 @@ def _check_type(name: str, value: Any, hint: Any) -> None:
         if option is type(None) and value is None:
             return
         if origin is float and isinstance(value, int | float) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, got {value!r}")
             return
         if origin is int and isinstance(value, bool):
             continue
