@@ -332,3 +332,82 @@ def test_preprocessing_edited_away_from_the_looc_config_is_refused(saved, tmp_pa
     (target / "config.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match=rf"timm's keys disagree.*pretrained_cfg\.{key}: "):
         LooCModel.from_pretrained(target)
+
+
+# 4. High-bit-depth images are scaled, not clipped to white or black ----------------------------------------------
+
+
+def _png_bytes(image) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_16bit_png_and_float_tiff_keep_their_contrast(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from looc_hub.data import CanvasCollate
+
+    ramp16 = np.tile(np.linspace(0, 65535, 32).astype(np.uint16), (32, 1))
+    png = tmp_path / "deep.png"
+    Image.fromarray(ramp16).save(png)
+    assert Image.open(png).mode.startswith("I")  # Pillow decodes it as a 16-bit (or 32-bit) integer image
+    ramp01 = np.tile(np.linspace(0, 1, 32, dtype=np.float32), (32, 1))
+    tiff = tmp_path / "float.tiff"
+    Image.fromarray(ramp01, mode="F").save(tiff)
+    assert Image.open(tiff).mode == "F"
+    ramp255 = tmp_path / "float255.tiff"
+    Image.fromarray(ramp01 * 255, mode="F").save(ramp255)
+
+    collate = CanvasCollate(32)
+    for path in (png, tiff, ramp255):
+        canvas = collate([{"image": {"bytes": None, "path": str(path)}}])["images"][0].float()
+        row = canvas[0, 16]  # one row of the red channel: the ramp from black to white
+        assert row[0] < 10 and row[-1] > 245, (path.name, row[0].item(), row[-1].item())
+        assert torch.equal(canvas[0], canvas[1]) and torch.equal(canvas[0], canvas[2])  # grey stays grey
+
+
+def test_float_images_with_no_8bit_meaning_are_refused_with_the_file_named(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from looc_hub.data import CanvasCollate, UnreadableImageError
+
+    path = tmp_path / "hdr.tiff"
+    Image.fromarray(np.full((8, 8), 1000.0, dtype=np.float32), mode="F").save(path)
+    with pytest.raises(UnreadableImageError, match=r"hdr\.tiff.*mode F image with values in \[1000.0, 1000.0\]"):
+        CanvasCollate(16)([{"image": {"bytes": None, "path": str(path)}}])
+
+
+# 7. Unreadable images are named ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("damage", ["truncated", "random", "empty"])
+def test_an_unreadable_image_is_named(tmp_path, damage):
+    from PIL import Image
+
+    from looc_hub.data import CanvasCollate, UnreadableImageError
+
+    good = _png_bytes(Image.new("RGB", (64, 64), (200, 10, 10)))
+    data = {"truncated": good[: len(good) // 2], "random": os.urandom(500), "empty": b""}[damage]
+    path = tmp_path / f"{damage}.png"
+    path.write_bytes(data)
+    with pytest.raises(UnreadableImageError, match=rf"Cannot read image .*{damage}\.png"):
+        CanvasCollate(16)([{"image": {"bytes": None, "path": str(path)}}])
+    with pytest.raises(UnreadableImageError, match=rf"embedded bytes, {len(data)} bytes"):
+        CanvasCollate(16)([{"image": {"bytes": data, "path": None}}])
+
+
+def test_a_decompression_bomb_is_named(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from looc_hub.data import CanvasCollate, UnreadableImageError
+
+    path = tmp_path / "bomb.png"
+    Image.new("L", (200, 200)).save(path)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 200 x 200 > 2 x 1000: what a huge image triggers
+    with pytest.raises(UnreadableImageError, match=r"bomb\.png: DecompressionBombError"):
+        CanvasCollate(16)([{"image": {"bytes": None, "path": str(path)}}])

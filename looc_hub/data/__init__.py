@@ -1,7 +1,7 @@
 """Image data for LooC: any HF dataset or an embedded one, decoded into uint8 canvas batches for the view engine."""
 
 from .cache import default_cache_dir
-from .canvas import CanvasCollate, open_image, to_canvas, to_rgb
+from .canvas import CanvasCollate, UnreadableImageError, describe_image, open_image, to_8bit, to_canvas, to_rgb
 from .columns import IMAGE_COLUMN, LABEL_COLUMN
 from .embedded import EMBEDDED_DATASET_NAMES, load_embedded_dataset
 from .load import load_image_dataset
@@ -14,11 +14,14 @@ __all__ = [
     "LABEL_COLUMN",
     "CanvasCollate",
     "EpochShuffleSampler",
+    "UnreadableImageError",
     "build_dataloader",
     "default_cache_dir",
+    "describe_image",
     "load_embedded_dataset",
     "load_image_dataset",
     "open_image",
+    "to_8bit",
     "to_canvas",
     "to_rgb",
 ]
