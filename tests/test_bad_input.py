@@ -411,3 +411,25 @@ def test_a_decompression_bomb_is_named(tmp_path, monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 200 x 200 > 2 x 1000: what a huge image triggers
     with pytest.raises(UnreadableImageError, match=r"bomb\.png: DecompressionBombError"):
         CanvasCollate(16)([{"image": {"bytes": None, "path": str(path)}}])
+
+
+# 6. Too little data for one global batch fails before training -----------------------------------------------
+
+
+def test_fewer_rows_than_one_global_batch_fails_before_training(tiny_splits, image_sources, tmp_path):
+    from looc_hub.data import check_enough_rows
+    from tests.pretrain_runs import run_pretrain
+
+    train = tiny_splits["train"]  # 20 rows
+    check_enough_rows(train, batch_size=10, num_processes=2)
+    with pytest.raises(ValueError, match=r"20 rows < batch size 16 x 2 process\(es\) = 32"):
+        check_enough_rows(train, batch_size=16, num_processes=2)
+    with pytest.raises(ValueError, match=r"20 rows < batch size 32 x 1 process\(es\) = 32"):
+        check_enough_rows(train.to_iterable_dataset(num_shards=2), batch_size=32)
+    for args in (["--epochs", "2"], ["--max_steps", "3"], ["--max_steps", "3", "--streaming", "true"]):
+        with pytest.raises(AssertionError, match=r"20 rows < batch size 32 x 1"):
+            run_pretrain(
+                tmp_path / "run", "--dataset", image_sources["save_to_disk"], "--label_column", "label",
+                "--batch_size", "32", *args,
+            )  # fmt: skip
+        assert not (tmp_path / "run" / "checkpoints").exists()

@@ -21,7 +21,7 @@ from accelerate.utils import set_seed
 from tqdm.auto import tqdm
 
 import looc_hub
-from looc_hub.data import build_dataloader, load_image_dataset
+from looc_hub.data import build_dataloader, check_enough_rows, load_image_dataset
 from looc_hub.objective import LooCObjective, cosine_momentum
 from looc_hub.publish import check_push_target, publish
 from looc_hub.training import CheckpointManager, JSONLTracker, PretrainConfig, TrainingProgress, cosine_with_warmup
@@ -64,6 +64,7 @@ def main(config: PretrainConfig) -> None:
     train_set = load_image_dataset(
         config.dataset, split=config.train_split, image_column=config.image_column, streaming=config.streaming
     )
+    check_enough_rows(train_set, config.batch_size, accelerator.num_processes)
     train_loader = build_dataloader(
         train_set,
         batch_size=config.batch_size,
@@ -162,6 +163,8 @@ def main(config: PretrainConfig) -> None:
             if progress.step >= total_steps:
                 break
         else:
+            if progress.batch_in_epoch == 0:  # a stream whose shard holds less than one batch: never loop forever
+                raise RuntimeError(f"Epoch {progress.epoch} gave no full batch of {config.batch_size} on this process")
             progress.epoch += 1
             progress.batch_in_epoch = 0
             if eval_set is not None and progress.epoch % config.knn_every_epochs == 0:

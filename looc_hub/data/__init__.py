@@ -5,7 +5,7 @@ from .canvas import CanvasCollate, UnreadableImageError, describe_image, open_im
 from .columns import IMAGE_COLUMN, LABEL_COLUMN
 from .embedded import EMBEDDED_DATASET_NAMES, load_embedded_dataset
 from .load import load_image_dataset
-from .loader import build_dataloader
+from .loader import build_dataloader, check_enough_rows
 from .sampler import EpochShuffleSampler
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "EpochShuffleSampler",
     "UnreadableImageError",
     "build_dataloader",
+    "check_enough_rows",
     "default_cache_dir",
     "describe_image",
     "load_embedded_dataset",

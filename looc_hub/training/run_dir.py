@@ -50,7 +50,7 @@ def prepare_output_dir(output_dir: str | os.PathLike, *, resume: str | None, ove
         raise NotADirectoryError(f"--output_dir {directory} is a file, not a folder")
     if resume or not directory.is_dir():
         return
-    entries = sorted(p.name for p in directory.iterdir())
+    entries = sorted(p.name for p in directory.iterdir() if not _left_by_a_failed_start(p))
     if not entries:
         return
     if not overwrite:
@@ -65,6 +65,11 @@ def prepare_output_dir(output_dir: str | os.PathLike, *, resume: str | None, ove
             shutil.rmtree(path)
         elif path.exists() or path.is_symlink():
             path.unlink()
+
+
+def _left_by_a_failed_start(path: Path) -> bool:
+    """A run output folder with no file in it (a run that failed before training leaves an empty `logs/`)."""
+    return path.name in RUN_OUTPUTS and path.is_dir() and not any(p.is_file() for p in path.rglob("*"))
 
 
 def check_resumed_step(step: int, total_steps: int) -> None:
