@@ -433,3 +433,21 @@ def test_fewer_rows_than_one_global_batch_fails_before_training(tiny_splits, ima
                 "--batch_size", "32", *args,
             )  # fmt: skip
         assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+# 8. Full fine-tuning survives a last batch of one image ---------------------------------------------------------
+
+
+def test_full_finetuning_with_a_last_batch_of_one_image(saved, digits_train, tmp_path):
+    from datasets import DatasetDict
+
+    from looc_hub.finetune import LooCClassifier
+    from tests.test_finetune import finetune
+
+    data = tmp_path / "digits-51"
+    DatasetDict({"train": digits_train.select(range(51)), "test": digits_train.select(range(51, 61))}).save_to_disk(
+        data
+    )
+    argv = ["--model", str(saved), "--dataset", str(data), "--output_dir", str(tmp_path / "out")]
+    finetune.main(finetune.parse_args([*argv, "--mode", "full", "--epochs", "1", "--batch_size", "25"]))
+    assert LooCClassifier.from_pretrained(tmp_path / "out" / "last").num_classes == 10
