@@ -25,8 +25,21 @@ AUGMENTATIONS: tuple[str, ...] = ("color", "rotation", "texture")
 VARIANTS: tuple[str, ...] = ("looc", "looc++")
 INTERPOLATIONS: tuple[str, ...] = ("bilinear", "bicubic", "nearest")
 
-# Keys the model sets itself: a LooC backbone is always a pooled feature extractor.
-_RESERVED_BACKBONE_KWARGS = ("num_classes", "pretrained", "pretrained_cfg", "pretrained_cfg_overlay")
+# Keys the model sets itself (a LooC backbone is always a pooled feature extractor whose weights come from its own
+# files), and timm kwargs that would read other files or change the model's outputs.
+_RESERVED_BACKBONE_KWARGS = (
+    "num_classes",
+    "pretrained",
+    "pretrained_cfg",
+    "pretrained_cfg_overlay",
+    "checkpoint_path",
+    "cache_dir",
+    "pretrained_strict",
+    "features_only",
+    "out_indices",
+    "feature_cls",
+    "feature_cfg",
+)
 
 
 @dataclass(frozen=True)
@@ -117,7 +130,10 @@ class LooCConfig:
             raise ValueError(f"Unknown timm architecture {self.backbone!r}; close matches: {close}")
         reserved = sorted(set(self.backbone_kwargs) & set(_RESERVED_BACKBONE_KWARGS))
         if reserved:
-            raise ValueError(f"backbone_kwargs may not set {reserved}: a LooC backbone is a pooled extractor")
+            raise ValueError(
+                f"backbone_kwargs may not set {reserved}: a LooC backbone is a pooled extractor whose weights come "
+                f"from its own files (reserved: {list(_RESERVED_BACKBONE_KWARGS)})"
+            )
         try:
             json.dumps(self.backbone_kwargs)
         except TypeError as error:

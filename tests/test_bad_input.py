@@ -451,3 +451,68 @@ def test_full_finetuning_with_a_last_batch_of_one_image(saved, digits_train, tmp
     argv = ["--model", str(saved), "--dataset", str(data), "--output_dir", str(tmp_path / "out")]
     finetune.main(finetune.parse_args([*argv, "--mode", "full", "--epochs", "1", "--batch_size", "25"]))
     assert LooCClassifier.from_pretrained(tmp_path / "out" / "last").num_classes == 10
+
+
+# 9. Sizes are checked against the weight headers before anything is allocated; reserved timm kwargs ------------
+
+
+def test_a_huge_head_in_config_json_is_refused_before_allocation(saved, tmp_path, monkeypatch):
+    import looc_hub.heads
+
+    target = _damaged_copy(saved, tmp_path)
+    config = json.loads((target / "config.json").read_text())
+    config["head_out_dim"] = 10**9  # 512 x 10^9 floats: 2 TB if built
+    (target / "config.json").write_text(json.dumps(config))
+    real_linear = torch.nn.Linear
+
+    def no_huge_allocation(in_features, out_features, *args, **kwargs):
+        on_meta = kwargs.get("device") == "meta" or torch.empty(0).device.type == "meta"
+        assert on_meta or out_features < 10**6, "a huge layer was allocated before the weights were checked"
+        return real_linear(in_features, out_features, *args, **kwargs)
+
+    monkeypatch.setattr(looc_hub.heads.nn, "Linear", no_huge_allocation)
+    with pytest.raises(ValueError, match=r"shape mismatch.*file \(128, 512\) vs model \(1000000000, 512\)"):
+        LooCModel.from_pretrained(target)
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"checkpoint_path": "/etc/passwd"}, {"features_only": True}, {"out_indices": [1]}, {"cache_dir": "/x"}]
+)
+def test_timm_kwargs_that_read_files_or_change_outputs_are_reserved(kwargs):
+    with pytest.raises(ValueError, match=rf"may not set \['{next(iter(kwargs))}'\].*reserved"):
+        SMALL.replace(backbone_kwargs=kwargs)
+
+
+# 10. Errors that name the file, field or value --------------------------------------------------------------
+
+
+def test_a_missing_local_folder_is_named_not_sent_to_the_hub(tmp_path):
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    for source in (tmp_path / "nowhere", str(tmp_path / "nowhere"), "./nowhere", "outputs/run/model"):
+        with pytest.raises(FileNotFoundError, match=r"No such model folder: .*nowhere|No such model folder: outputs"):
+            LooCModel.from_pretrained(source)
+    with pytest.raises(FileNotFoundError, match="neither an existing local folder nor a Hub repo id"):
+        LooCModel.from_pretrained("bad id!!")
+    with pytest.raises(LocalEntryNotFoundError) as error:  # a valid repo id, offline: the Hub's error, plus a note
+        LooCModel.from_pretrained("looc-test/not-here")
+    assert "no local folder 'looc-test/not-here' exists either" in "".join(error.value.__notes__)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(NotADirectoryError, match="is a file"):
+        LooCModel.from_pretrained(tmp_path / "file")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"[1, 2]", "must hold a JSON object of config fields, got list"),
+        (b"null", "must hold a JSON object of config fields, got NoneType"),
+        ('{"backbone": "r\u00e9snet"}'.encode("latin-1"), "config.json is not UTF-8 text"),
+        (b"{not json", "config.json is not valid JSON"),
+    ],
+)
+def test_a_config_json_that_is_not_an_object_is_named(saved, tmp_path, content, message):
+    target = _damaged_copy(saved, tmp_path)
+    (target / "config.json").write_bytes(content)
+    with pytest.raises(ValueError, match=message):
+        LooCModel.from_pretrained(target)
