@@ -197,6 +197,21 @@ class LooCModel(
                 f"Expected {self.config.in_chans} channels (B, {self.config.in_chans}, H, W), got shape "
                 f"{tuple(x.shape)}; channels-last arrays need x.permute(0, 3, 1, 2)"
             )
+        weights = next(self.parameters()).dtype
+        if x.dtype != weights and not torch.is_autocast_enabled(x.device.type):
+            raise TypeError(
+                f"Input dtype {x.dtype} differs from the model's weights ({weights}): convert the input with "
+                f"x.to({weights}), the model with model.to({x.dtype}), or run under torch.autocast"
+            )
+        if (
+            self.training
+            and x.shape[0] == 1
+            and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.modules())
+        ):
+            raise ValueError(
+                "A batch of one image in train mode: BatchNorm needs at least 2 images per batch. Call model.eval() "
+                "to embed single images, or train with larger batches"
+            )
 
     # Hub I/O ----------------------------------------------------------------------------------------------
 

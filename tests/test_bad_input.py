@@ -516,3 +516,57 @@ def test_a_config_json_that_is_not_an_object_is_named(saved, tmp_path, content, 
     (target / "config.json").write_bytes(content)
     with pytest.raises(ValueError, match=message):
         LooCModel.from_pretrained(target)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float16])
+def test_input_dtype_other_than_the_weights_is_named(small_model, dtype):
+    x = torch.randn(2, 3, 32, 32, dtype=dtype)
+    with pytest.raises(TypeError, match=rf"Input dtype {dtype} differs from the model's weights \(torch.float32\)"):
+        small_model.embed(x)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # mixed precision stays allowed
+        assert small_model.embed(x.float(), "invariant").shape == (2, 128)
+
+
+def test_a_batch_of_one_in_train_mode_is_named():
+    model = LooCModel(SMALL).train()
+    with pytest.raises(ValueError, match=r"batch of one image in train mode.*model.eval\(\)"):
+        model.embed(torch.randn(1, 3, 32, 32))
+    assert model.eval().embed(torch.randn(1, 3, 32, 32)).shape == (1, 512)
+
+
+def test_an_empty_parquet_file_is_named(tmp_path):
+    from looc_hub.data import load_image_dataset
+
+    path = tmp_path / "empty.parquet"
+    path.write_bytes(b"")
+    with pytest.raises(ValueError, match=r"empty\.parquet is not a readable parquet file"):
+        load_image_dataset(str(path))
+
+
+def test_a_corrupt_feature_cache_file_is_named_and_extracted_again(small_model, tiny_splits, tmp_path):
+    from looc_hub.eval.cache import FeatureCache
+
+    cache = FeatureCache(tmp_path)
+    data = tiny_splits["test"]
+    first, labels = cache.features(small_model, data, dataset_name="digits", split="test", spaces=["color"])
+    path = cache.folder(small_model, data, dataset_name="digits", split="test") / "color.safetensors"
+    path.write_bytes(path.read_bytes()[:50])
+    with pytest.warns(UserWarning, match=r"color\.safetensors is unreadable"):
+        again, again_labels = cache.features(small_model, data, dataset_name="digits", split="test", spaces=["color"])
+    assert torch.equal(again["color"], first["color"]) and torch.equal(again_labels, labels)
+    cache.features(small_model, data, dataset_name="digits", split="test", spaces=["color"])  # repaired: no warning
+
+
+def test_a_corrupt_classifier_file_is_named(small_model, tmp_path):
+    from looc_hub.finetune import LooCClassifier
+
+    directory = LooCClassifier(small_model, "color", 3).save_pretrained(tmp_path / "clf")
+    weights = (directory / "classifier.safetensors").read_bytes()
+    (directory / "classifier.safetensors").write_bytes(weights[:40])
+    with pytest.raises(ValueError, match=r"classifier\.safetensors is not a readable safetensors file"):
+        LooCClassifier.from_pretrained(directory)
+    (directory / "classifier.safetensors").write_bytes(weights)
+    for content in (b"[]", b"\xff\xfe", b"{}"):
+        (directory / "classifier.json").write_bytes(content)
+        with pytest.raises(ValueError, match=r"classifier\.json (is not valid UTF-8 JSON|must be a JSON object)"):
+            LooCClassifier.from_pretrained(directory)

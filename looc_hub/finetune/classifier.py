@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import Tensor, nn
 
 from .. import _hub
@@ -106,10 +106,18 @@ class LooCClassifier(nn.Module):
         directory = Path(directory)
         if not (directory / CLASSIFIER_CONFIG).is_file():
             raise FileNotFoundError(f"{directory} holds no {CLASSIFIER_CONFIG}: not a fine-tuned LooCClassifier")
-        config = json.loads((directory / CLASSIFIER_CONFIG).read_text())
+        path = directory / CLASSIFIER_CONFIG
+        try:
+            config = json.loads(path.read_bytes().decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ValueError(f"{path} is not valid UTF-8 JSON: {error}") from None
+        required = ("feature", "num_classes", "mode", "class_names")
+        if not isinstance(config, dict) or any(key not in config for key in required):
+            raise ValueError(f"{path} must be a JSON object with keys {list(required)}, got {config!r:.120}")
         model = LooCModel.from_pretrained(directory, map_location=map_location)
         classifier = cls(
             model, config["feature"], config["num_classes"], mode=config["mode"], class_names=config["class_names"]
         )
-        classifier.head.load_state_dict(load_file(directory / CLASSIFIER_WEIGHTS, device=map_location))
-        return classifier.eval()
+        weights = directory / CLASSIFIER_WEIGHTS
+        _hub.load_state_strict(classifier.head, _hub.read_safetensors(weights), str(weights))
+        return classifier.to(map_location).eval()
