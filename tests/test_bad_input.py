@@ -570,3 +570,25 @@ def test_a_corrupt_classifier_file_is_named(small_model, tmp_path):
         (directory / "classifier.json").write_bytes(content)
         with pytest.raises(ValueError, match=r"classifier\.json (is not valid UTF-8 JSON|must be a JSON object)"):
             LooCClassifier.from_pretrained(directory)
+
+
+def test_a_load_time_check_names_unreadable_images_or_skips_them(tmp_path):
+    from datasets import Dataset
+    from datasets import Image as ImageFeature
+    from PIL import Image
+
+    from looc_hub.data import UnreadableImageError, screen_images
+
+    paths = []
+    for index in range(4):
+        path = tmp_path / f"{index}.png"
+        Image.new("RGB", (20, 20), (index * 60, 0, 0)).save(path)
+        paths.append(str(path))
+    Path(paths[2]).write_bytes(Path(paths[2]).read_bytes()[:30])  # truncated
+    dataset = Dataset.from_dict({"image": paths}).cast_column("image", ImageFeature())
+    with pytest.raises(UnreadableImageError, match=r"1 of 4 images cannot be read.*\n  row 2: .*2\.png"):
+        screen_images(dataset, 16)
+    kept, skipped = screen_images(dataset, 16, skip=True)
+    assert len(kept) == 3 and len(skipped) == 1 and "2.png" in skipped[0]
+    with pytest.raises(TypeError, match="map-style"):
+        screen_images(dataset.to_iterable_dataset(), 16)

@@ -21,7 +21,7 @@ from accelerate.utils import set_seed
 from tqdm.auto import tqdm
 
 import looc_hub
-from looc_hub.data import build_dataloader, check_enough_rows, load_image_dataset
+from looc_hub.data import build_dataloader, check_enough_rows, load_image_dataset, screen_images
 from looc_hub.objective import LooCObjective, cosine_momentum
 from looc_hub.publish import check_push_target, publish
 from looc_hub.training import CheckpointManager, JSONLTracker, PretrainConfig, TrainingProgress, cosine_with_warmup
@@ -64,6 +64,9 @@ def main(config: PretrainConfig) -> None:
     train_set = load_image_dataset(
         config.dataset, split=config.train_split, image_column=config.image_column, streaming=config.streaming
     )
+    if config.check_images or config.skip_unreadable:  # every image decoded once, before training
+        train_set, unreadable = screen_images(train_set, canvas_size, skip=config.skip_unreadable)
+        accelerator.print(f"skipped {len(unreadable)} unreadable image(s)" + "".join(f"\n  {u}" for u in unreadable))
     check_enough_rows(train_set, config.batch_size, accelerator.num_processes)
     train_loader = build_dataloader(
         train_set,

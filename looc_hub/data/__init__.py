@@ -7,6 +7,7 @@ from .embedded import EMBEDDED_DATASET_NAMES, load_embedded_dataset
 from .load import load_image_dataset
 from .loader import build_dataloader, check_enough_rows
 from .sampler import EpochShuffleSampler
+from .screen import screen_images
 
 __all__ = [
     "EMBEDDED_DATASET_NAMES",
@@ -22,6 +23,7 @@ __all__ = [
     "load_embedded_dataset",
     "load_image_dataset",
     "open_image",
+    "screen_images",
     "to_8bit",
     "to_canvas",
     "to_rgb",

@@ -50,6 +50,8 @@ class PretrainConfig:
     label_column: str | None = "group"
     streaming: bool = False
     canvas_size: int | None = None
+    check_images: bool = False
+    skip_unreadable: bool = False
     epochs: int = 200
     max_steps: int | None = None
     batch_size: int = 64
@@ -139,6 +141,8 @@ _HELP = {
     "(Accelerate's optimiser and RNG state) that can run code when loaded; resume only checkpoints you wrote",
     "overwrite": "start over in a non-empty --output_dir: removes the previous run's checkpoints/, logs/, model/ "
     "and summary.json (nothing else) before training",
+    "check_images": "decode every training image before training, so an unreadable one is named up front",
+    "skip_unreadable": "with the check, drop unreadable images (their count is printed) instead of failing",
     "push_to_hub": "org/name to push the final model to (the id and a token are checked before training)",
 }
 

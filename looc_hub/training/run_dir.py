@@ -29,6 +29,7 @@ RESUME_FIELDS = (
     "batch_size",
     "optimizer",
     "seed",
+    "skip_unreadable",
 )
 """`PretrainConfig` fields a resumed run must share with its checkpoint: the model (augmentations included),
 the data and its order, the batch and the optimiser state's kind. Schedules, logging and `max_steps` may change."""
