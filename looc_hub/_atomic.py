@@ -1,27 +1,54 @@
-"""Atomic directory writes: a reader sees the old directory or the new one, never half of either."""
+"""Atomic directory writes: a reader sees the old directory or the new one, never half of either.
+
+Replacing a directory deletes what it held, so `atomic_directory` first checks that the target holds nothing the
+caller did not write (its `foreign` function lists such files): a user's `.git/`, sources or notes are never
+deleted unless `overwrite=True` is asked for.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_directory", "replace_directory"]
+__all__ = ["FileExistsNotOursError", "atomic_directory", "replace_directory"]
+
+
+class FileExistsNotOursError(FileExistsError):
+    """The target of a save holds files that looc-hub did not write; they are never deleted silently."""
+
+
+def _every_entry(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
 
 
 @contextmanager
-def atomic_directory(target: str | os.PathLike) -> Iterator[Path]:
+def atomic_directory(
+    target: str | os.PathLike,
+    *,
+    foreign: Callable[[Path], list[str]] = _every_entry,
+    overwrite: bool = False,
+) -> Iterator[Path]:
     """Yield a fresh temporary directory beside `target`; on success it replaces `target`.
 
     Everything is written into the temporary directory first. Only after the body finishes is the old
     directory moved aside and the new one renamed into place (two renames on the same filesystem), then the
     old one deleted. A crash or exception before that leaves `target` untouched; the temporary directory is
     removed on exceptions (a hard kill leaves a `.tmp-*` sibling, never a damaged target).
+
+    Args:
+        foreign: lists the entries of an existing `target` directory that the caller did not write (default:
+            all of them, so only an empty directory is replaced).
+        overwrite: replace `target` whatever it holds (a file, or a folder with foreign files).
+
+    Raises:
+        FileExistsNotOursError: `target` is a file, or holds foreign files, and `overwrite` is False.
+        ValueError: `target` is the current directory or one of its parents.
     """
-    target = Path(target)
+    target = check_target(target, foreign=foreign, overwrite=overwrite)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
@@ -32,15 +59,42 @@ def atomic_directory(target: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
+def check_target(
+    target: str | os.PathLike, *, foreign: Callable[[Path], list[str]] = _every_entry, overwrite: bool = False
+) -> Path:
+    """The absolute `target` after checking that replacing it loses nothing the caller did not write."""
+    path = Path(target).expanduser().absolute()
+    if Path.cwd().resolve().is_relative_to(path.resolve()):
+        raise ValueError(
+            f"Cannot save into {os.fspath(target)!r}: it is the current directory ({Path.cwd()}) or one of its "
+            "parents, which a save replaces as a whole; save into a new subfolder, e.g. 'model'"
+        )
+    if overwrite or not (path.exists() or path.is_symlink()):
+        return path
+    if not path.is_dir() or path.is_symlink():
+        raise FileExistsNotOursError(
+            f"{path} exists and is not a folder; a save writes a folder there. Remove it or pass overwrite=True"
+        )
+    others = foreign(path)
+    if others:
+        shown = others[:10] + ([f"... ({len(others) - 10} more)"] if len(others) > 10 else [])
+        raise FileExistsNotOursError(
+            f"{path} holds files looc-hub did not write: {shown}. A save replaces the whole folder, so it "
+            "only replaces an empty folder or a previous save; choose another folder or pass overwrite=True"
+        )
+    return path
+
+
 def replace_directory(staging: Path, target: Path) -> None:
     """Make the complete `staging` directory become `target`, replacing any old one.
 
     The old directory is moved aside (never deleted) before the rename, and deleted only once the new one is
-    in place: at every instant a complete copy exists on disk.
+    in place: at every instant a complete copy exists on disk. The new tree gets ordinary permissions (what
+    the umask gives a new file), not the owner-only ones of a temporary directory.
     """
-    _fsync_tree(staging)
+    _finish_tree(staging)
     retired = None
-    if target.exists():
+    if target.exists() or target.is_symlink():
         retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
         os.replace(target, retired / target.name)
     os.replace(staging, target)
@@ -48,9 +102,22 @@ def replace_directory(staging: Path, target: Path) -> None:
         shutil.rmtree(retired)
 
 
-def _fsync_tree(root: Path) -> None:
-    """Flush file contents to disk before the rename makes them visible."""
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _finish_tree(root: Path) -> None:
+    """Flush file contents to disk before the rename makes them visible, and set ordinary permissions."""
+    mask = _current_umask()
+    root.chmod(0o777 & ~mask)
     for path in root.rglob("*"):
-        if path.is_file():
+        if path.is_symlink():
+            continue
+        if path.is_dir():
+            path.chmod(0o777 & ~mask)
+        elif path.is_file():
+            path.chmod(0o666 & ~mask)
             with open(path, "rb") as handle:
                 os.fsync(handle.fileno())

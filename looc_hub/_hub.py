@@ -20,20 +20,28 @@ from typing import Any
 
 import torch
 from huggingface_hub import hf_hub_download
-from safetensors import SafetensorError
+from huggingface_hub.errors import HFValidationError
+from huggingface_hub.utils import validate_repo_id
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import _TYPES as _SAFETENSORS_DTYPES
 from safetensors.torch import load_file, save_file
 from torch import nn
 
 from .config import LooCConfig
+from .preprocessing import pretrained_cfg_for
 
 __all__ = [
     "BACKBONE_WEIGHTS",
     "CONFIG_NAME",
     "FORMAT_VERSION",
     "HEADS_WEIGHTS",
+    "check_model_source",
+    "check_weight_headers",
     "config_from_hub_dict",
+    "foreign_files",
     "hub_config_dict",
     "load_state_strict",
+    "read_config",
     "read_safetensors",
     "resolve_file",
     "write_safetensors",
@@ -43,6 +51,18 @@ CONFIG_NAME = "config.json"
 BACKBONE_WEIGHTS = "model.safetensors"
 HEADS_WEIGHTS = "looc_heads.safetensors"
 FORMAT_VERSION = 1
+# The pretrained_cfg keys timm's `resolve_data_config` / `create_transform` read to preprocess images.
+_PREPROCESSING_KEYS = (
+    "input_size",
+    "test_input_size",
+    "interpolation",
+    "crop_pct",
+    "test_crop_pct",
+    "crop_mode",
+    "mean",
+    "std",
+    "num_classes",
+)
 
 
 def hub_config_dict(config: LooCConfig, backbone: nn.Module, pretrained_cfg: Mapping[str, Any]) -> dict[str, Any]:
@@ -73,16 +93,15 @@ def config_from_hub_dict(raw: Mapping[str, Any], source: str) -> LooCConfig:
         )
     config = LooCConfig.from_dict({k: raw[k] for k in LooCConfig.field_names() if k in raw})
     pretrained_cfg = raw.get("pretrained_cfg", {})
+    if not isinstance(pretrained_cfg, dict):
+        raise ValueError(f"{source}: config.json's pretrained_cfg must be a mapping, got {pretrained_cfg!r}")
+    # timm users preprocess with what pretrained_cfg says: it must be exactly the LooC config's preprocessing.
+    ours = json.loads(json.dumps(pretrained_cfg_for(config)))
     checks = {
         "architecture": (raw.get("architecture"), config.backbone),
         "num_classes": (raw.get("num_classes"), 0),
         "model_args": (raw.get("model_args", {}), dict(config.backbone_kwargs)),
-        "pretrained_cfg.input_size": (
-            list(pretrained_cfg.get("input_size", [])),
-            [config.in_chans, config.image_size, config.image_size],
-        ),
-        "pretrained_cfg.mean": (list(pretrained_cfg.get("mean", [])), list(config.mean)),
-        "pretrained_cfg.std": (list(pretrained_cfg.get("std", [])), list(config.std)),
+        **{f"pretrained_cfg.{key}": (pretrained_cfg.get(key), ours.get(key)) for key in _PREPROCESSING_KEYS},
     }
     disagreements = [
         f"{key}: {found!r} != {expected!r}" for key, (found, expected) in checks.items() if found != expected
@@ -90,6 +109,43 @@ def config_from_hub_dict(raw: Mapping[str, Any], source: str) -> LooCConfig:
     if disagreements:
         raise ValueError(f"{source}: timm's keys disagree with the LooC config: " + "; ".join(disagreements))
     return config
+
+
+# Files a looc-hub save may leave in a model folder: the model, a fine-tuned classifier, attached results.
+_OWN_FILES = (
+    CONFIG_NAME,
+    BACKBONE_WEIGHTS,
+    HEADS_WEIGHTS,
+    "README.md",
+    "results.json",
+    "classifier.safetensors",
+    "classifier.json",
+)
+
+
+def foreign_files(directory: Path) -> list[str]:
+    """Files in `directory` that are not part of a previous looc-hub model (empty: safe to replace).
+
+    A previous model is recognised by its config.json (`looc_format_version`); its folder may also hold the
+    fine-tuning classifier and the results file with the artifacts that file lists. Anything else (a `.git/`,
+    sources, notes) is foreign, and so is every file of a folder whose config.json is not looc-hub's.
+    """
+    present = sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*") if not p.is_dir())
+    present += sorted(
+        p.relative_to(directory).as_posix() + "/" for p in directory.rglob("*") if p.is_dir() and not any(p.iterdir())
+    )
+    if not present:
+        return []
+    own = set(_OWN_FILES)
+    try:
+        config = json.loads((directory / CONFIG_NAME).read_text())
+        results = json.loads((directory / "results.json").read_text()) if "results.json" in present else {}
+        own |= {str(v) for v in (results.get("artifacts") or {}).values()}
+    except (OSError, ValueError, AttributeError):
+        return present
+    if not isinstance(config, dict) or "looc_format_version" not in config:
+        return present
+    return [name for name in present if name not in own]
 
 
 def resolve_file(model_id: str, filename: str, **download_kwargs: Any) -> str:
@@ -117,23 +173,102 @@ def read_safetensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         raise ValueError(f"{path} is not a readable safetensors file (corrupt or truncated?): {error}") from None
 
 
+Layout = dict[str, tuple[tuple[int, ...], torch.dtype | None]]
+"""Key -> (shape, dtype) of a state dict or a safetensors header (dtype None: one torch does not know)."""
+
+
 def load_state_strict(module: nn.Module, state: Mapping[str, torch.Tensor], source: str) -> None:
     """`load_state_dict(strict=True)` with an error that lists what is missing, unexpected or misshaped."""
-    expected = module.state_dict()
+    _raise_on_mismatch(_layout_of(module), {k: (tuple(v.shape), v.dtype) for k, v in state.items()}, source)
+    module.load_state_dict(state, strict=True)
+
+
+def check_weight_headers(module: nn.Module, path: str | os.PathLike, source: str) -> None:
+    """Compare a safetensors file's header (keys, shapes, dtypes) with `module`, reading no tensor.
+
+    `module` may live on the meta device: a config.json asking for a 10^9-wide head is refused from its few
+    header bytes, before any memory is allocated for the model or the weights.
+    """
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            found = {
+                key: (
+                    tuple(handle.get_slice(key).get_shape()),
+                    _SAFETENSORS_DTYPES.get(handle.get_slice(key).get_dtype()),
+                )
+                for key in handle.keys()  # noqa: SIM118 (safe_open is not a dict)
+            }
+    except (SafetensorError, OSError) as error:
+        raise ValueError(f"{path} is not a readable safetensors file (corrupt or truncated?): {error}") from None
+    _raise_on_mismatch(_layout_of(module), found, source)
+
+
+def _layout_of(module: nn.Module) -> Layout:
+    return {key: (tuple(value.shape), value.dtype) for key, value in module.state_dict().items()}
+
+
+def _raise_on_mismatch(expected: Layout, found: Layout, source: str) -> None:
     problems = []
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
+    missing = sorted(set(expected) - set(found))
+    unexpected = sorted(set(found) - set(expected))
     if missing:
         problems.append(f"{len(missing)} missing key(s), e.g. {missing[:5]}")
     if unexpected:
         problems.append(f"{len(unexpected)} unexpected key(s), e.g. {unexpected[:5]}")
+    common = [key for key in expected if key in found]
     misshaped = [
-        f"{key}: file {tuple(state[key].shape)} vs model {tuple(value.shape)}"
-        for key, value in expected.items()
-        if key in state and state[key].shape != value.shape
+        f"{key}: file {found[key][0]} vs model {expected[key][0]}"
+        for key in common
+        if found[key][0] != expected[key][0]
     ]
     if misshaped:
         problems.append(f"{len(misshaped)} shape mismatch(es), e.g. {misshaped[:3]}")
+    # A float model loads float weights of any width (fp16 / bf16 files are common); an int8 file or a float
+    # counter would be silently cast by load_state_dict, so those are errors.
+    mistyped = [
+        f"{key}: file {found[key][1]} vs model {expected[key][1]}"
+        for key in common
+        if found[key][1] != expected[key][1]
+        and not (found[key][1] is not None and found[key][1].is_floating_point and expected[key][1].is_floating_point)
+    ]
+    if mistyped:
+        problems.append(f"{len(mistyped)} dtype mismatch(es), e.g. {mistyped[:3]}")
     if problems:
         raise ValueError(f"Weights in {source} do not match the configured model: " + "; ".join(problems))
-    module.load_state_dict(state, strict=True)
+
+
+def read_config(path: str | os.PathLike, source: str) -> dict[str, Any]:
+    """config.json as a dict; not UTF-8, not JSON or not an object is a ValueError naming the file."""
+    try:
+        raw = json.loads(Path(path).read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{source}: {CONFIG_NAME} is not UTF-8 text: {error}") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{source}: {CONFIG_NAME} is not valid JSON: {error}") from None
+    if not isinstance(raw, dict):
+        raise ValueError(
+            f"{source}: {CONFIG_NAME} must hold a JSON object of config fields, got {type(raw).__name__} {raw!r:.80}"
+        )
+    return raw
+
+
+def check_model_source(source: str | os.PathLike) -> None:
+    """Refuse, before any Hub request, a path that does not exist and a string that is no Hub repo id either.
+
+    Without this, a mistyped local folder reached the Hub client and failed with "check your connection" or
+    "Repo id must be in the form ...". A `Path`, or a string that starts like a path ("/", ".", "~") or has more
+    than one "/", is a local path; anything else that does not exist locally must be a valid repo id.
+    """
+    text = os.fspath(source)
+    if os.path.exists(text):
+        if not os.path.isdir(text):
+            raise NotADirectoryError(f"{text} is a file; a looc-hub model is a folder (or a Hub repo id 'org/name')")
+        return
+    if isinstance(source, os.PathLike) or text.startswith(("/", ".", "~")) or text.count("/") > 1 or "\\" in text:
+        raise FileNotFoundError(f"No such model folder: {text} (a Hub repo id looks like 'org/name')")
+    try:
+        validate_repo_id(text)
+    except HFValidationError as error:
+        raise FileNotFoundError(
+            f"{text!r} is neither an existing local folder nor a Hub repo id ('org/name'): {error}"
+        ) from None

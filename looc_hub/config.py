@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,8 +25,21 @@ AUGMENTATIONS: tuple[str, ...] = ("color", "rotation", "texture")
 VARIANTS: tuple[str, ...] = ("looc", "looc++")
 INTERPOLATIONS: tuple[str, ...] = ("bilinear", "bicubic", "nearest")
 
-# Keys the model sets itself: a LooC backbone is always a pooled feature extractor.
-_RESERVED_BACKBONE_KWARGS = ("num_classes", "pretrained", "pretrained_cfg", "pretrained_cfg_overlay")
+# Keys the model sets itself (a LooC backbone is always a pooled feature extractor whose weights come from its own
+# files), and timm kwargs that would read other files or change the model's outputs.
+_RESERVED_BACKBONE_KWARGS = (
+    "num_classes",
+    "pretrained",
+    "pretrained_cfg",
+    "pretrained_cfg_overlay",
+    "checkpoint_path",
+    "cache_dir",
+    "pretrained_strict",
+    "features_only",
+    "out_indices",
+    "feature_cls",
+    "feature_cfg",
+)
 
 
 @dataclass(frozen=True)
@@ -73,6 +87,7 @@ class LooCConfig:
     def __post_init__(self) -> None:
         # JSON gives lists; the config stores tuples so that it compares equal after a round trip.
         for name in ("augmentations", "invariant_augmentations", "mean", "std"):
+            _check_sequence(name, getattr(self, name))
             object.__setattr__(self, name, tuple(getattr(self, name)))
         object.__setattr__(self, "backbone_kwargs", dict(self.backbone_kwargs))
         self._validate()
@@ -115,7 +130,10 @@ class LooCConfig:
             raise ValueError(f"Unknown timm architecture {self.backbone!r}; close matches: {close}")
         reserved = sorted(set(self.backbone_kwargs) & set(_RESERVED_BACKBONE_KWARGS))
         if reserved:
-            raise ValueError(f"backbone_kwargs may not set {reserved}: a LooC backbone is a pooled extractor")
+            raise ValueError(
+                f"backbone_kwargs may not set {reserved}: a LooC backbone is a pooled extractor whose weights come "
+                f"from its own files (reserved: {list(_RESERVED_BACKBONE_KWARGS)})"
+            )
         try:
             json.dumps(self.backbone_kwargs)
         except TypeError as error:
@@ -150,6 +168,13 @@ class LooCConfig:
             raise ValueError(f"crop_pct must be in (0, 1], got {self.crop_pct!r}")
 
 
+def _check_sequence(name: str, value: Any) -> None:
+    """A list or tuple: a string would be read as its letters, a set has no order (the head order matters)."""
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        hint = f"; did you mean [{value!r}]?" if isinstance(value, str) else ""
+        raise TypeError(f"{name} must be a list or tuple (ordered), got {type(value).__name__} {value!r}{hint}")
+
+
 def _check_augmentations(name: str, values: Sequence[str]) -> None:
     unknown = [v for v in values if v not in AUGMENTATIONS]
     if unknown:
@@ -164,4 +189,5 @@ def _check_positive_int(name: str, value: Any) -> None:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A finite int or float: NaN and infinity pass every `<` / `<=` check silently, so they are refused here."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

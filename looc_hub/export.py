@@ -38,13 +38,18 @@ def export_timm(model: LooCModel, directory: str | os.PathLike) -> Path:
     """Write the backbone as a plain timm model directory (atomically) and check timm reproduces "backbone"."""
     directory = Path(directory)
     hub_config = _hub.hub_config_dict(model.config, model.backbone, model.pretrained_cfg)
-    with atomic_directory(directory) as staging:
+    with atomic_directory(directory, foreign=_not_a_timm_export) as staging:
         timm_config = {key: hub_config[key] for key in _TIMM_KEYS if key in hub_config}
         (staging / _hub.CONFIG_NAME).write_text(json.dumps(timm_config, indent=2) + "\n")
         _hub.write_safetensors(model.backbone.state_dict(), staging / _hub.BACKBONE_WEIGHTS)
         loaded = timm.create_model(f"local-dir:{staging}", pretrained=True).eval()
         _check_same(loaded, lambda x: model.embed(x, space="backbone"), model, "the timm export")
     return directory
+
+
+def _not_a_timm_export(directory: Path) -> list[str]:
+    """Entries other than a previous timm export's two files: a re-export replaces only its own folder."""
+    return sorted(p.name for p in directory.iterdir() if p.name not in (_hub.CONFIG_NAME, _hub.BACKBONE_WEIGHTS))
 
 
 def export_torchvision_resnet(model: LooCModel, path: str | os.PathLike) -> Path:

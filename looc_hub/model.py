@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from huggingface_hub import ModelCard, PyTorchModelHubMixin
+from huggingface_hub.errors import LocalEntryNotFoundError, RepositoryNotFoundError
 from torch import nn
 
 from . import _hub
@@ -38,6 +40,7 @@ from .preprocessing import pretrained_cfg_for
 __all__ = ["LooCModel"]
 
 _FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+_DOWNLOAD_KWARGS = ("revision", "cache_dir", "force_download", "local_files_only", "token")
 
 
 class LooCModel(
@@ -160,7 +163,15 @@ class LooCModel(
         }
 
     def _check_spaces(self, space: str | Sequence[str]) -> list[str]:
+        if not isinstance(space, str | Sequence):  # a set has no order: its columns would follow the hash seed
+            raise TypeError(
+                f"space must be a space name or an ordered list of them, got {type(space).__name__} {space!r}; "
+                f"valid spaces: {list(self.spaces)}"
+            )
         names = [space] if isinstance(space, str) else list(space)
+        bad = [name for name in names if not isinstance(name, str)]
+        if bad:
+            raise TypeError(f"Space names must be strings, got {bad}; valid spaces: {list(self.spaces)}")
         if not names:
             raise ValueError(f"No space requested; valid spaces: {list(self.spaces)}")
         unknown = [name for name in names if name not in self.spaces]
@@ -186,6 +197,21 @@ class LooCModel(
                 f"Expected {self.config.in_chans} channels (B, {self.config.in_chans}, H, W), got shape "
                 f"{tuple(x.shape)}; channels-last arrays need x.permute(0, 3, 1, 2)"
             )
+        weights = next(self.parameters()).dtype
+        if x.dtype != weights and not torch.is_autocast_enabled(x.device.type):
+            raise TypeError(
+                f"Input dtype {x.dtype} differs from the model's weights ({weights}): convert the input with "
+                f"x.to({weights}), the model with model.to({x.dtype}), or run under torch.autocast"
+            )
+        if (
+            self.training
+            and x.shape[0] == 1
+            and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.modules())
+        ):
+            raise ValueError(
+                "A batch of one image in train mode: BatchNorm needs at least 2 images per batch. Call model.eval() "
+                "to embed single images, or train with larger batches"
+            )
 
     # Hub I/O ----------------------------------------------------------------------------------------------
 
@@ -197,17 +223,20 @@ class LooCModel(
         repo_id: str | None = None,
         push_to_hub: bool = False,
         model_card_kwargs: dict[str, Any] | None = None,
+        overwrite: bool = False,
         **push_to_hub_kwargs: Any,
     ) -> str | None:
         """Write config.json, model.safetensors, looc_heads.safetensors and README.md, atomically.
 
         The directory appears complete or not at all: files go to a temporary sibling first, which then
-        replaces `save_directory`. `config` is accepted for the mixin's signature; the LooC config is always
-        written from `self.config`.
+        replaces `save_directory`. Because the whole folder is replaced, an existing one must be empty or hold
+        only a previous looc-hub save; anything else (a `.git/`, notes) is an error naming the files, unless
+        `overwrite=True`. `config` is accepted for the mixin's signature; the LooC config is always written
+        from `self.config`.
         """
         if config is not None:
             raise ValueError("LooCModel writes its own config.json from model.config; do not pass config=")
-        with atomic_directory(save_directory) as staging:
+        with atomic_directory(save_directory, foreign=_hub.foreign_files, overwrite=overwrite) as staging:
             super().save_pretrained(staging, model_card_kwargs=model_card_kwargs)
         if push_to_hub:
             return self.push_to_hub(
@@ -233,12 +262,18 @@ class LooCModel(
     def from_pretrained(cls, pretrained_model_name_or_path: str | Path, **kwargs: Any) -> LooCModel:
         """Load a directory or a Hub repo id (`revision=`, `cache_dir=`, `map_location=`, offline mode apply).
 
-        Loading is strict: config, timm keys and both weight files must agree exactly.
+        Loading is strict: config, timm keys and both weight files must agree exactly. A folder that does not
+        exist, or a config.json that is not a JSON object, is an error naming it before the Hub client reads it.
         """
-        try:
-            return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{pretrained_model_name_or_path}: config.json is not valid JSON: {error}") from None
+        _hub.check_model_source(pretrained_model_name_or_path)
+        source = os.fspath(pretrained_model_name_or_path)
+        download = {k: kwargs[k] for k in _DOWNLOAD_KWARGS if k in kwargs}
+        try:  # validated here: the mixin reads config.json first, leniently
+            _hub.read_config(_hub.resolve_file(source, _hub.CONFIG_NAME, **download), source)
+        except (LocalEntryNotFoundError, RepositoryNotFoundError) as error:
+            error.add_note(f"looc-hub: no local folder {source!r} exists either")
+            raise
+        return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
 
     @classmethod
     def _from_pretrained(
@@ -261,16 +296,25 @@ class LooCModel(
             "token": token,
         }
         # The mixin decodes config.json leniently; re-read it to validate every key, timm's included.
-        raw = json.loads(Path(_hub.resolve_file(model_id, _hub.CONFIG_NAME, **download)).read_text())
+        raw = _hub.read_config(_hub.resolve_file(model_id, _hub.CONFIG_NAME, **download), model_id)
         config = _hub.config_from_hub_dict(raw, source=model_id)
-        model = cls(config)
-        backbone_state = _hub.read_safetensors(_hub.resolve_file(model_id, _hub.BACKBONE_WEIGHTS, **download))
-        heads_state = _hub.read_safetensors(_hub.resolve_file(model_id, _hub.HEADS_WEIGHTS, **download))
-        if raw.get("num_features") != model.num_features:
+        backbone_path = _hub.resolve_file(model_id, _hub.BACKBONE_WEIGHTS, **download)
+        heads_path = _hub.resolve_file(model_id, _hub.HEADS_WEIGHTS, **download)
+        # A skeleton on the meta device (no memory) is checked against the files' headers before the real model
+        # is built, so a config.json asking for absurd sizes cannot exhaust memory.
+        with torch.device("meta"):
+            skeleton = cls(config)
+        if raw.get("num_features") != skeleton.num_features:
             raise ValueError(
                 f"{model_id}: config.json says num_features={raw.get('num_features')}, but {config.backbone} "
-                f"with model_args {dict(config.backbone_kwargs)} has {model.num_features}"
+                f"with model_args {dict(config.backbone_kwargs)} has {skeleton.num_features}"
             )
+        _hub.check_weight_headers(skeleton.backbone, backbone_path, f"{model_id}/{_hub.BACKBONE_WEIGHTS}")
+        _hub.check_weight_headers(_HeadsView(skeleton), heads_path, f"{model_id}/{_hub.HEADS_WEIGHTS}")
+        del skeleton
+        model = cls(config)
+        backbone_state = _hub.read_safetensors(backbone_path)
+        heads_state = _hub.read_safetensors(heads_path)
         _hub.load_state_strict(model.backbone, backbone_state, f"{model_id}/{_hub.BACKBONE_WEIGHTS}")
         _hub.load_state_strict(_HeadsView(model), heads_state, f"{model_id}/{_hub.HEADS_WEIGHTS}")
         return model.to(map_location).eval()

@@ -5,9 +5,11 @@ weights, which plain timm cannot load, or whose card claims numbers its results 
 leave the machine. `validate_model_dir` collects every problem and raises one `ValueError` listing them all;
 `publish` calls it before its first request, so a failed validation uploads nothing.
 
-Why one commit: `HfApi.create_commit` with every file (and the deletion of files a previous push left behind)
-makes the repo switch atomically from one complete model to the next; a reader never sees new weights with an
-old config. The commit names its parent, so a concurrent push fails instead of being silently overwritten.
+Why one commit: `HfApi.create_commit` with every file (and, when asked, the deletion of files the folder does not
+have) makes the repo switch atomically from one complete model to the next; a reader never sees new weights with
+an old config. The commit names its parent, so a concurrent push fails instead of being silently overwritten.
+Files in the repo that the folder lacks (a LICENSE, data someone else added) are never deleted by default:
+`stale="error"` refuses to publish and names them, "keep" leaves them, "delete" removes them in the commit.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from pathlib import Path
 
 import timm
 import torch
-from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, ModelCard
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, ModelCard, constants, get_token
+from huggingface_hub.errors import HFValidationError, RepositoryNotFoundError, RevisionNotFoundError
+from huggingface_hub.utils import validate_repo_id
 
 from . import _hub
 from .card import CARD_TAGS, build_model_card, eval_results_metadata
@@ -30,10 +34,13 @@ from .model import LooCModel
 __all__ = [
     "CARD_NAME",
     "RESULTS_NAME",
+    "STALE_POLICIES",
     "PublishPlan",
     "PublishResult",
     "attach_results",
+    "check_push_target",
     "publish",
+    "repo_files",
     "validate_model_dir",
 ]
 
@@ -43,6 +50,8 @@ RESULTS_NAME = "results.json"
 
 _REQUIRED = (_hub.CONFIG_NAME, _hub.BACKBONE_WEIGHTS, _hub.HEADS_WEIGHTS, CARD_NAME)
 _KEPT_ON_HUB = (".gitattributes",)
+STALE_POLICIES = ("error", "keep", "delete")
+"""What `publish` does with repo files the model folder does not have: refuse (default), keep, or delete."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +115,7 @@ def validate_model_dir(directory: str | os.PathLike) -> PublishPlan:
         raise ValueError(f"{directory} is not a directory; publish a folder written by LooCModel.save_pretrained")
     present = {p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file()}
     problems = [f"missing {name}" for name in _REQUIRED if name not in present]
+    problems += _outside_links(directory)
     if problems:
         raise ValueError(f"{directory} cannot be published: " + "; ".join(problems))
 
@@ -143,6 +153,7 @@ def publish(
     commit_message: str | None = None,
     token: str | None = None,
     endpoint: str | None = None,
+    stale: str = "error",
 ) -> PublishResult:
     """Validate `directory`, create `repo_id` if needed, and upload it as one commit on `revision`.
 
@@ -151,22 +162,29 @@ def publish(
         tag: a tag to put on the new commit (e.g. "v1.0"), so users can pin it.
         private: visibility when the repo is created (an existing repo keeps its own).
         endpoint: the Hub URL (default: huggingface_hub's, i.e. HF_ENDPOINT).
-
-    Files in the repo that the directory no longer has are deleted in the same commit (".gitattributes" is
-    kept), so the repo holds exactly the validated model.
+        stale: files in the repo that the directory does not have (".gitattributes" aside): "error" (default)
+            refuses before any commit and names them, "keep" leaves them, "delete" deletes them in the same
+            commit so the repo holds exactly the validated model.
     """
+    if stale not in STALE_POLICIES:
+        raise ValueError(f"Unknown stale policy {stale!r}; valid choices: {list(STALE_POLICIES)}")
     plan = validate_model_dir(directory)
     branch = revision or "main"
     api = HfApi(endpoint=endpoint, token=token)
+    found = sorted(set(repo_files(repo_id, revision=branch, endpoint=endpoint, token=token)) - set(plan.files))
+    if found and stale == "error":
+        raise ValueError(_stale_message(repo_id, branch, found))
     api.create_repo(repo_id, private=private, exist_ok=True)
     if branch != "main":
         api.create_branch(repo_id, branch=branch, exist_ok=True)
     head = api.model_info(repo_id, revision=branch)
-    stale = sorted(
-        name for name in api.list_repo_files(repo_id, revision=head.sha) if name not in (*plan.files, *_KEPT_ON_HUB)
-    )
+    existing = api.list_repo_files(repo_id, revision=head.sha)
+    others = sorted(name for name in existing if name not in (*plan.files, *_KEPT_ON_HUB))
+    if others and stale == "error":  # the repo changed since the check above
+        raise ValueError(_stale_message(repo_id, branch, others))
+    deleting = others if stale == "delete" else []
     operations = [CommitOperationAdd(name, str(plan.directory / name)) for name in plan.files]
-    operations += [CommitOperationDelete(name) for name in stale]
+    operations += [CommitOperationDelete(name) for name in deleting]
     commit = api.create_commit(
         repo_id,
         operations=operations,
@@ -183,8 +201,67 @@ def publish(
         commit_url=commit.commit_url,
         tag=tag,
         files=plan.files,
-        deleted=tuple(stale),
+        deleted=tuple(deleting),
     )
+
+
+def repo_files(
+    repo_id: str, *, revision: str | None = None, endpoint: str | None = None, token: str | None = None
+) -> tuple[str, ...]:
+    """The files a publish to `revision` would start from, ".gitattributes" aside (none for a new repo).
+
+    A missing branch is created from main, so main's files count then.
+    """
+    api = HfApi(endpoint=endpoint, token=token)
+    for branch in dict.fromkeys([revision or "main", "main"]):
+        try:
+            files = api.list_repo_files(repo_id, revision=branch)
+        except RepositoryNotFoundError:
+            return ()
+        except RevisionNotFoundError:
+            continue
+        return tuple(sorted(name for name in files if name not in _KEPT_ON_HUB))
+    return ()
+
+
+def check_push_target(repo_id: str) -> None:
+    """Before a long run that ends with a push: the repo id is valid, the Hub is reachable and a token is set.
+
+    Raises:
+        ValueError: naming the problem, so the run fails before training instead of after it.
+    """
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as error:
+        raise ValueError(f"--push_to_hub {repo_id!r} is not a Hub repo id ('org/name'): {error}") from None
+    if "/" not in repo_id:
+        raise ValueError(f"--push_to_hub {repo_id!r}: give the namespace too, 'org/name' or 'user/name'")
+    if constants.HF_HUB_OFFLINE:
+        raise ValueError(f"--push_to_hub {repo_id}: HF_HUB_OFFLINE is set, so the push at the end would fail")
+    if get_token() is None:
+        raise ValueError(
+            f"--push_to_hub {repo_id}: no Hugging Face token (run `hf auth login` or set HF_TOKEN), so the push "
+            "at the end would fail"
+        )
+
+
+def _stale_message(repo_id: str, branch: str, names: list[str]) -> str:
+    return (
+        f"{repo_id}@{branch} holds file(s) the model folder does not have: {names}. Nothing was uploaded. Keep "
+        "them with stale='keep' (--stale keep) or delete them in the same commit with stale='delete' "
+        "(--stale delete)"
+    )
+
+
+def _outside_links(directory: Path) -> list[str]:
+    """Symlinks that lead out of the folder: publishing would upload whatever file they point to."""
+    root = directory.resolve()
+    return [
+        f"{path.relative_to(directory).as_posix()} is a symlink to {path.resolve()}, outside the folder: "
+        "copy the file in instead"
+        for path in sorted(directory.rglob("*"))
+        if path.is_symlink() and not path.resolve().is_relative_to(root)
+    ]
 
 
 def _load_results(directory: Path, present: set[str]) -> tuple[EvalResults | None, list[str]]:

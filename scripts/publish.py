@@ -4,15 +4,22 @@
     python scripts/publish.py outputs/looc-r18-openmoji64 org/looc-r18-openmoji64 --tag v1.0 --private
     python scripts/publish.py DIR org/name --results eval/results.json   # attach results, regenerate the card
 
-A failed validation uploads nothing (see looc_hub/publish.py for what is checked).
+A failed validation uploads nothing (see looc_hub/publish.py for what is checked). A dry run changes nothing on
+disk (results are attached to a scratch copy) and lists the repo files the commit would delete. Repo files the
+folder does not have (a LICENSE, data) stop the publish unless `--stale keep` or `--stale delete` says what to do.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+import tempfile
+from pathlib import Path
 
-from looc_hub.publish import attach_results, publish, validate_model_dir
+from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+
+from looc_hub.publish import STALE_POLICIES, attach_results, publish, repo_files, validate_model_dir
 
 
 def main() -> None:
@@ -25,18 +32,31 @@ def main() -> None:
     parser.add_argument("--results", help="a looc_hub.eval results JSON to attach (the card is regenerated)")
     parser.add_argument("--message", help="commit message")
     parser.add_argument("--endpoint", help="Hub URL (default: HF_ENDPOINT or huggingface.co)")
-    parser.add_argument("--dry-run", action="store_true", help="validate and print what would be uploaded")
+    parser.add_argument(
+        "--stale",
+        choices=STALE_POLICIES,
+        default="error",
+        help="repo files the folder does not have: error (default: publish nothing), keep them, or delete them",
+    )
+    parser.add_argument("--dry-run", action="store_true", help="validate and print what would change; write nothing")
     args = parser.parse_args()
 
-    try:
-        if args.results:
-            attach_results(args.directory, args.results, repo_id=args.repo_id)
-        plan = validate_model_dir(args.directory)
-    except ValueError as error:
-        sys.exit(f"Not published: {error}")
-    if args.dry_run:
-        print(f"Would upload to {args.repo_id}@{args.revision or 'main'} in one commit: {plan.describe()}")
-        return
+    with tempfile.TemporaryDirectory(prefix="looc-publish-") as scratch:
+        directory = Path(args.directory)
+        try:
+            if args.results and args.dry_run:  # attach to a copy: a dry run leaves the folder as it is
+                if not directory.is_dir():
+                    raise ValueError(f"{directory} is not a directory")
+                directory = Path(shutil.copytree(directory, Path(scratch) / directory.name, symlinks=True))
+            if args.results:
+                attach_results(directory, args.results, repo_id=args.repo_id)
+            plan = validate_model_dir(directory)
+        except ValueError as error:
+            sys.exit(f"Not published: {error}")
+        if args.dry_run:
+            print(f"Would upload to {args.repo_id}@{args.revision or 'main'} in one commit: {plan.describe()}")
+            print(_stale_preview(args, plan.files))
+            return
     result = publish(
         args.directory,
         args.repo_id,
@@ -45,12 +65,30 @@ def main() -> None:
         private=args.private,
         commit_message=args.message,
         endpoint=args.endpoint,
+        stale=args.stale,
     )
     print(f"Published {len(result.files)} file(s) as {result.commit_url}")
     if result.deleted:
         print(f"Deleted from the repo in the same commit: {list(result.deleted)}")
     if result.tag:
         print(f"Tagged {result.tag}")
+
+
+def _stale_preview(args: argparse.Namespace, files: tuple[str, ...]) -> str:
+    """What the commit would do with repo files the folder lacks (needs the Hub; says so when unreachable)."""
+    try:
+        existing = repo_files(args.repo_id, revision=args.revision, endpoint=args.endpoint)
+    except (OfflineModeIsEnabled, HfHubHTTPError, OSError) as error:
+        return f"Could not list the repo's current files ({type(error).__name__}), so deletions are unknown"
+    stale = sorted(set(existing) - set(files))
+    if not stale:
+        return "No repo file would be deleted"
+    outcome = {
+        "error": "would stop the publish (choose --stale keep or --stale delete)",
+        "keep": "would be kept",
+        "delete": "would be DELETED in the same commit",
+    }[args.stale]
+    return f"Repo file(s) the folder does not have: {stale}: {outcome}"
 
 
 if __name__ == "__main__":

@@ -196,7 +196,9 @@ def test_save_replaces_an_existing_directory(saved, tmp_path, images):
     model, directory = saved
     target = _copy(directory, tmp_path)
     (target / "stale.bin").write_bytes(b"old")
-    model.save_pretrained(target)
+    with pytest.raises(FileExistsError, match="stale.bin"):  # not ours: kept unless overwrite is asked for
+        model.save_pretrained(target)
+    model.save_pretrained(target, overwrite=True)
     assert not (target / "stale.bin").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["copy"]
 

@@ -145,7 +145,7 @@ def test_results_and_artifacts_travel_and_stale_files_are_deleted_in_the_same_co
     assert len(card.eval_results) == len(records)
     assert sorted(r.metric_value for r in card.eval_results) == sorted(r.value for r in records)
 
-    again = publish(first[1], repo_id)  # the same model without results
+    again = publish(first[1], repo_id, stale="delete")  # the same model without results
     assert sorted(again.deleted) == ["results.json", "sensitivity.png"]
     assert loopback_hub.git(repo_id, "rev-list", "--count", "main") == "3"
     assert sorted(loopback_hub.git(repo_id, "ls-tree", "--name-only", "main").split()) == sorted(

@@ -21,17 +21,21 @@ from accelerate.utils import set_seed
 from tqdm.auto import tqdm
 
 import looc_hub
-from looc_hub.data import build_dataloader, load_image_dataset
+from looc_hub.data import build_dataloader, check_enough_rows, load_image_dataset, screen_images
 from looc_hub.objective import LooCObjective, check_queue_fits_dataset, cosine_momentum
-from looc_hub.publish import publish
+from looc_hub.publish import check_push_target, publish
 from looc_hub.training import CheckpointManager, JSONLTracker, PretrainConfig, TrainingProgress, cosine_with_warmup
 from looc_hub.training.knn_monitor import knn_monitor
 from looc_hub.training.publish import write_trained_model
+from looc_hub.training.run_dir import RESUME_FIELDS, check_resumed_step, prepare_output_dir
 from looc_hub.views import LooCViewGenerator
 
 
 def main(config: PretrainConfig) -> None:
     output_dir = Path(config.output_dir)
+    prepare_output_dir(output_dir, resume=config.resume, overwrite=config.overwrite)  # one run per folder
+    if config.push_to_hub:
+        check_push_target(config.push_to_hub)  # before training, not after it
     trackers = [JSONLTracker("logs", output_dir) if name == "jsonl" else name for name in config.report_to]
     accelerator = Accelerator(
         mixed_precision=config.mixed_precision,
@@ -60,6 +64,10 @@ def main(config: PretrainConfig) -> None:
     train_set = load_image_dataset(
         config.dataset, split=config.train_split, image_column=config.image_column, streaming=config.streaming
     )
+    if config.check_images or config.skip_unreadable:  # every image decoded once, before training
+        train_set, unreadable = screen_images(train_set, canvas_size, skip=config.skip_unreadable)
+        accelerator.print(f"skipped {len(unreadable)} unreadable image(s)" + "".join(f"\n  {u}" for u in unreadable))
+    check_enough_rows(train_set, config.batch_size, accelerator.num_processes)
     if not config.streaming:  # a stream has no length; its user sizes the queue
         check_queue_fits_dataset(model_config.queue_size, len(train_set))
     train_loader = build_dataloader(
@@ -91,10 +99,13 @@ def main(config: PretrainConfig) -> None:
     )
     progress = TrainingProgress()
     accelerator.register_for_checkpointing(scheduler, progress)
-    checkpoints = CheckpointManager(output_dir / "checkpoints", keep=config.keep_checkpoints)
+    checkpoints = CheckpointManager(
+        output_dir / "checkpoints", config.keep_checkpoints, run_config=config.to_dict(), must_match=RESUME_FIELDS
+    )
     if config.resume:
         accelerator.load_state(str(checkpoints.resolve(config.resume)))
         accelerator.print(f"resumed at step {progress.step} (epoch {progress.epoch}, batch {progress.batch_in_epoch})")
+        check_resumed_step(progress.step, total_steps)
     accelerator.init_trackers("logs", config=config.to_dict())
 
     unwrapped = accelerator.unwrap_model(objective)
@@ -157,6 +168,8 @@ def main(config: PretrainConfig) -> None:
             if progress.step >= total_steps:
                 break
         else:
+            if progress.batch_in_epoch == 0:  # a stream whose shard holds less than one batch: never loop forever
+                raise RuntimeError(f"Epoch {progress.epoch} gave no full batch of {config.batch_size} on this process")
             progress.epoch += 1
             progress.batch_in_epoch = 0
             if eval_set is not None and progress.epoch % config.knn_every_epochs == 0:

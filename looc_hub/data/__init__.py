@@ -1,12 +1,13 @@
 """Image data for LooC: any HF dataset or an embedded one, decoded into uint8 canvas batches for the view engine."""
 
 from .cache import default_cache_dir
-from .canvas import CanvasCollate, open_image, to_canvas, to_rgb
+from .canvas import CanvasCollate, UnreadableImageError, describe_image, open_image, to_8bit, to_canvas, to_rgb
 from .columns import IMAGE_COLUMN, LABEL_COLUMN
 from .embedded import EMBEDDED_DATASET_NAMES, load_embedded_dataset
 from .load import load_image_dataset
-from .loader import build_dataloader
+from .loader import build_dataloader, check_enough_rows
 from .sampler import EpochShuffleSampler
+from .screen import screen_images
 
 __all__ = [
     "EMBEDDED_DATASET_NAMES",
@@ -14,11 +15,16 @@ __all__ = [
     "LABEL_COLUMN",
     "CanvasCollate",
     "EpochShuffleSampler",
+    "UnreadableImageError",
     "build_dataloader",
+    "check_enough_rows",
     "default_cache_dir",
+    "describe_image",
     "load_embedded_dataset",
     "load_image_dataset",
     "open_image",
+    "screen_images",
+    "to_8bit",
     "to_canvas",
     "to_rgb",
 ]

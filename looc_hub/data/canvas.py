@@ -46,8 +46,53 @@ def open_image(value: Image.Image | dict, canvas_size: int | None) -> Image.Imag
     return image
 
 
+class UnreadableImageError(ValueError):
+    """An image that cannot be decoded (truncated, not an image, too large) or has no 8-bit meaning."""
+
+
+# Pillow's high-bit-depth single-channel modes; `convert("RGB")` clips them to 255 (or 0) instead of scaling.
+_WIDE_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+
+
+def to_8bit(image: Image.Image) -> Image.Image:
+    """16-bit, 32-bit integer and float greyscale images scaled to 8-bit "L"; other modes unchanged.
+
+    Integer images are scaled from 0..65535 (16-bit data; "I" images beyond that range are refused). Float
+    images are read as 0..1 when they lie within it, else as 0..255; other ranges or NaN / inf are refused.
+    """
+    if image.mode not in _WIDE_MODES:
+        return image
+    values = np.asarray(image, dtype=np.float64)
+    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+    if not (np.isfinite(low) and np.isfinite(high)) or low < 0:
+        scale = None
+    elif image.mode == "F":
+        scale = 255.0 if high <= 1.0 else 1.0 if high <= 255.0 else None
+    else:
+        scale = 255.0 / 65535.0 if high <= 65535 else None
+    if scale is None:
+        valid = "0..1 or 0..255" if image.mode == "F" else "0..65535"
+        raise UnreadableImageError(
+            f"a mode {image.mode} image with values in [{low}, {high}] has no 8-bit meaning (valid: {valid})"
+        )
+    return Image.fromarray(np.clip(np.rint(values * scale), 0, 255).astype(np.uint8), mode="L")
+
+
+def describe_image(value: Image.Image | dict) -> str:
+    """Which image a row holds, for error messages: its file, else its size in bytes."""
+    if isinstance(value, Image.Image):
+        return getattr(value, "filename", "") or f"(a decoded {value.mode} image, {value.size[0]}x{value.size[1]})"
+    if value.get("path"):
+        return str(value["path"])
+    return f"(embedded bytes, {len(value.get('bytes') or b'')} bytes, no file name)"
+
+
 def to_rgb(image: Image.Image, background: tuple[int, int, int] = WHITE) -> Image.Image:
-    """RGB, with any transparency (RGBA, LA, P with a transparent colour) composited onto `background`."""
+    """RGB, with any transparency (RGBA, LA, P with a transparent colour) composited onto `background`.
+
+    High-bit-depth greyscale (16-bit PNG, float TIFF) is scaled to 8 bits first (`to_8bit`).
+    """
+    image = to_8bit(image)
     if image.has_transparency_data:
         rgba = image.convert("RGBA")
         flat = Image.new("RGBA", rgba.size, (*background, 255))
@@ -95,23 +140,22 @@ class CanvasCollate:
         self.transform = transform
 
     def __call__(self, rows: list[dict]) -> dict[str, torch.Tensor]:
-        if self.transform is not None:
-            images = torch.stack([self._transformed(row[IMAGE_COLUMN]) for row in rows])  # (B, 3, C, C)
-        else:
-            canvases = np.stack(
-                [
-                    to_canvas(open_image(row[IMAGE_COLUMN], self.canvas_size), self.canvas_size, self.background)
-                    for row in rows
-                ]
-            )  # (B, C, C, 3)
-            images = torch.from_numpy(canvases).permute(0, 3, 1, 2).contiguous()  # (B, 3, C, C)
-        batch = {"images": images}
+        batch = {"images": torch.stack([self.canvas(row[IMAGE_COLUMN]) for row in rows])}  # (B, 3, C, C)
         if LABEL_COLUMN in rows[0]:
             batch["labels"] = torch.tensor([row[LABEL_COLUMN] for row in rows], dtype=torch.int64)
         return batch
 
-    def _transformed(self, value: Image.Image | dict) -> torch.Tensor:
-        image = self.transform(to_rgb(open_image(value, None), self.background))
+    def canvas(self, value: Image.Image | dict) -> torch.Tensor:
+        """One row's uint8 canvas (3, C, C); an undecodable image is an `UnreadableImageError` naming its file."""
+        try:
+            if self.transform is None:
+                canvas = to_canvas(open_image(value, self.canvas_size), self.canvas_size, self.background)
+                return torch.tensor(canvas).permute(2, 0, 1)  # a copy: the canvas array is read-only
+            image = self.transform(to_rgb(open_image(value, None), self.background))
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+            raise UnreadableImageError(
+                f"Cannot read image {describe_image(value)}: {type(error).__name__}: {error}"
+            ) from None
         expected = (3, self.canvas_size, self.canvas_size)
         if not isinstance(image, torch.Tensor) or image.dtype != torch.uint8 or tuple(image.shape) != expected:
             described = f"{image.dtype} {tuple(image.shape)}" if isinstance(image, torch.Tensor) else type(image)

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from datasets import Dataset, DatasetDict, IterableDataset, config, load_dataset, load_from_disk
+from datasets.exceptions import DatasetGenerationError
+from pyarrow import ArrowInvalid
 
 from .columns import select_image_columns
 from .embedded import EMBEDDED_DATASET_NAMES, load_embedded_dataset
@@ -95,7 +97,11 @@ def _load_split(
     if cache_dir is not None:
         load_kwargs["cache_dir"] = os.fspath(cache_dir)
     if source.endswith(".parquet"):
-        return load_dataset("parquet", data_files=str(path), split=split, streaming=streaming, **load_kwargs)
+        try:
+            return load_dataset("parquet", data_files=str(path), split=split, streaming=streaming, **load_kwargs)
+        except (ArrowInvalid, DatasetGenerationError) as error:  # e.g. a 0-byte or truncated file
+            cause = error.__cause__ or error
+            raise ValueError(f"{source} is not a readable parquet file: {type(cause).__name__}: {cause}") from None
     # Hub ids and local folders; datasets' own error lists the splits when `split` is unknown.
     return load_dataset(str(path) if path.exists() else source, split=split, streaming=streaming, **load_kwargs)
 

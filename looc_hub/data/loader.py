@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import islice
+
 from datasets import Dataset, IterableDataset
 from datasets import Image as ImageFeature
 from torch.utils.data import DataLoader, SequentialSampler
@@ -91,3 +93,22 @@ def build_dataloader(
         pin_memory=pin_memory,
         persistent_workers=num_workers > 0,
     )
+
+
+def check_enough_rows(dataset: Dataset | IterableDataset, batch_size: int, num_processes: int = 1) -> None:
+    """Fail before training when the data cannot fill one global batch.
+
+    Training drops incomplete batches (every process must hold a full one), so fewer rows than
+    `batch_size x num_processes` would give epochs with no step at all: a run that never progresses. A stream
+    is read until it shows enough rows (images are not decoded).
+    """
+    needed = batch_size * num_processes
+    if isinstance(dataset, IterableDataset):
+        rows = sum(1 for _ in islice(dataset.cast_column(IMAGE_COLUMN, ImageFeature(decode=False)), needed))
+    else:
+        rows = len(dataset)
+    if rows < needed:
+        raise ValueError(
+            f"The training data has {rows} rows < batch size {batch_size} x {num_processes} process(es) = {needed}: "
+            "no full batch, so no training step. Lower --batch_size or use more data"
+        )

@@ -18,11 +18,13 @@ import json
 import os
 import re
 import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 from datasets import Dataset
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from ..data import default_cache_dir
@@ -82,7 +84,8 @@ class FeatureCache:
         spaces = list(spaces or model.spaces)
         model.embedding_dim(spaces)  # validates the names
         folder = self.folder(model, dataset, dataset_name=dataset_name, split=split)
-        missing = [space for space in spaces if not (folder / f"{space}.safetensors").is_file()]
+        stored = {space: _read_cached(folder / f"{space}.safetensors") for space in spaces}
+        missing = [space for space in spaces if stored[space] is None]
         if missing:
             extracted, labels = extract_features(model, dataset, spaces=missing, batch_size=batch_size, device=device)
             folder.mkdir(parents=True, exist_ok=True)
@@ -91,7 +94,7 @@ class FeatureCache:
                 if labels is not None:
                     tensors["labels"] = labels.contiguous()
                 _save_atomic(tensors, folder / f"{space}.safetensors")
-        stored = {space: load_file(folder / f"{space}.safetensors") for space in spaces}
+                stored[space] = tensors
         return {space: tensors["features"] for space, tensors in stored.items()}, stored[spaces[0]].get("labels")
 
     def folder(self, model: LooCModel, dataset: Dataset, *, dataset_name: str, split: str) -> Path:
@@ -103,6 +106,21 @@ class FeatureCache:
             / _safe_name(split)
             / _safe_name(dataset._fingerprint)
         )
+
+
+def _read_cached(path: Path) -> dict[str, torch.Tensor] | None:
+    """A cached feature file, or None when absent; a damaged one (the cache's own) is named and re-extracted."""
+    if not path.is_file():
+        return None
+    try:
+        tensors = load_file(path)
+    except (SafetensorError, OSError) as error:
+        warnings.warn(f"Feature cache file {path} is unreadable ({error}); extracting it again", stacklevel=3)
+        return None
+    if "features" not in tensors:
+        warnings.warn(f"Feature cache file {path} holds no 'features' tensor; extracting it again", stacklevel=3)
+        return None
+    return tensors
 
 
 def _safe_name(text: str) -> str:

@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import Tensor, nn
 
+from .. import _hub
 from .._atomic import atomic_directory
 from ..model import LooCModel
 
@@ -75,10 +76,18 @@ class LooCClassifier(nn.Module):
         return self.head(self.model.embed(images, self.feature))  # (B, d) -> (B, num_classes)
 
     def save_pretrained(
-        self, directory: str | os.PathLike, *, metrics: dict[str, float] | None = None, **model_card_kwargs: Any
+        self,
+        directory: str | os.PathLike,
+        *,
+        metrics: dict[str, float] | None = None,
+        overwrite: bool = False,
+        **model_card_kwargs: Any,
     ) -> Path:
-        """Write the model (card: `model_card_kwargs`), the classifier and its `metrics`, all or nothing."""
-        with atomic_directory(directory) as staging:
+        """Write the model (card: `model_card_kwargs`), the classifier and its `metrics`, all or nothing.
+
+        Like `LooCModel.save_pretrained`, an existing folder must be empty or a previous save (or `overwrite`).
+        """
+        with atomic_directory(directory, foreign=_hub.foreign_files, overwrite=overwrite) as staging:
             self.model.save_pretrained(staging, model_card_kwargs=model_card_kwargs)
             head = {name: value.detach().cpu().contiguous() for name, value in self.head.state_dict().items()}
             save_file(head, staging / CLASSIFIER_WEIGHTS)
@@ -97,10 +106,18 @@ class LooCClassifier(nn.Module):
         directory = Path(directory)
         if not (directory / CLASSIFIER_CONFIG).is_file():
             raise FileNotFoundError(f"{directory} holds no {CLASSIFIER_CONFIG}: not a fine-tuned LooCClassifier")
-        config = json.loads((directory / CLASSIFIER_CONFIG).read_text())
+        path = directory / CLASSIFIER_CONFIG
+        try:
+            config = json.loads(path.read_bytes().decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ValueError(f"{path} is not valid UTF-8 JSON: {error}") from None
+        required = ("feature", "num_classes", "mode", "class_names")
+        if not isinstance(config, dict) or any(key not in config for key in required):
+            raise ValueError(f"{path} must be a JSON object with keys {list(required)}, got {config!r:.120}")
         model = LooCModel.from_pretrained(directory, map_location=map_location)
         classifier = cls(
             model, config["feature"], config["num_classes"], mode=config["mode"], class_names=config["class_names"]
         )
-        classifier.head.load_state_dict(load_file(directory / CLASSIFIER_WEIGHTS, device=map_location))
-        return classifier.eval()
+        weights = directory / CLASSIFIER_WEIGHTS
+        _hub.load_state_strict(classifier.head, _hub.read_safetensors(weights), str(weights))
+        return classifier.to(map_location).eval()

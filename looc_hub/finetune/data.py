@@ -41,8 +41,10 @@ def classification_loader(
 ) -> DataLoader:
     """Batches {"images": (B, 3, S, S) normalised float, "labels": (B,)} of a labelled `load_image_dataset` split.
 
-    Raises ValueError when a label lies outside [0, num_classes).
+    Raises ValueError when a label lies outside [0, num_classes), or a training split has fewer than 2 images.
     """
+    if training and len(dataset) < 2:
+        raise ValueError(f"A training split needs at least 2 images (BatchNorm), got {len(dataset)}")
     labels = dataset[LABEL_COLUMN]
     bad = sorted({label for label in labels if not 0 <= label < num_classes})
     if bad:
@@ -65,7 +67,9 @@ def classification_loader(
         dataset.with_transform(apply),
         batch_size=batch_size,
         shuffle=training,
-        drop_last=False,
+        # A last training batch of one image breaks BatchNorm in full fine-tuning: drop it (a different image
+        # each epoch, as the order is shuffled). Evaluation keeps every image.
+        drop_last=training and len(dataset) % batch_size == 1,
         num_workers=num_workers,
         collate_fn=collate,
         generator=torch.Generator().manual_seed(seed),

@@ -6,16 +6,22 @@ Accelerate's automatic naming does not survive `load_state` (accelerate #1601 / 
 final name only when complete; older ones are deleted only after that. A crash mid-write leaves a staging folder
 that the next save removes, and every `step_*` folder is complete.
 
+Each checkpoint also stores the run's settings (`run_config.json`), so that `resolve` refuses a resume whose
+settings differ in a field that must not change (named by the caller) and a folder that is no checkpoint.
+
 Checkpoints hold the full training state (optimiser, RNG states: pickles written by Accelerate) for resuming
-your own runs; they are not a distribution format. Published models are safetensors only.
+your own runs: they are trusted input, not a distribution format. Published models are safetensors only.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from accelerate import Accelerator
 
@@ -24,16 +30,31 @@ from .._atomic import replace_directory
 __all__ = ["CheckpointManager"]
 
 _NAME = re.compile(r"^step_(\d{8})$")
+RUN_CONFIG = "run_config.json"
 
 
 class CheckpointManager:
-    """Save, find and rotate checkpoints in `directory`, keeping the newest `keep`."""
+    """Save, find and rotate checkpoints in `directory`, keeping the newest `keep`.
 
-    def __init__(self, directory: str | os.PathLike, keep: int) -> None:
+    Args:
+        run_config: the run's settings (JSON-ready), stored in every checkpoint.
+        must_match: fields of `run_config` that a resumed checkpoint must share (see `resolve`).
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike,
+        keep: int,
+        *,
+        run_config: Mapping[str, Any] | None = None,
+        must_match: Sequence[str] = (),
+    ) -> None:
         if keep < 1:
             raise ValueError(f"keep must be at least 1, got {keep}")
         self.directory = Path(directory)
         self.keep = keep
+        self.run_config = json.loads(json.dumps(dict(run_config), default=str)) if run_config is not None else None
+        self.must_match = tuple(must_match)
 
     def checkpoints(self) -> list[Path]:
         """Complete checkpoints, oldest first."""
@@ -52,7 +73,33 @@ class CheckpointManager:
             raise FileNotFoundError(f"--resume latest: no checkpoint in {self.directory}")
         if not path.is_dir():
             raise FileNotFoundError(f"--resume {resume}: {path} is not a checkpoint folder")
+        if self.run_config is not None:
+            self._check_same_run(path, resume)
         return path
+
+    def _check_same_run(self, path: Path, resume: str) -> None:
+        """Refuse a folder that is no checkpoint of ours, or one trained with other `must_match` settings."""
+        stored_path = path / RUN_CONFIG
+        if not stored_path.is_file():
+            kind = "a saved model (weights only), which" if (path / "config.json").is_file() else "a folder that"
+            raise ValueError(
+                f"--resume {resume}: {path} is {kind} cannot be resumed: a checkpoint is "
+                f"<output_dir>/checkpoints/step_XXXXXXXX with a {RUN_CONFIG}"
+            )
+        try:
+            stored = json.loads(stored_path.read_text())
+        except (OSError, ValueError) as error:
+            raise ValueError(f"--resume {resume}: {stored_path} is not readable JSON: {error}") from None
+        differ = [
+            f"{name}: checkpoint {stored.get(name)!r}, this run {self.run_config.get(name)!r}"
+            for name in self.must_match
+            if stored.get(name) != self.run_config.get(name)
+        ]
+        if differ:
+            raise ValueError(
+                f"--resume {resume}: {path} was trained with other settings ({'; '.join(differ)}). Resume with "
+                "the checkpoint's settings, or start a new run (another --output_dir, or --overwrite true)"
+            )
 
     def save(self, accelerator: Accelerator, step: int) -> Path:
         """`save_state` into a staging folder, rename it to `step_<step>`, then drop the oldest beyond `keep`."""
@@ -66,6 +113,8 @@ class CheckpointManager:
         accelerator.save_state(str(staging), safe_serialization=True)
         accelerator.wait_for_everyone()
         if accelerator.is_main_process:
+            if self.run_config is not None:
+                (staging / RUN_CONFIG).write_text(json.dumps(self.run_config, indent=2) + "\n")
             replace_directory(staging, final)
             for old in self.checkpoints()[: -self.keep]:
                 shutil.rmtree(old)

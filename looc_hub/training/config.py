@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Sequence
@@ -37,6 +38,8 @@ class PretrainConfig:
     Key encoder: `key_momentum_schedule` "constant" (paper) or "cosine" (BYOL's, ours: from the model's
     momentum to 1). BatchNorm: Shuffle-BN (MoCo) unless `sync_bn`; on one process it splits each batch into
     `bn_groups` BatchNorm groups (MoCo's single-GPU recipe; 4 is ours, 1 turns it off).
+    Output: a non-empty `output_dir` is refused unless `resume` ("latest" or a checkpoint folder: trusted input,
+    it holds pickles) or `overwrite` (removes the previous run's outputs first).
     """
 
     model: str = "looc_resnet18.openmoji64"
@@ -48,6 +51,8 @@ class PretrainConfig:
     label_column: str | None = "group"
     streaming: bool = False
     canvas_size: int | None = None
+    check_images: bool = False
+    skip_unreadable: bool = False
     epochs: int = 200
     max_steps: int | None = None
     batch_size: int = 64
@@ -68,6 +73,7 @@ class PretrainConfig:
     checkpoint_every_steps: int = 0
     keep_checkpoints: int = 2
     resume: str | None = None
+    overwrite: bool = False
     log_every_steps: int = 10
     knn_every_epochs: int = 1
     knn_k: int = 20
@@ -124,13 +130,26 @@ class PretrainConfig:
         parser = argparse.ArgumentParser(description="LooC pretraining (Accelerate).")
         parser.add_argument("--config", help="recipe file in training/configs/")
         for f in dataclasses.fields(cls):
-            parser.add_argument(f"--{f.name}", type=yaml.safe_load, default=argparse.SUPPRESS)
+            parser.add_argument(f"--{f.name}", type=yaml.safe_load, default=argparse.SUPPRESS, help=_HELP.get(f.name))
         args = vars(parser.parse_args(argv))
         recipe = args.pop("config")
         return cls.from_file(recipe, **args) if recipe else cls.from_dict(args, source="command line")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+_HELP = {
+    "resume": "'latest' or a checkpoint folder to continue. Checkpoints are TRUSTED INPUT: they hold pickles "
+    "(Accelerate's optimiser and RNG state) that can run code when loaded; resume only checkpoints you wrote",
+    "overwrite": "start over in a non-empty --output_dir: removes the previous run's checkpoints/, logs/, model/ "
+    "and summary.json (nothing else) before training",
+    "bn_groups": "one process only: BatchNorm groups of the one-process Shuffle-BN (keys spread across them); "
+    "1 turns it off (default 4, ours)",
+    "check_images": "decode every training image before training, so an unreadable one is named up front",
+    "skip_unreadable": "with the check, drop unreadable images (their count is printed) instead of failing",
+    "push_to_hub": "org/name to push the final model to (the id and a token are checked before training)",
+}
 
 
 def _check_type(name: str, value: Any, hint: Any) -> None:
@@ -141,6 +160,8 @@ def _check_type(name: str, value: Any, hint: Any) -> None:
         if option is type(None) and value is None:
             return
         if origin is float and isinstance(value, int | float) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, got {value!r}")
             return
         if origin is int and isinstance(value, bool):
             continue
