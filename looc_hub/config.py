@@ -1,7 +1,7 @@
 """`LooCConfig`: everything needed to rebuild a LooC model, validated at construction.
 
 Which values are the paper's (Xiao et al., ICLR 2021, arXiv 2008.05659) and which are ours is said per field;
-`../shared/METHOD.md` in the repository explains the method.
+`docs/method.md` explains the method.
 """
 
 from __future__ import annotations

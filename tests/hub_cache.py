@@ -1,6 +1,6 @@
 """A hand-built Hugging Face cache, so that repo ids resolve offline through the real client code path.
 
-Layout (notes/offline-hub.md): `<cache>/models--org--name/refs/<ref>` holds a 40-hex commit id and
+Layout (huggingface_hub's cache layout): `<cache>/models--org--name/refs/<ref>` holds a 40-hex commit id and
 `snapshots/<commit>/` holds the files.
 """
 

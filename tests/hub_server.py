@@ -1,6 +1,6 @@
 """A loopback Hugging Face Hub for tests: olah serving local git repos, plus the write routes it lacks.
 
-Why: nothing installable implements the Hub's write API (`../shared/notes/offline-hub.md`). olah 0.5.4 serves
+Why: nothing installable implements the Hub's write API. olah 0.5.4 serves
 local git repos with the real read API, so the narrowest honest test double is olah's own FastAPI app with a few
 routes in front of it: each push becomes a real git commit that olah then serves back to the real
 `huggingface_hub` client over HTTP.

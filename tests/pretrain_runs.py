@@ -55,7 +55,8 @@ def free_port() -> int:
 
 
 def accelerate_cpu_launcher(num_processes: int) -> list[str]:
-    """notes/ecosystem.md: `--cpu --num_processes 2` silently runs ONE process; this gives real gloo processes."""
+    """`accelerate launch --cpu --num_processes 2` silently runs ONE process (accelerate 1.15); this gives real gloo
+    processes."""
     os.environ["ACCELERATE_USE_CPU"] = "true"
     accelerate = Path(sys.executable).with_name("accelerate")
     return [

@@ -5,7 +5,7 @@
   this project's torch without replacing it (`pip install --dry-run lightly` only adds lightly, pytorch_lightning,
   hydra-core and their small dependencies); it is a dev dependency for this test.
 - For n = 2 (S = 3) the logits and labels of every space match a naive per-space, per-sample reference built
-  straight from METHOD.md's table of positives and negatives, and so does the loss.
+  straight from docs/method.md's table of positives and negatives, and so does the loss.
 """
 
 import math
@@ -77,7 +77,7 @@ def test_without_leave_one_out_it_matches_lightly_moco_loss():
 
 
 def naive_looc_logits(query, keys, queues, temperature):
-    """METHOD.md's table, one space and one sample at a time; the positive first in every row."""
+    """docs/method.md's table, one space and one sample at a time; the positive first in every row."""
     spaces, batch = query.shape[:2]
     logits = []
     # Z_0: every key of the same image is a positive, one row per (key, image); negatives: Z_0's queue only.

@@ -1,7 +1,7 @@
 """`LooCObjective`: LooC pretraining as one module, MoCo v2 generalised to n+1 embedding spaces.
 
 Paper: Xiao, Wang, Efros, Darrell, "What Should Not Be Contrastive in Contrastive Learning", ICLR 2021
-(arXiv 2008.05659); MoCo v2: Chen, Fan, Girshick, He, 2020. `../shared/METHOD.md` in the repository says which
+(arXiv 2008.05659); MoCo v2: Chen, Fan, Girshick, He, 2020. `docs/method.md` says which
 choices are the paper's; those marked "ours" below are this project's, where the paper is silent.
 """
 

@@ -1,6 +1,6 @@
 """Random colour: MoCo v2's colour jitter (random order per image) plus random grayscale, as one augmentation.
 
-Grayscale belongs to colour (METHOD.md: project choice), so the colour-sensitive space Z_color sees both.
+Grayscale belongs to colour (docs/method.md: ours), so the colour-sensitive space Z_color sees both.
 """
 
 from __future__ import annotations

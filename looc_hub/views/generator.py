@@ -47,7 +47,7 @@ class LooCViews:
 
 
 class LooCViewGenerator:
-    """Batched LooC views (METHOD.md, "Views"): q and k_0 resample everything; k_i copies the query's
+    """Batched LooC views (docs/method.md, "Views"): q and k_0 resample everything; k_i copies the query's
     parameters of the i-th leave-one-out augmentation and resamples all other augmentations.
 
     Base augmentations (random resized crop, horizontal flip, Gaussian blur; MoCo v2 settings) are resampled for

@@ -2,7 +2,7 @@
 
 Every augmentation of the view engine is split into ``sample`` (draws one of these records) and ``apply``
 (renders images from it), so that a key view can reuse the query's parameters of one augmentation: LooC's
-leave-one-out keys (METHOD.md, "Views") are a row copy, ``AugmentationParams.cat([q, q, ...])``.
+leave-one-out keys (docs/method.md, "Views") are a row copy, ``AugmentationParams.cat([q, q, ...])``.
 """
 
 from __future__ import annotations

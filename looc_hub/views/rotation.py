@@ -10,7 +10,7 @@ from looc_hub.views.params import RotationParams
 
 
 class RandomRotation90:
-    """Rotate each image by 0, 90, 180 or 270 degrees counter-clockwise, uniformly (METHOD.md: project choice,
+    """Rotate each image by 0, 90, 180 or 270 degrees counter-clockwise, uniformly (docs/method.md: ours,
     matching the paper's 4-way rotation task). Quarter turns are exact pixel permutations: no interpolation.
 
     The view generator folds the rotation into the crop's sampling grid (``geometry.resized_crop``), which gives

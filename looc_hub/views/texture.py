@@ -1,6 +1,6 @@
 """Random texture: a procedural grating pattern multiplied into the image (a leave-one-out augmentation).
 
-The paper gives no texture recipe; this one is the project's (METHOD.md). It must be fully determined by its
+The paper gives no texture recipe; this one is the project's (docs/method.md). It must be fully determined by its
 sampled parameters, need no pretrained network or download, and keep the object's shape. Our choice:
 
 - pattern: the mean of K sinusoidal gratings, each with its own frequency (cycles per view side, log-uniform),
