@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from .config import LooCConfig
+
 if TYPE_CHECKING:
     from .eval.results import EvalRecord, EvalResults
     from .model import LooCModel
@@ -100,6 +102,18 @@ def build_model_card(
         result_rows=[_result_row(record) for record in eval_results.results] if eval_results else [],
         heatmap=eval_results.artifacts.get("sensitivity_heatmap") if eval_results else None,
         base_model=base_model,
+        departures=_departures(config),
+    )
+
+
+def _departures(config: LooCConfig) -> str:
+    """The settings where `config` differs from the paper's MoCo v2 recipe (the `LooCConfig` defaults)."""
+    reference = LooCConfig()
+    fields = ("temperature", "momentum", "queue_size", "image_size", "crop_pct")
+    return ", ".join(
+        f"{name} {getattr(config, name)} instead of {getattr(reference, name)}"
+        for name in fields
+        if getattr(config, name) != getattr(reference, name)
     )
 
 

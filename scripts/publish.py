@@ -1,7 +1,7 @@
 """Publish a saved LooC model directory to the Hub: validate locally, then upload everything in ONE commit.
 
-    python scripts/publish.py outputs/looc-r18-openmoji64 org/looc-r18-openmoji64 --dry-run
-    python scripts/publish.py outputs/looc-r18-openmoji64 org/looc-r18-openmoji64 --tag v1.0 --private
+    python scripts/publish.py outputs/looc-r10t-openmoji32 org/looc-r10t-openmoji32 --dry-run
+    python scripts/publish.py outputs/looc-r10t-openmoji32 org/looc-r10t-openmoji32 --tag v1.0 --private
     python scripts/publish.py DIR org/name --results eval/results.json   # attach results, regenerate the card
 
 A failed validation uploads nothing (see looc_hub/publish.py for what is checked). A dry run changes nothing on

@@ -12,7 +12,7 @@ import torch
 from datasets import Dataset
 
 from looc_hub import LooCConfig, LooCModel
-from looc_hub.eval.transformed import embed_images, image_batches
+from looc_hub.eval.baselines import calibrate_batchnorm
 
 IMAGE_SIZE = 32
 
@@ -34,15 +34,7 @@ def calibrated_model(
         crop_pct=crop_pct,
         interpolation=interpolation,
     )
-    model = model_class(config)
-    for module in model.modules():
-        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
-            module.momentum = None  # cumulative average over the calibration batches
-    model.train()
-    with torch.no_grad():
-        for images, _ in image_batches(dataset.select(range(min(len(dataset), 400))), model, batch_size=200):
-            embed_images(model, images, ["backbone"])
-    return model.eval()
+    return calibrate_batchnorm(model_class(config), dataset, max_images=400, batch_size=200)
 
 
 class RotationAveragedModel(LooCModel):

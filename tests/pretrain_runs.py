@@ -11,7 +11,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "training" / "pretrain.py"
-DEMO_RECIPE = REPO / "training" / "configs" / "looc_r18_openmoji64.yaml"
+DEMO_RECIPE = REPO / "training" / "configs" / "looc_r10t_openmoji32.yaml"
 # A small, fast variant of the demo recipe: 32 px, short queues, every step logged.
 TINY = [
     "--model_overrides", "{image_size: 32, queue_size: 256}",

@@ -8,7 +8,7 @@ def test_recipe_then_command_line_overrides_parsed_as_yaml():
     config = PretrainConfig.from_args(
         ["--config", str(DEMO_RECIPE), "--epochs", "2", "--model_overrides", "{image_size: 32}", "--eval_split", "null"]
     )
-    assert config.model == "looc_resnet18.openmoji64"  # from the recipe
+    assert config.model == "looc_resnet10t.openmoji32"  # from the recipe
     assert (config.epochs, config.model_overrides, config.eval_split) == (2, {"image_size": 32}, None)
 
 

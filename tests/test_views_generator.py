@@ -160,6 +160,10 @@ def test_from_config_reads_the_lead_configs_fields():
     assert (generator.output_size, generator.mean, generator.std) == (32, (0.5,) * 3, (0.25,) * 3)
     with pytest.raises(TypeError, match="image_size"):
         LooCViewGenerator.from_config(SimpleNamespace(augmentations=(), invariant_augmentations=()))
+    assert generator.crop.scale == (0.2, 1.0)  # MoCo v2's unless a recipe says otherwise
+    assert LooCViewGenerator.from_config(config, crop_scale=(0.5, 1.0)).crop.scale == (0.5, 1.0)
+    with pytest.raises(ValueError, match="scale"):
+        LooCViewGenerator.from_config(config, crop_scale=(1.0, 0.5))
 
 
 def test_shares_query_marks_exactly_the_keys_that_render_the_querys_value():

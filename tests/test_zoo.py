@@ -20,7 +20,7 @@ def test_paper_entries_and_baselines_are_registered():
     assert looc_hub.list_models("*r50*") == [n for n in names if "resnet50" in n]
     assert looc_hub.list_models("moco_*") == [n for n in names if n.startswith("moco_")]
     assert set(looc_hub.list_pretrained()) == {n for n in names if looc_hub.get_zoo_entry(n).hub_id}
-    assert "looc_resnet18.openmoji64" in names and "looc_resnet18.openmoji64" not in looc_hub.list_pretrained()
+    assert "looc_resnet10t.openmoji32" in names and "looc_resnet10t.openmoji32" not in looc_hub.list_pretrained()
 
 
 def test_entries_describe_the_paper_recipes():
@@ -39,11 +39,11 @@ def test_entries_describe_the_paper_recipes():
 
 
 def test_create_model_with_overrides():
-    model = looc_hub.create_model("loocpp_resnet18.openmoji64", image_size=32, queue_size=128)
+    model = looc_hub.create_model("loocpp_resnet10t.openmoji32", image_size=32, queue_size=128)
     assert isinstance(model, LooCModel)
     assert model.config.variant == "looc++" and model.config.image_size == 32
     with pytest.raises(ValueError, match="valid fields"):
-        looc_hub.create_model("looc_resnet18.openmoji64", heads=2)
+        looc_hub.create_model("looc_resnet10t.openmoji32", heads=2)
 
 
 def test_unknown_name_suggests_close_matches():
@@ -63,15 +63,15 @@ def test_pretrained_loads_the_hub_id_from_the_cache(tmp_path):
     with pytest.raises(ValueError, match="overrides"):
         looc_hub.create_model("moco_resnet50.in100", pretrained=True, image_size=64)
     with pytest.raises(ValueError, match="no published weights"):
-        looc_hub.create_model("looc_resnet18.openmoji64", pretrained=True)
+        looc_hub.create_model("looc_resnet10t.openmoji32", pretrained=True)
 
 
 def test_eval_transform_follows_the_model_config():
-    model = looc_hub.create_model("looc_resnet18.openmoji64")
+    model = looc_hub.create_model("looc_resnet10t.openmoji32").eval()
     transform = looc_hub.eval_transform(model)
     image = Image.new("RGB", (120, 90), (255, 0, 0))
     x = transform(image)
-    assert x.shape == (3, 64, 64)
+    assert x.shape == (3, 32, 32)
     red = (1.0 - model.config.mean[0]) / model.config.std[0]
-    torch.testing.assert_close(x[0], torch.full((64, 64), red))
+    torch.testing.assert_close(x[0], torch.full((32, 32), red))
     assert model.embed(x.unsqueeze(0), space="color").shape == (1, 128)

@@ -1,6 +1,6 @@
 """LooC pretraining with Accelerate: one script for one CPU, many GPUs and many nodes.
 
-    python training/pretrain.py --config training/configs/looc_r18_openmoji64.yaml --epochs 2
+    python training/pretrain.py --config training/configs/looc_r10t_openmoji32.yaml --epochs 2
     accelerate launch --multi_gpu --num_processes 8 training/pretrain.py --config training/configs/looc_r50_in100.yaml
 
 Reads top to bottom: config, Accelerator, model + objective, data, optimiser, `prepare`, resume, the loop
@@ -58,7 +58,7 @@ def main(config: PretrainConfig) -> None:
     if config.compile:  # the hot path of both encoders (the key encoder is a separate copy)
         for encoder in (objective.query_encoder, objective.key_encoder):
             encoder.forward_projections = torch.compile(encoder.forward_projections)
-    view_generator = LooCViewGenerator.from_config(model_config)
+    view_generator = LooCViewGenerator.from_config(model_config, crop_scale=tuple(config.crop_scale))
 
     canvas_size = config.canvas_size or round(1.25 * model_config.image_size)
     train_set = load_image_dataset(

@@ -38,6 +38,7 @@ from ..views import (
     RandomRotation90,
     RandomTexture,
     RotationParams,
+    scaled_blur_sigma,
 )
 from ._plot import pyplot, save_figure
 from .features import extract_features
@@ -121,7 +122,7 @@ def fixed_augmentation(name: str, image_size: int, seed: int) -> ImageTransform:
         return rotate
     always = {
         "flip": lambda: RandomHorizontalFlip(p=1.0),
-        "blur": lambda: RandomGaussianBlur(p=1.0),
+        "blur": lambda: RandomGaussianBlur(scaled_blur_sigma(image_size), p=1.0),  # pretraining's blur
         "color": lambda: RandomColor(jitter_p=1.0),
         "texture": lambda: RandomTexture(p=1.0),
     }

@@ -88,7 +88,7 @@ class LooCObjective(nn.Module):
             spaces, or a one-process training batch with fewer than 2 images per BatchNorm group (at `forward`).
 
     Example:
-        >>> objective = LooCObjective(looc_hub.create_model("looc_resnet18.openmoji64"))
+        >>> objective = LooCObjective(looc_hub.create_model("looc_resnet10t.openmoji32"))
         >>> out = objective(views)  # views.query (B, 3, H, W), views.keys (n+1, B, 3, H, W)
         >>> out.loss.backward(); optimizer.step(); optimizer.zero_grad(); objective.momentum_update()
     """

@@ -42,7 +42,7 @@ class PretrainConfig:
     it holds pickles) or `overwrite` (removes the previous run's outputs first).
     """
 
-    model: str = "looc_resnet18.openmoji64"
+    model: str = "looc_resnet10t.openmoji32"
     model_overrides: dict[str, Any] = field(default_factory=dict)
     dataset: str = "looc-hub/openmoji"
     train_split: str = "train"
@@ -62,6 +62,7 @@ class PretrainConfig:
     weight_decay: float = 1e-4
     warmup_epochs: float = 0.0
     key_momentum_schedule: str = "constant"
+    crop_scale: list[float] = field(default_factory=lambda: [0.2, 1.0])
     sync_bn: bool = False
     bn_groups: int = 4
     mixed_precision: str | None = None
@@ -69,7 +70,7 @@ class PretrainConfig:
     compile: bool = False
     seed: int = 0
     num_workers: int = 2
-    output_dir: str = "outputs/looc-r18-openmoji64"
+    output_dir: str = "outputs/looc-r10t-openmoji32"
     checkpoint_every_steps: int = 0
     keep_checkpoints: int = 2
     resume: str | None = None
@@ -144,6 +145,8 @@ _HELP = {
     "(Accelerate's optimiser and RNG state) that can run code when loaded; resume only checkpoints you wrote",
     "overwrite": "start over in a non-empty --output_dir: removes the previous run's checkpoints/, logs/, model/ "
     "and summary.json (nothing else) before training",
+    "crop_scale": "random resized crop area range [min, max] (MoCo v2: [0.2, 1.0]; small recipes use a milder "
+    "minimum, ours)",
     "bn_groups": "one process only: BatchNorm groups of the one-process Shuffle-BN (keys spread across them); "
     "1 turns it off (default 4, ours)",
     "check_images": "decode every training image before training, so an unreadable one is named up front",

@@ -1,6 +1,6 @@
 """LooC's view engine: batched augmentations with explicit parameters, and the leave-one-out view generator."""
 
-from looc_hub.views.blur import RandomGaussianBlur
+from looc_hub.views.blur import RandomGaussianBlur, scaled_blur_sigma
 from looc_hub.views.color import RandomColor
 from looc_hub.views.crop import RandomResizedCrop
 from looc_hub.views.flip import RandomHorizontalFlip
@@ -36,4 +36,5 @@ __all__ = [
     "RotationParams",
     "TextureParams",
     "resized_crop",
+    "scaled_blur_sigma",
 ]

@@ -126,9 +126,10 @@ class LooCViewGenerator:
         self.texture = RandomTexture(texture_strength, texture_frequency, p=texture_p)
 
     @classmethod
-    def from_config(cls, config: Any) -> LooCViewGenerator:
+    def from_config(cls, config: Any, **strengths: Any) -> LooCViewGenerator:
         """Build from any object with ``augmentations``, ``invariant_augmentations``, ``image_size``, ``mean``
-        and ``std`` attributes (the project's LooCConfig); strengths keep their MoCo v2 defaults."""
+        and ``std`` attributes (the project's LooCConfig); ``strengths`` (e.g. ``crop_scale=(0.5, 1.0)``) override
+        the MoCo v2 defaults of the keyword-only arguments."""
         fields = ("augmentations", "invariant_augmentations", "image_size", "mean", "std")
         missing = [name for name in fields if not hasattr(config, name)]
         if missing:
@@ -139,6 +140,7 @@ class LooCViewGenerator:
             output_size=config.image_size,
             mean=tuple(config.mean),
             std=tuple(config.std),
+            **strengths,
         )
 
     @property
