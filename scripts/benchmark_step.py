@@ -110,7 +110,7 @@ def benchmark(method: str, batch_size: int, args: argparse.Namespace, device: to
     config = LooCConfig(
         backbone=args.backbone, image_size=args.image_size, queue_size=args.queue_size, **METHODS[method]
     )
-    objective = LooCObjective(LooCModel(config)).to(device).train()
+    objective = LooCObjective(LooCModel(config), bn_groups=args.bn_groups).to(device).train()
     optimizer = torch.optim.SGD(objective.query_encoder.parameters(), lr=0.03, momentum=0.9, weight_decay=1e-4)
     generator = LooCViewGenerator.from_config(config)
     canvas_size = round(1.25 * args.image_size)  # the training script's default canvas
@@ -149,12 +149,14 @@ def markdown(report: dict) -> str:
     lines = [
         "# Step-time breakdown (`scripts/benchmark_step.py`)",
         "",
-        f"{meta['backbone']}, {meta['image_size']} px, queue {meta['queue_size']} per space, {meta['device']} "
+        f"{meta['backbone']}, {meta['image_size']} px, queue {meta['queue_size']} per space, "
+        f"{meta['bn_groups']} BatchNorm group(s) (one-process Shuffle-BN), {meta['device']} "
         f"({meta['threads']} torch threads), torch {meta['torch']}; median of {meta['steps']} steps after "
         f"{meta['warmup']} warm-up steps; clock: {meta['clock']}; load average {meta['load_average_before']} "
         f"before, {meta['load_average_after']} after. Times in ms.",
         "",
-        "Network compute = query forward + backward (B images) + key forward ((n+1)·B images). The step excludes",
+        "Network compute = query forward + backward (B images) + key forward ((n+1)·B images), each one batch. The"
+        " step (BatchNorm groups included) excludes",
         "views (the phase columns re-enact it one part at a time; their sum, without views, should be close).",
         "Extras = loss + queue and momentum update + optimiser, the phases that are not network compute.",
         "",
@@ -190,6 +192,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--bn-groups", type=int, default=4, help="one-process Shuffle-BN groups, as pretraining runs it (1: off)"
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch threads (CPU time adds up over threads)")
     parser.add_argument("--output-dir", type=Path, default=Path("benchmarks/results"))
     parser.add_argument("--output-name", default="step")
@@ -210,6 +215,7 @@ def main() -> None:
             "queue_size": args.queue_size,
             "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({platform.machine()})",
             "threads": torch.get_num_threads(),
+            "bn_groups": args.bn_groups,
             "clock": "wall-clock" if device.type == "cuda" else "process CPU time",
             "torch": torch.__version__,
             "warmup": args.warmup,

@@ -104,7 +104,8 @@ def test_lbfgs_probe_is_scikit_learns_logistic_regression_at_the_same_penalty(di
     x, x_test = train["backbone"].numpy(), test["backbone"].numpy()
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
-        probe = fit_linear_probe(train["backbone"], train_labels, weight_decay=weight_decay)
+        # as tight as scikit-learn's tol below: the comparison is of optima, not of where two solvers stop
+        probe = fit_linear_probe(train["backbone"], train_labels, weight_decay=weight_decay, tolerance=1e-7)
     assert probe.converged and probe.iterations < 1000 and probe.weight_decay == weight_decay
     scaler = StandardScaler().fit(x)
     reference = LogisticRegression(C=1 / (len(x) * weight_decay), max_iter=10_000, tol=1e-8)

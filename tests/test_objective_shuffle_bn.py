@@ -108,3 +108,16 @@ def test_a_batch_too_small_for_its_groups_is_refused():
         make_objective()(make_views(batch=6))
     with pytest.raises(ValueError, match="bn_groups must be a positive integer"):
         make_objective(bn_groups=0)
+
+
+def test_a_generator_fixes_the_shuffle_whatever_the_global_rng():
+    objective = make_objective()
+    views = make_views()
+    runs = []
+    for global_seed in (1, 2):
+        torch.manual_seed(global_seed)  # e.g. a resumed run's DataLoader drew from the global RNG
+        runs.append(objective.encode_keys(views.keys, generator=torch.Generator().manual_seed(7)))
+    torch.testing.assert_close(runs[0], runs[1])
+    torch.manual_seed(1)
+    unseeded = objective.encode_keys(views.keys)  # the global RNG: another deal of the keys
+    assert not torch.allclose(unseeded, runs[0], atol=1e-5)

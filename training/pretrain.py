@@ -125,13 +125,13 @@ def main(config: PretrainConfig) -> None:
         batches = accelerator.skip_first_batches(train_loader, progress.batch_in_epoch)
         tick = time.perf_counter()
         for batch in batches:
-            # Views depend on (seed, process, step) only, so a resumed run draws the same ones (ours).
+            # Views and Shuffle-BN's draw depend on (seed, process, step) only: a resumed run draws the same (ours).
             generator = torch.Generator(accelerator.device).manual_seed(
                 config.seed * 1_000_003 + accelerator.process_index * 10_007 + progress.step
             )
             views = view_generator(batch["images"], generator=generator)
             with accelerator.autocast():
-                output = objective(views)
+                output = objective(views, generator=generator)
             accelerator.backward(output.loss)
             optimizer.step()
             scheduler.step()

@@ -33,9 +33,9 @@ def gather(x: Tensor, dim: int = 0) -> Tensor:
 
 
 @torch.no_grad()
-def random_permutation(n: int, device: torch.device) -> Tensor:
-    """A permutation of range(n) that is the same on every process (rank 0's)."""
-    permutation = torch.randperm(n, device=device)
+def random_permutation(n: int, device: torch.device, generator: torch.Generator | None = None) -> Tensor:
+    """A permutation of range(n) that is the same on every process (rank 0's), drawn from `generator` if given."""
+    permutation = torch.randperm(n, device=device, generator=generator)
     if world_size() > 1:
         dist.broadcast(permutation, src=0)
     return permutation

@@ -109,17 +109,21 @@ class LooCObjective(nn.Module):
         self.queue = KeyQueue(len(self.space_names), config.queue_size, config.head_out_dim)
         self.loss = LooCLoss(config.temperature)
 
-    def forward(self, views: LooCViews, *, return_logits: bool = False) -> LooCObjectiveOutput:
+    def forward(
+        self, views: LooCViews, *, generator: torch.Generator | None = None, return_logits: bool = False
+    ) -> LooCObjectiveOutput:
         """The loss of one batch of views; in training mode, also enqueue their keys.
 
         Args:
             views: `views.query` (B, C, H, W) and `views.keys` (n+1, B, C, H, W), keys in head order.
+            generator: draws Shuffle-BN's permutation (None: the global RNG); pass a per-step generator, as the
+                views get, for an exact resume.
             return_logits: also return every space's logits and labels.
         """
         self._check_views(views.query, views.keys)
         groups = self._local_bn_groups(len(views.query))
         query = grouped_forward(self.query_encoder.forward_projections, views.query, groups, 1)  # (S, B, D)
-        keys = self.encode_keys(views.keys)  # (V = S, S, B, D)
+        keys = self.encode_keys(views.keys, generator=generator)  # (V = S, S, B, D)
         # InfoNCE over thousands of negatives in float32 even under autocast (ours). The queue is copied: the
         # in-place enqueue below must not change what backward needs.
         with torch.autocast(device_type=query.device.type, enabled=False):
@@ -139,11 +143,12 @@ class LooCObjective(nn.Module):
         return output
 
     @torch.no_grad()
-    def encode_keys(self, key_images: Tensor) -> Tensor:
+    def encode_keys(self, key_images: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """Every key view through the key encoder in one batched forward: (V, B, C, H, W) -> (V, S, B, D).
 
         Args:
             key_images: (V = n+1, B, C, H, W), k_0 then k_1 ... k_n.
+            generator: draws Shuffle-BN's permutation (None: the global RNG).
 
         Returns:
             keys with keys[v, s] = z_s(k_v), L2-normalised, without gradient.
@@ -156,7 +161,12 @@ class LooCObjective(nn.Module):
             groups = self._local_bn_groups(batch)
             row_groups = query_groups(batch, groups).to(flat.device).repeat(num_keys)  # each key row's query group
             projections = shuffle_bn_forward(
-                self.key_encoder.forward_projections, flat, output_batch_dim=1, groups=groups, row_groups=row_groups
+                self.key_encoder.forward_projections,
+                flat,
+                output_batch_dim=1,
+                groups=groups,
+                row_groups=row_groups,
+                generator=generator,
             )
         else:
             projections = self.key_encoder.forward_projections(flat)  # (S, V*B, D)

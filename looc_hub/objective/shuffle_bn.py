@@ -44,14 +44,14 @@ def grouped_forward(encoder: Encoder, x: Tensor, groups: int, output_batch_dim: 
     return torch.cat([encoder(chunk) for chunk in x.tensor_split(groups)], dim=output_batch_dim)
 
 
-def mixing_order(row_groups: Tensor, groups: int) -> Tensor:
+def mixing_order(row_groups: Tensor, groups: int, generator: torch.Generator | None = None) -> Tensor:
     """A permutation of rows whose `groups` contiguous chunks each draw evenly from every group of `row_groups`.
 
     Rows are shuffled within their group, listed group after group, then dealt round-robin to the chunks:
     chunk h takes every `groups`-th row starting at h. So each chunk holds ~1/groups of every row group (exactly,
     when the sizes divide), and no chunk equals a row group.
     """
-    shuffled = torch.randperm(len(row_groups), device=row_groups.device)
+    shuffled = torch.randperm(len(row_groups), device=row_groups.device, generator=generator)
     by_group = shuffled[torch.argsort(row_groups[shuffled], stable=True)]  # group 0's rows, then group 1's, ...
     return torch.cat([by_group[chunk::groups] for chunk in range(groups)])
 
@@ -64,6 +64,7 @@ def shuffle_bn_forward(
     *,
     groups: int = 1,
     row_groups: Tensor | None = None,
+    generator: torch.Generator | None = None,
 ) -> Tensor:
     """`encoder(x)` with every row normalised among rows that do not share its query's BatchNorm statistics.
 
@@ -73,6 +74,8 @@ def shuffle_bn_forward(
         output_batch_dim: the batch axis of the encoder's output (1 for `LooCModel.forward_projections`).
         groups: one process only: the number of BatchNorm groups (1: the plain forward).
         row_groups: one process, `groups` > 1: (N,) the query group of each row's image (`query_groups`).
+        generator: draws the shuffle (on `x`'s device); None uses the global RNG. A per-step generator makes a
+            resumed run draw what the uninterrupted run drew (the global RNG also feeds DataLoader workers).
 
     Returns:
         The encoder's output for `x`, in `x`'s order; not differentiable (keys need no gradient).
@@ -82,12 +85,12 @@ def shuffle_bn_forward(
             return encoder(x)
         if row_groups is None or row_groups.shape != (len(x),):
             raise ValueError(f"row_groups must give the query group of each of the {len(x)} rows")
-        order = mixing_order(row_groups.to(x.device), groups)
+        order = mixing_order(row_groups.to(x.device), groups, generator)
         encoded = grouped_forward(encoder, x[order], groups, output_batch_dim)
         return encoded.index_select(output_batch_dim, torch.argsort(order))
     local = len(x)
     everyone = gather(x)  # (W*N, ...), rank-major
-    permutation = random_permutation(len(everyone), x.device)  # position j encodes sample permutation[j]
+    permutation = random_permutation(len(everyone), x.device, generator)  # position j encodes sample permutation[j]
     shard = slice(rank() * local, (rank() + 1) * local)
     encoded = gather(encoder(everyone[permutation[shard]]), dim=output_batch_dim)  # in permuted order
     own_positions = torch.argsort(permutation)[shard]
