@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from .config import LooCConfig
+from .preprocessing import default_crop_scale
 
 if TYPE_CHECKING:
     from .eval.results import EvalRecord, EvalResults
@@ -54,7 +55,7 @@ _CLASSIFICATION_PROTOCOLS = (
 def build_model_card(
     model: LooCModel,
     *,
-    repo_id: str = "path/to/model",
+    repo_id: str | None = None,
     model_name: str | None = None,
     description: str = "",
     recipe: str = "",
@@ -68,6 +69,10 @@ def build_model_card(
     """Render the card for `model`; `repo_id` appears in the usage snippets.
 
     Args:
+        repo_id: the Hub repo the card will live in (`push_to_hub` and publishing pass it). Without it, a zoo
+            model's snippets use its zoo repo (`looc-hub/<name>`) and any other model `your-org/<name>`.
+        model_name: the title and `model_name`; default: the repo's name, else the model's own name (a zoo name),
+            never the folder the card is saved in.
         recipe: Markdown for the training-recipe section.
         results: free Markdown for the results section (e.g. a training run's kNN monitor).
         eval_results: a results file's content: becomes `model-index` metadata, a table per record, and the
@@ -75,6 +80,10 @@ def build_model_card(
         base_model: set on fine-tunes (Hub convention: the repo the weights started from).
     """
     config = model.config
+    own_name = model.name if model.name != "looc" else f"{config.variant.replace('+', 'p')}_{config.backbone}"
+    model_name = model_name or (repo_id.split("/")[-1] if repo_id else own_name)
+    if repo_id is None:
+        repo_id = f"looc-hub/{model.name}" if model.name != "looc" else f"your-org/{model_name}"
     card_data = ModelCardData(
         library_name="looc-hub",
         license=license,
@@ -82,7 +91,7 @@ def build_model_card(
         pipeline_tag="image-feature-extraction",
         datasets=datasets,
         base_model=base_model,
-        model_name=model_name or repo_id.split("/")[-1],
+        model_name=model_name,
         eval_results=eval_results_metadata(eval_results) if eval_results and eval_results.results else None,
         **extra_metadata,
     )
@@ -103,6 +112,7 @@ def build_model_card(
         heatmap=eval_results.artifacts.get("sensitivity_heatmap") if eval_results else None,
         base_model=base_model,
         departures=_departures(config),
+        crop_scale=default_crop_scale(config.image_size),
     )
 
 

@@ -10,7 +10,11 @@ import torch
 from datasets import DatasetDict
 from huggingface_hub import ModelCard
 
-from looc_hub.finetune import LooCClassifier, classification_loader
+from looc_hub import LooCModel
+from looc_hub.data import load_image_dataset
+from looc_hub.eval.features import extract_features
+from looc_hub.eval.linear_probe import fit_linear_probe
+from looc_hub.finetune import LooCClassifier, classification_loader, default_crop_scale
 from tests.eval_models import calibrated_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,10 +88,28 @@ def test_full_finetuning_resumes_from_the_last_epoch(tmp_path, model_dir, digits
     resumed = finetune.main(
         _args(model_dir, digits_small, tmp_path, "--epochs", "2", "--mode", "full", "--resume", "latest")
     )
-    assert [row["epoch"] for row in first["history"]] == [1]
+    assert [row["epoch"] for row in first["history"]] == [0, 1]  # 0: the linear-probe head before training
     assert [row["epoch"] for row in resumed["history"]] == [2]
     assert resumed["best_top1"] >= first["best_top1"]
     assert (tmp_path / "checkpoints" / f"step_{2 * 8:08d}").is_dir()  # 400 images / 50 = 8 steps per epoch
+
+
+def test_head_starts_as_the_linear_probe_and_crops_suit_the_image_size(tmp_path, model_dir, digits_small):
+    summary = finetune.main(_args(model_dir, digits_small, tmp_path, "--epochs", "1", "--mode", "full", "--lr", "0.01"))
+    model = LooCModel.from_pretrained(model_dir)
+    train, test = (load_image_dataset(digits_small, split=s, label_column="label") for s in ("train", "test"))
+    (train_features, train_labels), (test_features, test_labels) = (
+        extract_features(model, split, spaces=["backbone"]) for split in (train, test)
+    )
+    probe = fit_linear_probe(train_features["backbone"], train_labels, num_classes=10)
+    start = summary["history"][0]
+    assert start["epoch"] == 0
+    assert start["top1"] == pytest.approx(probe.accuracy(test_features["backbone"], test_labels)["top1"], abs=0.5)
+    # the probe's folded standardisation makes large head weights: without gradient clipping one epoch fell to 14%
+    assert summary["history"][1]["top1"] > start["top1"] - 10.0
+    assert default_crop_scale(32) == (0.5, 1.0) and default_crop_scale(224) == (0.08, 1.0)
+    with pytest.raises(ValueError, match=r"crop_scale must be .*got \(0.0, 1.0\)"):
+        classification_loader(train, model, num_classes=10, training=True, batch_size=8, crop_scale=(0.0, 1.0))
 
 
 def test_bad_input_fails_clearly(tmp_path, model_dir, digits_small, digits_test):

@@ -36,6 +36,9 @@ class LooCClassifier(nn.Module):
         num_classes: output classes.
         mode: "linear" (the encoder is frozen and kept in eval mode, BatchNorm statistics included) or "full".
         class_names: optional names, saved with the classifier.
+        freeze_bn: "full" mode keeps BatchNorm in eval mode (its statistics and the features the head was fitted
+            on stay the pretrained ones; the weights still train). Ours, for small data and batches: with batch
+            statistics one epoch moved a linear-probe head from 91% to 78% on digits.
     """
 
     def __init__(
@@ -46,6 +49,7 @@ class LooCClassifier(nn.Module):
         *,
         mode: str = "linear",
         class_names: Sequence[str] | None = None,
+        freeze_bn: bool = True,
     ) -> None:
         super().__init__()
         if mode not in FINETUNE_MODES:
@@ -58,6 +62,7 @@ class LooCClassifier(nn.Module):
         self.model = model
         self.head = nn.Linear(model.embedding_dim(self.feature), num_classes)  # validates the feature names
         self.mode = mode
+        self.freeze_bn = freeze_bn
         self.class_names = list(class_names) if class_names is not None else None
         if mode == "linear":
             self.model.requires_grad_(False)
@@ -70,6 +75,10 @@ class LooCClassifier(nn.Module):
         super().train(mode)
         if self.mode == "linear":
             self.model.eval()  # a frozen encoder keeps its BatchNorm statistics
+        elif mode and self.freeze_bn:
+            for module in self.model.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.eval()
         return self
 
     def forward(self, images: Tensor) -> Tensor:
