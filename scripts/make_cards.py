@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 CARDS = REPO / "model_cards"
 RESULTS = CARDS / "results"
 ZOO_TABLE = REPO / "docs" / "zoo.md"
+SOURCE_URL = "https://github.com/looc-hub/looc-hub/blob/main"  # the project's repository, as the cards link it
 
 
 def entry_results(entry: ZooEntry) -> EvalResults | None:
@@ -36,7 +37,7 @@ def render_card(entry: ZooEntry) -> str:
     with torch.device("meta"):
         model = LooCModel(entry.config)
     recipe_path = REPO / entry.recipe
-    recipe = f"Recipe: [`{entry.recipe}`](../{entry.recipe})"
+    recipe = f"Recipe: [`{entry.recipe}`]({SOURCE_URL}/{entry.recipe})"  # a card on the Hub has no ../ to follow
     if recipe_path.exists():
         recipe += f" (`python training/pretrain.py --config {entry.recipe}`):\n\n```yaml\n{recipe_path.read_text()}```"
     card = build_model_card(

@@ -71,7 +71,9 @@ def test_linear_finetuning_learns_and_saves_loadable_best_and_last(tmp_path, mod
     summary = finetune.main(_args(model_dir, digits_small, tmp_path, "--epochs", "3", "--feature", "backbone+color"))
     assert summary["best_top1"] > 25.0  # 10 classes: chance is 10%; 3 epochs of timm crops (scale 0.08-1)
     for name in ("best", "last"):
-        assert ModelCard.load(tmp_path / name / "README.md").data.base_model == str(model_dir)
+        card = ModelCard.load(tmp_path / name / "README.md")
+        assert card.data.base_model is None  # a local folder is no Hub repo: no broken link
+        assert card.data.pipeline_tag == "image-classification" and "LooCClassifier.from_pretrained(" in card.text
     classifier = LooCClassifier.from_pretrained(tmp_path / "best")
     assert classifier.feature == ["backbone", "color"] and classifier.class_names[3] == "3"
     test = digits_test.select(range(200))

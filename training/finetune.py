@@ -62,6 +62,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="random resized crop area range (default: timm's 0.08 1 from 128 px up, 0.5 1 below: ours)",
     )
     parser.add_argument(
+        "--color_jitter", type=float, default=0.4, help="timm's train-time colour jitter strength (0: none)"
+    )
+    parser.add_argument(
         "--head_init",
         default="linear_probe",
         choices=HEAD_INITS,
@@ -105,7 +108,14 @@ def main(args: argparse.Namespace) -> dict[str, float]:
     loaders = {"batch_size": args.batch_size, "num_classes": num_classes, "num_workers": args.num_workers}
     crop_scale = tuple(args.crop_scale) if args.crop_scale else None
     train_loader = classification_loader(
-        train_set, model, training=True, hflip=args.hflip, crop_scale=crop_scale, seed=args.seed, **loaders
+        train_set,
+        model,
+        training=True,
+        hflip=args.hflip,
+        crop_scale=crop_scale,
+        color_jitter=args.color_jitter,
+        seed=args.seed,
+        **loaders,
     )
     eval_loader = classification_loader(eval_set, model, training=False, **loaders)
 
@@ -183,7 +193,7 @@ def card_kwargs(args: argparse.Namespace, num_classes: int, feature: str, metric
     )
     datasets = None if Path(args.dataset).exists() else [args.dataset]  # a local folder is no Hub dataset id
     return {
-        "base_model": args.model,
+        "base_model": args.model,  # the card keeps it only when it is a Hub repo id, not a local folder
         "datasets": datasets,
         "results": results,
         "description": f"Fine-tuned from `{args.model}`.",

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from huggingface_hub import snapshot_download
 from safetensors.torch import save_file
 from torch import Tensor, nn
 
@@ -96,8 +97,9 @@ class LooCClassifier(nn.Module):
 
         Like `LooCModel.save_pretrained`, an existing folder must be empty or a previous save (or `overwrite`).
         """
+        card = {"classifier": {"feature": self.feature, "num_classes": self.num_classes}, **model_card_kwargs}
         with atomic_directory(directory, foreign=_hub.foreign_files, overwrite=overwrite) as staging:
-            self.model.save_pretrained(staging, model_card_kwargs=model_card_kwargs)
+            self.model.save_pretrained(staging, model_card_kwargs=card)
             head = {name: value.detach().cpu().contiguous() for name, value in self.head.state_dict().items()}
             save_file(head, staging / CLASSIFIER_WEIGHTS)
             config = {
@@ -112,6 +114,10 @@ class LooCClassifier(nn.Module):
 
     @classmethod
     def from_pretrained(cls, directory: str | os.PathLike, map_location: str = "cpu") -> LooCClassifier:
+        """Load a folder written by `save_pretrained`, or a Hub repo id holding one (through the HF cache)."""
+        _hub.check_model_source(directory)
+        if not os.path.isdir(directory):
+            directory = snapshot_download(os.fspath(directory))
         directory = Path(directory)
         if not (directory / CLASSIFIER_CONFIG).is_file():
             raise FileNotFoundError(f"{directory} holds no {CLASSIFIER_CONFIG}: not a fine-tuned LooCClassifier")

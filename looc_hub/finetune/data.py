@@ -39,14 +39,16 @@ def classification_loader(
     batch_size: int,
     hflip: float = 0.5,
     crop_scale: tuple[float, float] | None = None,
+    color_jitter: float = 0.4,
     num_workers: int = 0,
     seed: int = 0,
 ) -> DataLoader:
     """Batches {"images": (B, 3, S, S) normalised float, "labels": (B,)} of a labelled `load_image_dataset` split.
 
     `crop_scale` (training only): the random-resized-crop area range; None: `default_crop_scale` of the model's
-    image size. Raises ValueError when a label lies outside [0, num_classes), a training split has fewer than 2
-    images, or `crop_scale` is not 0 < min <= max <= 1.
+    image size. `color_jitter`: timm's brightness / contrast / saturation strength (timm's default 0.4).
+    Raises ValueError when a label lies outside [0, num_classes), a training split has fewer than 2 images, or
+    `crop_scale` is not 0 < min <= max <= 1.
     """
     if training and len(dataset) < 2:
         raise ValueError(f"A training split needs at least 2 images (BatchNorm), got {len(dataset)}")
@@ -60,7 +62,11 @@ def classification_loader(
         raise ValueError(f"crop_scale must be (min, max) with 0 < min <= max <= 1, got {tuple(crop_scale)}")
     if training:
         transform = create_transform(
-            **resolve_data_config(model=model), is_training=True, hflip=hflip, scale=tuple(crop_scale)
+            **resolve_data_config(model=model),
+            is_training=True,
+            hflip=hflip,
+            scale=tuple(crop_scale),
+            color_jitter=color_jitter,
         )
     else:
         transform = eval_transform(model)
