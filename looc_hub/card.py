@@ -93,7 +93,8 @@ def build_model_card(
         results: free Markdown for the results section (e.g. a training run's kNN monitor).
         eval_results: a results file's content: becomes `model-index` metadata, a table per record, and the
             sensitivity heatmap when the file lists one (its artifact paths are taken relative to the card).
-        datasets: Hub dataset ids in the metadata; default: the Hub ids among the results' datasets.
+        datasets: the datasets' names; the metadata keeps those on the Hub (not local folders, not looc-hub's
+            embedded sets, which are built from pip packages). Default: the results' datasets.
         base_model: set on fine-tunes (Hub convention: the repo the weights started from); a local path or
             anything else that is no Hub repo id is left out, as the Hub would render it as a broken link.
         classifier: a fine-tuned `LooCClassifier`'s `{"feature", "num_classes", "class_names"}`: the card is then
@@ -105,7 +106,8 @@ def build_model_card(
     if repo_id is None:
         repo_id = f"looc-hub/{model.name}" if model.name != "looc" else f"your-org/{model_name}"
     if datasets is None and eval_results is not None:
-        datasets = sorted({r.dataset for r in eval_results.results if _is_repo_id(r.dataset)}) or None
+        datasets = sorted({r.dataset for r in eval_results.results})
+    datasets = [name for name in datasets or () if _is_hub_dataset(name)] or None
     base_model = base_model if base_model and _is_repo_id(base_model) else None
     card_data = ModelCardData(
         library_name="looc-hub",
@@ -151,6 +153,12 @@ def _is_repo_id(text: str) -> bool:
     except HFValidationError:
         return False
     return True
+
+
+def _is_hub_dataset(name: str) -> bool:
+    from .data.embedded import EMBEDDED_DATASET_NAMES  # imported here: the data package is not needed otherwise
+
+    return _is_repo_id(name) and name not in EMBEDDED_DATASET_NAMES
 
 
 def model_statistics(model: LooCModel) -> dict[str, str]:

@@ -81,17 +81,19 @@ def test_metadata_uses_standard_metric_types_datasets_and_hub_links():
     with torch.device("meta"):
         model = LooCModel(SMALL)
     records = [
-        EvalRecord("linear_probe", "looc-hub/digits", "test", "backbone", "top1", 91.5, {}),
+        EvalRecord("linear_probe", "ylecun/mnist", "test", "backbone", "top1", 91.5, {}),
         EvalRecord("knn", "/data/local-folder", "test", "backbone", "top5", 99.0, {"k": 20}),
+        EvalRecord("knn", "looc-hub/digits", "test", "backbone", "top1", 93.0, {"k": 20}),
     ]
     results = EvalResults(ModelInfo.from_model(model, "x"), records, {})
     card = ModelCard(str(build_model_card(model, repo_id="org/name", eval_results=results, base_model="/tmp/base")))
-    assert sorted(r.metric_type for r in card.data.eval_results) == ["accuracy", "top_5_accuracy"]
+    assert sorted(r.metric_type for r in card.data.eval_results) == ["accuracy", "accuracy", "top_5_accuracy"]
     assert {r.metric_name for r in card.data.eval_results} == {
         "linear probe top1, space backbone",
         "kNN top5, space backbone",
+        "kNN top1, space backbone",
     }
-    assert card.data.datasets == ["looc-hub/digits"]  # the local folder is no Hub dataset
+    assert card.data.datasets == ["ylecun/mnist"]  # no local folder, no embedded set: links that exist
     assert card.data.base_model is None  # a local path would render as a broken Hub link
 
 

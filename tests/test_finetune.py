@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import pytest
 import torch
 from datasets import DatasetDict
 from huggingface_hub import ModelCard
+from PIL import Image
 
 from looc_hub import LooCModel
+from looc_hub.card import EXAMPLE_IMAGE_URL
 from looc_hub.data import load_image_dataset
 from looc_hub.eval.features import extract_features
 from looc_hub.eval.linear_probe import fit_linear_probe
 from looc_hub.finetune import LooCClassifier, classification_loader, default_crop_scale
 from tests.eval_models import calibrated_model
+from tests.hub_cache import add_to_hf_cache
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -123,3 +127,18 @@ def test_bad_input_fails_clearly(tmp_path, model_dir, digits_small, digits_test)
         classification_loader(digits_test, calibrated_model(digits_test), num_classes=5, training=False, batch_size=8)
     with pytest.raises(ValueError, match="valid choices"):
         LooCClassifier(calibrated_model(digits_test), "backbone", 10, mode="partial")
+
+
+def test_classifier_card_usage_runs_from_a_repo_id(tmp_path, model_dir, digits_test):
+    classifier = LooCClassifier(
+        calibrated_model(digits_test), "backbone", 10, class_names=[str(d) for d in range(10)]
+    ).eval()
+    classifier.save_pretrained(tmp_path / "clf", repo_id="looc-test/digits-classifier")
+    add_to_hf_cache(tmp_path / "clf", "looc-test/digits-classifier")
+    text = ModelCard.load(tmp_path / "clf" / "README.md").text
+    usage = next(c for c in re.findall(r"```python\n(.*?)```", text, flags=re.S) if "LooCClassifier" in c)
+    Image.new("RGB", (40, 40), (255, 255, 255)).save(tmp_path / "example.png")
+    namespace: dict = {}
+    exec(usage.replace(f'urlopen("{EXAMPLE_IMAGE_URL}")', repr(str(tmp_path / "example.png"))), namespace)
+    assert namespace["probabilities"].shape == (1, 10)
+    assert torch.allclose(namespace["probabilities"].sum(), torch.tensor(1.0))

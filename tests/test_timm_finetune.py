@@ -14,6 +14,7 @@ from huggingface_hub import ModelCard
 from PIL import Image
 
 from looc_hub import LooCConfig, LooCModel
+from looc_hub.card import EXAMPLE_IMAGE_URL
 from tests.hub_cache import add_to_hf_cache
 from tests.models import trained_like
 
@@ -73,3 +74,20 @@ def test_the_cards_fine_tuning_snippet_runs_as_written(published, tmp_path):
     loss.backward()
     namespace["optimizer"].step()
     assert model.fc.weight.grad is not None
+
+
+def _run_snippet(code: str, image_path) -> dict:
+    """Run a card snippet as written, with the example image read from disk instead of the network."""
+    assert f'urlopen("{EXAMPLE_IMAGE_URL}")' in code
+    namespace: dict = {}
+    exec(code.replace(f'urlopen("{EXAMPLE_IMAGE_URL}")', repr(str(image_path))), namespace)
+    return namespace
+
+
+def test_the_cards_usage_snippet_runs_as_written(published, tmp_path):
+    published.save_pretrained(tmp_path / "model", model_card_kwargs={"repo_id": REPO_ID})
+    text = ModelCard.load(tmp_path / "model" / "README.md").text
+    usage = next(code for code in re.findall(r"```python\n(.*?)```", text, flags=re.S) if "model.embed(" in code)
+    Image.new("RGB", (80, 60), (20, 200, 90)).save(tmp_path / "example.png")
+    namespace = _run_snippet(usage, tmp_path / "example.png")
+    assert namespace["z"].shape == (1, 128) and set(namespace["spaces"]) == set(published.spaces)

@@ -70,6 +70,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         choices=HEAD_INITS,
         help="start the classifier as a linear probe on the frozen features (LP-FT, ours) or at random",
     )
+    parser.add_argument(
+        "--encoder_lr_scale",
+        type=float,
+        default=0.1,
+        help="full mode: the encoder's learning rate as a fraction of the head's (ours)",
+    )
     parser.add_argument("--clip_grad", type=float, default=1.0, help="max gradient norm (ours; 0: no clipping)")
     parser.add_argument(
         "--bn",
@@ -121,7 +127,11 @@ def main(args: argparse.Namespace) -> dict[str, float]:
 
     trainable = [p for p in classifier.parameters() if p.requires_grad]
     lr = args.lr * args.batch_size * accelerator.num_processes / 256
-    optimizer = torch.optim.SGD(trainable, lr=lr, momentum=0.9, weight_decay=args.weight_decay)
+    encoder = [p for p in classifier.model.parameters() if p.requires_grad]  # empty in linear mode
+    groups = [{"params": list(classifier.head.parameters())}]
+    if encoder:
+        groups.append({"params": encoder, "lr": lr * args.encoder_lr_scale})
+    optimizer = torch.optim.SGD(groups, lr=lr, momentum=0.9, weight_decay=args.weight_decay)
     classifier, optimizer, train_loader, eval_loader = accelerator.prepare(
         classifier, optimizer, train_loader, eval_loader
     )
@@ -191,10 +201,9 @@ def card_kwargs(args: argparse.Namespace, num_classes: int, feature: str, metric
         f"feature `{feature}`, {num_classes} classes: top-1 {metrics['top1']:.2f}% on split `{args.eval_split}` "
         f"after epoch {metrics['epoch']}. Load with `looc_hub.finetune.LooCClassifier.from_pretrained`."
     )
-    datasets = None if Path(args.dataset).exists() else [args.dataset]  # a local folder is no Hub dataset id
     return {
         "base_model": args.model,  # the card keeps it only when it is a Hub repo id, not a local folder
-        "datasets": datasets,
+        "datasets": [args.dataset],  # the card keeps it only if it is a Hub dataset
         "results": results,
         "description": f"Fine-tuned from `{args.model}`.",
     }

@@ -30,7 +30,7 @@ def trained_model_card_kwargs(config: PretrainConfig, knn: dict[str, dict[str, f
     card: dict[str, Any] = {
         "recipe": recipe,
         "results": results,
-        "datasets": None if Path(str(config.dataset)).exists() else [str(config.dataset)],  # a folder is no Hub id
+        "datasets": [str(config.dataset)],  # the card keeps it only if it is a Hub dataset
         "description": f"Zoo entry: `{config.model}`.",
     }
     if config.push_to_hub:  # the snippets name the repo the model is pushed to
