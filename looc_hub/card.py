@@ -21,7 +21,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from .backbone import create_backbone
 from .config import LooCConfig
-from .preprocessing import default_crop_scale
+from .preprocessing import default_color_jitter, default_crop_scale
 
 if TYPE_CHECKING:
     from .eval.results import EvalRecord, EvalResults
@@ -138,6 +138,7 @@ def build_model_card(
         base_model=base_model,
         departures=_departures(config),
         crop_scale=default_crop_scale(config.image_size),
+        color_jitter=default_color_jitter(config.image_size),
         classifier=classifier,
         statistics=model_statistics(model),
         example_image=EXAMPLE_IMAGE_URL,

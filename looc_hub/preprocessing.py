@@ -25,6 +25,7 @@ from .config import LooCConfig
 __all__ = [
     "PAPER_ID",
     "SMALL_IMAGE_SIZE",
+    "default_color_jitter",
     "default_crop_scale",
     "eval_data_config",
     "eval_pixel_transform",
@@ -34,17 +35,25 @@ __all__ = [
 
 PAPER_ID = "arXiv:2008.05659"
 SMALL_IMAGE_SIZE = 128
-"""Below this side (px), fine-tuning crops keep at least half the image (ours; the demo pretraining does too)."""
+"""Below this side (px), fine-tuning augments lightly (ours): see `default_crop_scale`."""
 
 
 def default_crop_scale(image_size: int) -> tuple[float, float]:
     """Random-resized-crop area range for fine-tuning at `image_size` (the train transform's `scale`).
 
-    timm's ImageNet range (0.08, 1) from `SMALL_IMAGE_SIZE` up; (0.5, 1) below (ours): an 8% crop of a 32 px
-    image is 9 px wide, and full fine-tuning of the README's digits with it reached 27.8% where a linear probe on
-    the same features got 82.9%.
+    timm's ImageNet range (0.08, 1) from `SMALL_IMAGE_SIZE` up. Below it (ours) the whole image, with timm's
+    aspect-ratio jitter only: full fine-tuning of the README's model on 32 px digits (5 epochs, linear probe
+    96.9%) reached 48% with timm's augmentations, 76% with crops of at least half the image, 93% with at least
+    80% and 96.4% with the whole image (colour jitter off, no flips): at this size the head drifts with every
+    augmentation the frozen-feature probe never saw.
     """
-    return (0.08, 1.0) if image_size >= SMALL_IMAGE_SIZE else (0.5, 1.0)
+    return (0.08, 1.0) if image_size >= SMALL_IMAGE_SIZE else (1.0, 1.0)
+
+
+def default_color_jitter(image_size: int) -> float:
+    """timm's train-time colour jitter strength for fine-tuning: timm's 0.4 from `SMALL_IMAGE_SIZE` up, else 0 (ours:
+    on the 32 px digits it alone took one epoch of the linear-probe head from 96.9% to 92.2%)."""
+    return 0.4 if image_size >= SMALL_IMAGE_SIZE else 0.0
 
 
 def pretrained_cfg_for(config: LooCConfig, backbone: nn.Module | None = None) -> dict[str, Any]:

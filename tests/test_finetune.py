@@ -17,7 +17,7 @@ from looc_hub.card import EXAMPLE_IMAGE_URL
 from looc_hub.data import load_image_dataset
 from looc_hub.eval.features import extract_features
 from looc_hub.eval.linear_probe import fit_linear_probe
-from looc_hub.finetune import LooCClassifier, classification_loader, default_crop_scale
+from looc_hub.finetune import LooCClassifier, classification_loader, default_color_jitter, default_crop_scale
 from tests.eval_models import calibrated_model
 from tests.hub_cache import add_to_hf_cache
 
@@ -113,7 +113,8 @@ def test_head_starts_as_the_linear_probe_and_crops_suit_the_image_size(tmp_path,
     assert start["top1"] == pytest.approx(probe.accuracy(test_features["backbone"], test_labels)["top1"], abs=0.5)
     # the probe's folded standardisation makes large head weights: without gradient clipping one epoch fell to 14%
     assert summary["history"][1]["top1"] > start["top1"] - 10.0
-    assert default_crop_scale(32) == (0.5, 1.0) and default_crop_scale(224) == (0.08, 1.0)
+    assert default_crop_scale(32) == (1.0, 1.0) and default_crop_scale(224) == (0.08, 1.0)
+    assert default_color_jitter(32) == 0.0 and default_color_jitter(224) == 0.4
     with pytest.raises(ValueError, match=r"crop_scale must be .*got \(0.0, 1.0\)"):
         classification_loader(train, model, num_classes=10, training=True, batch_size=8, crop_scale=(0.0, 1.0))
 

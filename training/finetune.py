@@ -59,10 +59,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         nargs=2,
         default=None,
         metavar=("MIN", "MAX"),
-        help="random resized crop area range (default: timm's 0.08 1 from 128 px up, 0.5 1 below: ours)",
+        help="random resized crop area range (default: timm's 0.08 1 from 128 px up, 1 1 below: ours)",
     )
     parser.add_argument(
-        "--color_jitter", type=float, default=0.4, help="timm's train-time colour jitter strength (0: none)"
+        "--color_jitter",
+        type=float,
+        default=None,
+        help="timm's train-time colour jitter strength (default: timm's 0.4 from 128 px up, 0 below: ours)",
     )
     parser.add_argument(
         "--head_init",
