@@ -73,7 +73,7 @@ class LooCModel(
             raise TypeError(f"config must be a LooCConfig, got {type(config).__name__}")
         self.config = config
         self.backbone = create_backbone(config)
-        self.pretrained_cfg = pretrained_cfg_for(config)
+        self.pretrained_cfg = pretrained_cfg_for(config, self.backbone)
         self.backbone.pretrained_cfg = self.backbone.default_cfg = self.pretrained_cfg
         num_features = int(self.backbone.num_features)
         hidden = config.head_hidden_dim or num_features
@@ -96,6 +96,11 @@ class LooCModel(
     @property
     def spaces(self) -> tuple[str, ...]:
         return ("backbone", *self.head_names, "concat")
+
+    @property
+    def name(self) -> str:
+        """The model's name: its zoo name (`pretrained_cfg`'s tag) or, for a model built from a config, "looc"."""
+        return str(self.pretrained_cfg.get("tag") or "looc")
 
     @property
     def num_features(self) -> int:
@@ -246,6 +251,22 @@ class LooCModel(
             )
         return None
 
+    def push_to_hub(
+        self,
+        repo_id: str,
+        *,
+        model_card_kwargs: dict[str, Any] | None = None,
+        token: str | None = None,
+        private: bool | None = None,
+        **kwargs: Any,
+    ) -> str:
+        """The mixin's upload, with the card's snippets and title naming the real repo ("org/name")."""
+        from huggingface_hub import HfApi
+
+        full_id = HfApi(token=token).create_repo(repo_id, private=private, exist_ok=True).repo_id
+        card = {"repo_id": full_id, **(model_card_kwargs or {})}
+        return super().push_to_hub(full_id, model_card_kwargs=card, token=token, private=private, **kwargs)
+
     def _save_pretrained(self, save_directory: Path) -> None:
         hub_config = _hub.hub_config_dict(self.config, self.backbone, self.pretrained_cfg)
         (save_directory / _hub.CONFIG_NAME).write_text(json.dumps(hub_config, indent=2) + "\n")
@@ -263,10 +284,15 @@ class LooCModel(
         """Load a directory or a Hub repo id (`revision=`, `cache_dir=`, `map_location=`, offline mode apply).
 
         Loading is strict: config, timm keys and both weight files must agree exactly. A folder that does not
-        exist, or a config.json that is not a JSON object, is an error naming it before the Hub client reads it.
+        exist, a config.json that is not a JSON object, or the repo of a zoo entry that is not published yet
+        (`looc_hub.zoo.NotPublishedError`) is an error naming it before the Hub client reads it.
         """
         _hub.check_model_source(pretrained_model_name_or_path)
         source = os.fspath(pretrained_model_name_or_path)
+        if not os.path.isdir(source):
+            from .zoo import check_published  # the zoo imports this module
+
+            check_published(source)  # a zoo repo that holds no weights yet: say so now, not after retries
         download = {k: kwargs[k] for k in _DOWNLOAD_KWARGS if k in kwargs}
         try:  # validated here: the mixin reads config.json first, leniently
             _hub.read_config(_hub.resolve_file(source, _hub.CONFIG_NAME, **download), source)
@@ -317,6 +343,9 @@ class LooCModel(
         heads_state = _hub.read_safetensors(heads_path)
         _hub.load_state_strict(model.backbone, backbone_state, f"{model_id}/{_hub.BACKBONE_WEIGHTS}")
         _hub.load_state_strict(_HeadsView(model), heads_state, f"{model_id}/{_hub.HEADS_WEIGHTS}")
+        tag = raw.get("pretrained_cfg", {}).get("tag")
+        if isinstance(tag, str) and tag:  # the model's name (a zoo name), kept through save / load
+            model.pretrained_cfg["tag"] = tag
         return model.to(map_location).eval()
 
 

@@ -295,7 +295,9 @@ def _card_problems(path: Path, results: EvalResults | None) -> list[str]:
     except Exception as error:  # a card the Hub would reject is a validation problem, whatever raised it
         return [f"{CARD_NAME} has invalid metadata: {error}"]
     problems = []
-    expected = {"library_name": "looc-hub", "pipeline_tag": "image-feature-extraction"}
+    is_classifier = (path.parent / "classifier.json").is_file()  # a fine-tuned LooCClassifier
+    pipeline = "image-classification" if is_classifier else "image-feature-extraction"
+    expected = {"library_name": "looc-hub", "pipeline_tag": pipeline}
     problems += [
         f"{CARD_NAME} metadata {key} is {data.get(key)!r}, expected {value!r}"
         for key, value in expected.items()

@@ -1,22 +1,32 @@
 """The model zoo: named LooC configurations, their Hub repos and training recipes (timm-style registry).
 
-Names follow timm's `architecture.tag`: `looc_resnet50.in100` is LooC on a ResNet-50 pretrained on
-ImageNet-100. `create_model("looc_resnet50")` takes the architecture's first (default) tag.
+One name per model, following timm's `architecture.tag`: `looc_resnet50.in100` (LooC on a ResNet-50 pretrained on
+ImageNet-100) is the zoo name, the Hub repo `looc-hub/looc_resnet50.in100` (as timm's `timm/resnet50.a1_in1k`) and
+the `tag` of the weights' `pretrained_cfg` (whose `architecture` stays the timm one, `resnet50`, so plain timm
+builds it). `create_model("looc_resnet50")` takes the architecture's first (default) tag.
+
+An entry is a recipe until its weights are published (`ZooEntry.published`): `list_models()` lists every entry,
+`list_pretrained()` only the published ones, and loading an unpublished entry's weights fails at once with the
+command that trains it.
 """
 
 from __future__ import annotations
 
 import difflib
 import fnmatch
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .config import LooCConfig
 from .model import LooCModel
 
 __all__ = [
+    "HUB_ORG",
+    "NotPublishedError",
     "ZooEntry",
+    "check_published",
     "create_model",
     "get_zoo_entry",
     "list_models",
@@ -25,6 +35,11 @@ __all__ = [
 ]
 
 HUB_ORG = "looc-hub"
+_HUB_PREFIXES = ("hf-hub:", "local-dir:")
+
+
+class NotPublishedError(ValueError):
+    """A zoo entry's weights were asked for, but only its recipe exists."""
 
 
 @dataclass(frozen=True)
@@ -32,11 +47,11 @@ class ZooEntry:
     """One named model of the zoo.
 
     Attributes:
-        name: `architecture.tag`.
+        name: `architecture.tag`; also the Hub repo's name and the weights' `pretrained_cfg` tag.
         config: the model's `LooCConfig`.
         recipe: the training config under `training/configs/` that produces it.
         dataset: what it is (to be) pretrained on.
-        hub_id: the Hub repo its weights are published to (None for demo and test entries).
+        published: whether weights exist at `hub_id` (False: recipe only).
         tags: searchable labels (e.g. "paper", "baseline", "demo").
         description: one line for cards and the zoo table.
         results: measured results (filled from evaluation results files once they exist).
@@ -46,7 +61,7 @@ class ZooEntry:
     config: LooCConfig
     recipe: str
     dataset: str
-    hub_id: str | None = None
+    published: bool = False
     tags: tuple[str, ...] = ()
     description: str = ""
     results: Mapping[str, Any] = field(default_factory=dict)
@@ -54,6 +69,16 @@ class ZooEntry:
     @property
     def architecture(self) -> str:
         return self.name.split(".")[0]
+
+    @property
+    def hub_id(self) -> str:
+        """The Hub repo of its weights: `looc-hub/<name>` (it exists only when `published`)."""
+        return f"{HUB_ORG}/{self.name}"
+
+    @property
+    def train_command(self) -> str:
+        """The command that trains this entry from its recipe."""
+        return f"python training/pretrain.py --config {self.recipe}"
 
 
 _ZOO: dict[str, ZooEntry] = {}
@@ -68,55 +93,102 @@ def register_zoo_entry(entry: ZooEntry) -> ZooEntry:
     return entry
 
 
-def list_models(filter: str = "", pretrained: bool = False) -> list[str]:
-    """Zoo names matching a wildcard `filter` (on the name or the hub id), like `timm.list_models`."""
-    entries = [e for e in _ZOO.values() if not pretrained or e.hub_id]
-    if filter:
-        entries = [e for e in entries if any(fnmatch.fnmatch(text, filter) for text in (e.name, e.hub_id or ""))]
+def _patterns(value: str | Sequence[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _matches(entry: ZooEntry, patterns: list[str]) -> bool:
+    return any(fnmatch.fnmatch(text, pattern) for pattern in patterns for text in (entry.name, entry.hub_id))
+
+
+def list_models(
+    filter: str | Sequence[str] = "",
+    exclude_filters: str | Sequence[str] = "",
+    pretrained: bool = False,
+) -> list[str]:
+    """Zoo names, like `timm.list_models`: wildcard `filter` pattern(s) on the name or hub id (any may match),
+    minus those matching `exclude_filters`; `pretrained=True` keeps only entries with published weights."""
+    include, exclude = [p for p in _patterns(filter) if p], [p for p in _patterns(exclude_filters) if p]
+    entries = [e for e in _ZOO.values() if not pretrained or e.published]
+    if include:
+        entries = [e for e in entries if _matches(e, include)]
+    if exclude:
+        entries = [e for e in entries if not _matches(e, exclude)]
     return sorted(e.name for e in entries)
 
 
-def list_pretrained(filter: str = "") -> list[str]:
-    """Zoo names that have a Hub repo for their weights."""
-    return list_models(filter, pretrained=True)
+def list_pretrained(filter: str | Sequence[str] = "", exclude_filters: str | Sequence[str] = "") -> list[str]:
+    """Zoo names whose weights are published (the rest are recipes only: `list_models`)."""
+    return list_models(filter, exclude_filters, pretrained=True)
 
 
 def get_zoo_entry(name: str) -> ZooEntry:
-    """The entry for `architecture.tag`, or `architecture` alone (its first registered tag)."""
+    """The entry for `architecture.tag`, its hub id, or `architecture` alone (its first registered tag)."""
     if name in _ZOO:
         return _ZOO[name]
     for entry in _ZOO.values():
-        if entry.architecture == name:
+        if name in (entry.architecture, entry.hub_id):
             return entry
     candidates = list(_ZOO) + sorted({e.architecture for e in _ZOO.values()})
     close = difflib.get_close_matches(name, candidates, n=5, cutoff=0.4)
     raise ValueError(f"Unknown zoo model {name!r}; close matches: {close}. All models: looc_hub.list_models()")
 
 
+def check_published(repo_id: str) -> None:
+    """Refuse, before any Hub request, the repo of a zoo entry whose weights are not published yet.
+
+    Without this, a missing repo costs a generic connection or 404 error after the Hub client's retries.
+    """
+    for entry in _ZOO.values():
+        if repo_id == entry.hub_id and not entry.published:
+            raise NotPublishedError(
+                f"{entry.name} ({entry.hub_id}) is not published yet: only its recipe exists. Train it with "
+                f"`{entry.train_command}`, or build it untrained with looc_hub.create_model({entry.name!r}). "
+                f"Published models: {list_pretrained() or 'none yet'}"
+            )
+
+
 def create_model(name: str, pretrained: bool = False, **overrides: Any) -> LooCModel:
     """Build a zoo model: random init with optional `LooCConfig` overrides, or its published weights.
 
-    `pretrained=True` loads `entry.hub_id` through huggingface_hub (HF cache and offline mode apply); the
+    `name` is a zoo name, or (as in timm and open_clip) `hf-hub:org/name[@revision]` or `local-dir:path`, which
+    always load weights. `pretrained=True` loads `entry.hub_id` through huggingface_hub (HF cache and offline
+    mode apply); an unpublished entry fails at once (`NotPublishedError`, naming the command that trains it). The
     weights fix the configuration, so overrides are refused then.
     """
-    entry = get_zoo_entry(name)
-    if pretrained:
+    source = _hub_source(name)
+    if source is not None or pretrained:
         if overrides:
             raise ValueError(f"Config overrides {sorted(overrides)} cannot be applied to pretrained weights")
-        if entry.hub_id is None:
-            raise ValueError(f"{entry.name} has no published weights; available: {list_pretrained()}")
+        if source is not None:
+            repo_id, _, revision = source.partition("@")
+            return LooCModel.from_pretrained(repo_id, **({"revision": revision} if revision else {}))
+        entry = get_zoo_entry(name)
+        check_published(entry.hub_id)
         return LooCModel.from_pretrained(entry.hub_id)
-    return LooCModel(entry.config.replace(**overrides))
+    entry = get_zoo_entry(name)
+    model = LooCModel(entry.config.replace(**overrides))
+    if not overrides:  # the zoo's configuration: its weights will carry its name
+        model.pretrained_cfg["tag"] = entry.name
+    return model
 
 
-def _paper_entry(name: str, config: LooCConfig, hub_name: str, recipe: str, description: str, *tags: str) -> None:
+def _hub_source(name: str) -> str | None:
+    """The repo id or folder of an `hf-hub:` / `local-dir:` name, else None (a zoo name)."""
+    for prefix in _HUB_PREFIXES:
+        if name.startswith(prefix):
+            source = name[len(prefix) :]
+            return str(Path(source)) if prefix == "local-dir:" else source
+    return None
+
+
+def _paper_entry(name: str, config: LooCConfig, recipe: str, description: str, *tags: str) -> None:
     register_zoo_entry(
         ZooEntry(
             name=name,
             config=config,
             recipe=f"training/configs/{recipe}.yaml",
             dataset="ImageNet-100 (CMC class list)",
-            hub_id=f"{HUB_ORG}/{hub_name}",
             tags=("paper", *tags),
             description=description,
         )
@@ -130,35 +202,30 @@ _COLOR_ROTATION_TEXTURE = ("color", "rotation", "texture")
 _paper_entry(
     "looc_resnet50.in100",
     _R50.replace(augmentations=_COLOR_ROTATION),
-    "looc-r50-in100",
     "looc_r50_in100",
     "LooC, colour + rotation left out, ResNet-50, ImageNet-100 (paper Table 1/2).",
 )
 _paper_entry(
     "looc_resnet50.in100_crt",
     _R50.replace(augmentations=_COLOR_ROTATION_TEXTURE),
-    "looc-r50-in100-crt",
     "looc_r50_in100_crt",
     "LooC, colour + rotation + texture left out, ResNet-50, ImageNet-100.",
 )
 _paper_entry(
     "loocpp_resnet50.in100",
     _R50.replace(augmentations=_COLOR_ROTATION, variant="looc++"),
-    "loocpp-r50-in100",
     "loocpp_r50_in100",
     "LooC++ (per-head last stage), colour + rotation left out, ResNet-50, ImageNet-100.",
 )
 _paper_entry(
     "loocpp_resnet50.in100_crt",
     _R50.replace(augmentations=_COLOR_ROTATION_TEXTURE, variant="looc++"),
-    "loocpp-r50-in100-crt",
     "loocpp_r50_in100_crt",
     "LooC++, colour + rotation + texture left out, ResNet-50, ImageNet-100.",
 )
 _paper_entry(
     "moco_resnet50.in100",
     _R50.replace(augmentations=(), invariant_augmentations=("color",)),
-    "moco-r50-in100",
     "moco_r50_in100",
     "Baseline: MoCo v2 (colour as an invariance, one space), ResNet-50, ImageNet-100.",
     "baseline",
@@ -166,7 +233,6 @@ _paper_entry(
 _paper_entry(
     "moco_rotation_resnet50.in100",
     _R50.replace(augmentations=(), invariant_augmentations=_COLOR_ROTATION),
-    "moco-rotation-r50-in100",
     "moco_rotation_r50_in100",
     "Baseline: MoCo v2 + rotation as an invariance, ResNet-50, ImageNet-100.",
     "baseline",
@@ -174,7 +240,6 @@ _paper_entry(
 _paper_entry(
     "moco_rotation_texture_resnet50.in100",
     _R50.replace(augmentations=(), invariant_augmentations=_COLOR_ROTATION_TEXTURE),
-    "moco-rotation-texture-r50-in100",
     "moco_rotation_texture_r50_in100",
     "Baseline: MoCo v2 + rotation + texture as invariances, ResNet-50, ImageNet-100.",
     "baseline",

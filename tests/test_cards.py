@@ -7,8 +7,8 @@ from pathlib import Path
 import torch
 from huggingface_hub import ModelCard
 
-from looc_hub import LooCConfig, LooCModel
-from looc_hub.card import build_model_card
+from looc_hub import LooCConfig, LooCModel, create_model
+from looc_hub.card import build_model_card, model_statistics
 from looc_hub.eval.results import EvalRecord, EvalResults, ModelInfo
 
 REPO = Path(__file__).resolve().parents[1]
@@ -53,3 +53,62 @@ def test_a_card_without_results_has_no_model_index_or_heatmap():
     text = str(build_model_card(model, repo_id="org/name"))
     assert "model-index" not in text and "sensitivity heatmap" not in text and "## Results" not in text
     assert "arXiv 2008.05659" in text and "## Paper choices and ours" in text
+
+
+def test_title_and_snippets_name_the_model_never_the_folder(tmp_path):
+    zoo_model = create_model("looc_resnet10t.openmoji32")
+    zoo_model.save_pretrained(tmp_path / "model")
+    card = ModelCard.load(tmp_path / "model" / "README.md")
+    assert card.data.model_name == "looc_resnet10t.openmoji32" and "\n# looc_resnet10t.openmoji32\n" in card.text
+    assert 'from_pretrained("looc-hub/looc_resnet10t.openmoji32")' in card.text
+    with torch.device("meta"):
+        plain = LooCModel(SMALL)
+    text = str(build_model_card(plain))
+    assert "# looc_resnet18\n" in text and '"hf-hub:your-org/looc_resnet18"' in text and "# model" not in text
+    named = ModelCard(str(build_model_card(plain, repo_id="org/looc-r18-digits")))
+    assert named.data.model_name == "looc-r18-digits" and '"hf-hub:org/looc-r18-digits"' in named.text
+
+
+def test_push_to_hub_card_shows_the_real_repo_id(loopback_hub, tmp_path):
+    model = LooCModel(SMALL.replace(backbone="resnet10t"))
+    model.push_to_hub("looc-test/pushed-card")
+    card = loopback_hub.git("looc-test/pushed-card", "show", "main:README.md")
+    assert 'LooCModel.from_pretrained("looc-test/pushed-card")' in card and "path/to/model" not in card
+    assert "\n# pushed-card\n" in card
+
+
+def test_metadata_uses_standard_metric_types_datasets_and_hub_links():
+    with torch.device("meta"):
+        model = LooCModel(SMALL)
+    records = [
+        EvalRecord("linear_probe", "ylecun/mnist", "test", "backbone", "top1", 91.5, {}),
+        EvalRecord("knn", "/data/local-folder", "test", "backbone", "top5", 99.0, {"k": 20}),
+        EvalRecord("knn", "looc-hub/digits", "test", "backbone", "top1", 93.0, {"k": 20}),
+    ]
+    results = EvalResults(ModelInfo.from_model(model, "x"), records, {})
+    card = ModelCard(str(build_model_card(model, repo_id="org/name", eval_results=results, base_model="/tmp/base")))
+    assert sorted(r.metric_type for r in card.data.eval_results) == ["accuracy", "accuracy", "top_5_accuracy"]
+    assert {r.metric_name for r in card.data.eval_results} == {
+        "linear probe top1, space backbone",
+        "kNN top5, space backbone",
+        "kNN top1, space backbone",
+    }
+    assert card.data.datasets == ["ylecun/mnist"]  # no local folder, no embedded set: links that exist
+    assert card.data.base_model is None  # a local path would render as a broken Hub link
+
+
+def test_model_statistics_match_timms_resnet50():
+    with torch.device("meta"):
+        model = LooCModel(LooCConfig(backbone="resnet50"))
+    stats = model_statistics(model)
+    # timm's resnet50 card: 25.6 M params with its 2.0 M classifier, 4.1 GMACs, 11.1 M activations at 224 px
+    assert stats["backbone params (M)"] == "23.5" and stats["activations (M)"] == "11.11"
+    assert abs(float(stats["GMACs"]) - 4.11) < 0.05  # torch's counter skips what fvcore adds (pooling, BN)
+    assert stats["image size"] == "224 x 224"
+    assert f"| GMACs | {stats['GMACs']} |" in str(build_model_card(model, repo_id="org/name"))
+
+
+def test_zoo_cards_link_nothing_relative():
+    for card in (REPO / "model_cards").glob("*.md"):
+        text = card.read_text()
+        assert "](../" not in text and "image.jpg" not in text, card.name

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import matplotlib
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
-from looc_hub.eval.sensitivity import augmentation_sensitivity, fixed_augmentation, plot_sensitivity
+from looc_hub.eval.sensitivity import (
+    SensitivityMatrix,
+    augmentation_sensitivity,
+    fixed_augmentation,
+    plot_sensitivity,
+)
 from tests.eval_models import RotationAveragedModel, calibrated_model
 
 
@@ -50,3 +58,16 @@ def test_unknown_augmentation_or_space_fails_before_extraction(models, digits_te
         augmentation_sensitivity(aware, digits_test, augmentations=["jpeg"])
     with pytest.raises(ValueError, match="valid spaces"):
         augmentation_sensitivity(aware, digits_test, keys=["shape"])
+
+
+def _pixels_of_colour(png_path, rgb, tolerance: int = 3) -> int:
+    pixels = torch.from_numpy(np.asarray(Image.open(png_path).convert("RGB"))).int()  # (H, W, 3)
+    return int(((pixels - torch.tensor(rgb)).abs().max(dim=-1).values <= tolerance).sum())
+
+
+def test_heatmap_scale_shows_differences_below_one_beside_a_large_value(tmp_path):
+    matrix = SensitivityMatrix(("invariant",), ("color", "rotation", "crop"), torch.tensor([[0.2, 0.8, 14.0]]), {})
+    png = plot_sensitivity(matrix, tmp_path / "heat.png")
+    for value in (0.2, 0.8, 1.0):  # 14 saturates at the colour of 1; 0.2 and 0.8 keep their own colours
+        rgb = [round(255 * c) for c in matplotlib.colormaps["viridis"](value)[:3]]
+        assert _pixels_of_colour(png, rgb) > 2000, value  # a whole cell, not the colour bar's thin stripe

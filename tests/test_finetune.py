@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import pytest
 import torch
 from datasets import DatasetDict
 from huggingface_hub import ModelCard
+from PIL import Image
 
-from looc_hub.finetune import LooCClassifier, classification_loader
+from looc_hub import LooCModel
+from looc_hub.card import EXAMPLE_IMAGE_URL
+from looc_hub.data import load_image_dataset
+from looc_hub.eval.features import extract_features
+from looc_hub.eval.linear_probe import fit_linear_probe
+from looc_hub.finetune import LooCClassifier, classification_loader, default_color_jitter, default_crop_scale
 from tests.eval_models import calibrated_model
+from tests.hub_cache import add_to_hf_cache
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,7 +75,9 @@ def test_linear_finetuning_learns_and_saves_loadable_best_and_last(tmp_path, mod
     summary = finetune.main(_args(model_dir, digits_small, tmp_path, "--epochs", "3", "--feature", "backbone+color"))
     assert summary["best_top1"] > 25.0  # 10 classes: chance is 10%; 3 epochs of timm crops (scale 0.08-1)
     for name in ("best", "last"):
-        assert ModelCard.load(tmp_path / name / "README.md").data.base_model == str(model_dir)
+        card = ModelCard.load(tmp_path / name / "README.md")
+        assert card.data.base_model is None  # a local folder is no Hub repo: no broken link
+        assert card.data.pipeline_tag == "image-classification" and "LooCClassifier.from_pretrained(" in card.text
     classifier = LooCClassifier.from_pretrained(tmp_path / "best")
     assert classifier.feature == ["backbone", "color"] and classifier.class_names[3] == "3"
     test = digits_test.select(range(200))
@@ -84,10 +94,29 @@ def test_full_finetuning_resumes_from_the_last_epoch(tmp_path, model_dir, digits
     resumed = finetune.main(
         _args(model_dir, digits_small, tmp_path, "--epochs", "2", "--mode", "full", "--resume", "latest")
     )
-    assert [row["epoch"] for row in first["history"]] == [1]
+    assert [row["epoch"] for row in first["history"]] == [0, 1]  # 0: the linear-probe head before training
     assert [row["epoch"] for row in resumed["history"]] == [2]
     assert resumed["best_top1"] >= first["best_top1"]
     assert (tmp_path / "checkpoints" / f"step_{2 * 8:08d}").is_dir()  # 400 images / 50 = 8 steps per epoch
+
+
+def test_head_starts_as_the_linear_probe_and_crops_suit_the_image_size(tmp_path, model_dir, digits_small):
+    summary = finetune.main(_args(model_dir, digits_small, tmp_path, "--epochs", "1", "--mode", "full", "--lr", "0.01"))
+    model = LooCModel.from_pretrained(model_dir)
+    train, test = (load_image_dataset(digits_small, split=s, label_column="label") for s in ("train", "test"))
+    (train_features, train_labels), (test_features, test_labels) = (
+        extract_features(model, split, spaces=["backbone"]) for split in (train, test)
+    )
+    probe = fit_linear_probe(train_features["backbone"], train_labels, num_classes=10)
+    start = summary["history"][0]
+    assert start["epoch"] == 0
+    assert start["top1"] == pytest.approx(probe.accuracy(test_features["backbone"], test_labels)["top1"], abs=0.5)
+    # the probe's folded standardisation makes large head weights: without gradient clipping one epoch fell to 14%
+    assert summary["history"][1]["top1"] > start["top1"] - 10.0
+    assert default_crop_scale(32) == (1.0, 1.0) and default_crop_scale(224) == (0.08, 1.0)
+    assert default_color_jitter(32) == 0.0 and default_color_jitter(224) == 0.4
+    with pytest.raises(ValueError, match=r"crop_scale must be .*got \(0.0, 1.0\)"):
+        classification_loader(train, model, num_classes=10, training=True, batch_size=8, crop_scale=(0.0, 1.0))
 
 
 def test_bad_input_fails_clearly(tmp_path, model_dir, digits_small, digits_test):
@@ -99,3 +128,18 @@ def test_bad_input_fails_clearly(tmp_path, model_dir, digits_small, digits_test)
         classification_loader(digits_test, calibrated_model(digits_test), num_classes=5, training=False, batch_size=8)
     with pytest.raises(ValueError, match="valid choices"):
         LooCClassifier(calibrated_model(digits_test), "backbone", 10, mode="partial")
+
+
+def test_classifier_card_usage_runs_from_a_repo_id(tmp_path, model_dir, digits_test):
+    classifier = LooCClassifier(
+        calibrated_model(digits_test), "backbone", 10, class_names=[str(d) for d in range(10)]
+    ).eval()
+    classifier.save_pretrained(tmp_path / "clf", repo_id="looc-test/digits-classifier")
+    add_to_hf_cache(tmp_path / "clf", "looc-test/digits-classifier")
+    text = ModelCard.load(tmp_path / "clf" / "README.md").text
+    usage = next(c for c in re.findall(r"```python\n(.*?)```", text, flags=re.S) if "LooCClassifier" in c)
+    Image.new("RGB", (40, 40), (255, 255, 255)).save(tmp_path / "example.png")
+    namespace: dict = {}
+    exec(usage.replace(f'urlopen("{EXAMPLE_IMAGE_URL}")', repr(str(tmp_path / "example.png"))), namespace)
+    assert namespace["probabilities"].shape == (1, 10)
+    assert torch.allclose(namespace["probabilities"].sum(), torch.tensor(1.0))

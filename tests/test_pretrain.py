@@ -82,6 +82,7 @@ def test_single_process_run_learns_and_exports_a_hub_model(tmp_path):
         assert torch.equal(backbone(x), model.embed(x, space="backbone"))
     card = (tmp_path / "model" / "README.md").read_text()
     assert "kNN monitor" in card and "| `rotation` |" in card and "base_lr: 0.24" in card
+    assert (tmp_path / "curves.png").stat().st_size > 10_000  # loss and kNN against the step
 
 
 def test_resume_continues_exactly(tmp_path):
@@ -125,6 +126,8 @@ def test_push_to_hub_publishes_the_model_to_a_loopback_hub(tmp_path, loopback_hu
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
         assert torch.equal(pushed.embed(x, space="rotation"), local.embed(x, space="rotation"))
+    card = loopback_hub.git("looc-test/pretrained-r18", "show", "main:README.md")
+    assert 'from_pretrained("looc-test/pretrained-r18")' in card and "\n# pretrained-r18\n" in card
 
 
 def test_streaming_dataset_run(tmp_path):

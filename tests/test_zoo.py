@@ -1,9 +1,12 @@
+import time
+
 import pytest
 import torch
 from PIL import Image
 
 import looc_hub
-from looc_hub import LooCModel
+from looc_hub import LooCModel, zoo
+from looc_hub.zoo import NotPublishedError, ZooEntry
 from tests.hub_cache import add_to_hf_cache
 
 
@@ -17,15 +20,42 @@ def test_paper_entries_and_baselines_are_registered():
         "moco_rotation_resnet50.in100",
     ):
         assert name in names
-    assert looc_hub.list_models("*r50*") == [n for n in names if "resnet50" in n]
+    assert looc_hub.list_models("*resnet50*") == [n for n in names if "resnet50" in n]
     assert looc_hub.list_models("moco_*") == [n for n in names if n.startswith("moco_")]
-    assert set(looc_hub.list_pretrained()) == {n for n in names if looc_hub.get_zoo_entry(n).hub_id}
-    assert "looc_resnet10t.openmoji32" in names and "looc_resnet10t.openmoji32" not in looc_hub.list_pretrained()
+    assert set(looc_hub.list_pretrained()) == {n for n in names if looc_hub.get_zoo_entry(n).published}
+    assert looc_hub.list_pretrained() == []  # no weights are published yet: every entry is a recipe
+    assert looc_hub.list_models(pretrained=True) == looc_hub.list_pretrained()
+
+
+def test_timm_like_filters():
+    names = looc_hub.list_models()
+    assert looc_hub.list_models(["moco_*", "loocpp_*"]) == [n for n in names if n.startswith(("moco_", "loocpp_"))]
+    assert looc_hub.list_models("*resnet50*", exclude_filters="moco*") == [
+        n for n in names if "resnet50" in n and not n.startswith("moco")
+    ]
+    assert looc_hub.list_models("*", exclude_filters=["*in100*", "*openmoji*"]) == []
+    assert looc_hub.list_models("looc-hub/loocpp_*") == [
+        "loocpp_resnet10t.openmoji32",
+        "loocpp_resnet50.in100",
+        "loocpp_resnet50.in100_crt",
+    ]
+
+
+def test_one_name_for_zoo_entry_hub_repo_and_tag():
+    for name in looc_hub.list_models():
+        entry = looc_hub.get_zoo_entry(name)
+        assert entry.hub_id == f"looc-hub/{name}"
+        assert looc_hub.get_zoo_entry(entry.hub_id) is entry
+        model = looc_hub.create_model(name) if "resnet10t" in name else None
+        if model is not None:
+            assert model.pretrained_cfg["tag"] == name == model.name
+            assert model.pretrained_cfg["architecture"] == entry.config.backbone  # what plain timm builds
+    assert looc_hub.create_model("looc_resnet10t.openmoji32", queue_size=64).name == "looc"  # overridden: no zoo name
 
 
 def test_entries_describe_the_paper_recipes():
     looc = looc_hub.get_zoo_entry("looc_resnet50.in100")
-    assert looc.hub_id == "looc-hub/looc-r50-in100"
+    assert looc.hub_id == "looc-hub/looc_resnet50.in100"
     assert looc.recipe == "training/configs/looc_r50_in100.yaml"
     assert (looc.config.backbone, looc.config.augmentations, looc.config.variant) == (
         "resnet50",
@@ -51,19 +81,59 @@ def test_unknown_name_suggests_close_matches():
         looc_hub.create_model("looc_resnet50.in10")
 
 
-def test_pretrained_loads_the_hub_id_from_the_cache(tmp_path):
-    entry = looc_hub.get_zoo_entry("moco_resnet50.in100")
-    model = LooCModel(entry.config.replace(backbone="resnet18"))  # small stand-in weights under the real id
+@pytest.fixture
+def published_entry(monkeypatch, tmp_path):
+    """A published stand-in entry (small weights in the HF cache under its hub id), removed after the test."""
+    entry = ZooEntry(
+        name="moco_resnet18.test32",
+        config=looc_hub.get_zoo_entry("moco_resnet10t.openmoji32").config.replace(backbone="resnet18"),
+        recipe="training/configs/moco_r10t_openmoji32.yaml",
+        dataset="test",
+        published=True,
+    )
+    monkeypatch.setitem(zoo._ZOO, entry.name, entry)
+    model = looc_hub.create_model(entry.name)
     model.save_pretrained(tmp_path / "weights")
     add_to_hf_cache(tmp_path / "weights", entry.hub_id)
-    loaded = looc_hub.create_model("moco_resnet50.in100", pretrained=True)
-    x = torch.randn(1, 3, 224, 224)
-    with torch.no_grad():
-        assert torch.equal(loaded.embed(x, space="invariant"), model.eval().embed(x, space="invariant"))
+    return entry, model.eval()
+
+
+def test_pretrained_loads_the_hub_id_from_the_cache(published_entry):
+    entry, model = published_entry
+    assert looc_hub.list_pretrained() == [entry.name]
+    x = torch.randn(2, 3, 32, 32)
+    for loaded in (
+        looc_hub.create_model(entry.name, pretrained=True),
+        looc_hub.create_model(f"hf-hub:{entry.hub_id}"),
+        looc_hub.create_model(f"hf-hub:{entry.hub_id}@main"),
+        looc_hub.LooCModel.from_pretrained(entry.hub_id),
+    ):
+        assert loaded.name == entry.name  # the tag survives save and load
+        with torch.no_grad():
+            assert torch.equal(loaded.embed(x, space="invariant"), model.embed(x, space="invariant"))
     with pytest.raises(ValueError, match="overrides"):
-        looc_hub.create_model("moco_resnet50.in100", pretrained=True, image_size=64)
-    with pytest.raises(ValueError, match="no published weights"):
+        looc_hub.create_model(entry.name, pretrained=True, image_size=64)
+
+
+def test_local_dir_prefix_loads_a_folder(published_entry, tmp_path):
+    _, model = published_entry
+    loaded = looc_hub.create_model(f"local-dir:{tmp_path / 'weights'}")
+    assert loaded.config == model.config
+
+
+def test_unpublished_entries_fail_at_once_with_the_command_that_trains_them():
+    started = time.monotonic()
+    expected = (
+        r"looc_resnet10t.openmoji32 .* is not published yet.*"
+        r"training/pretrain.py --config training/configs/looc_r10t_openmoji32.yaml"
+    )
+    with pytest.raises(NotPublishedError, match=expected):
         looc_hub.create_model("looc_resnet10t.openmoji32", pretrained=True)
+    with pytest.raises(NotPublishedError, match="is not published yet"):
+        LooCModel.from_pretrained("looc-hub/looc_resnet50.in100")
+    with pytest.raises(NotPublishedError, match="is not published yet"):
+        looc_hub.create_model("hf-hub:looc-hub/moco_resnet50.in100")
+    assert time.monotonic() - started < 2.0  # no Hub round trips or retries
 
 
 def test_eval_transform_follows_the_model_config():

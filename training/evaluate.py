@@ -1,6 +1,6 @@
 """Evaluate a LooC model: any subset of protocols, per space and per concatenation, into one results JSON.
 
-    python training/evaluate.py --model looc-hub/looc-r50-in100 --dataset looc-hub/digits --label_column label \
+    python training/evaluate.py --model looc-hub/looc_resnet50.in100 --dataset looc-hub/digits --label_column label \
         --protocols knn linear_probe few_shot kshot_linear_probe rotation_probe corruption sensitivity \
         head_contribution space_selection retrieval --spaces backbone invariant color --concat invariant+color
 

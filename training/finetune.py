@@ -1,10 +1,12 @@
 """Fine-tune a LooC model for image classification with Accelerate, on a chosen feature.
 
-    python training/finetune.py --model looc-hub/looc-r50-in100 --dataset imagefolder/dir --feature backbone \
+    python training/finetune.py --model looc-hub/looc_resnet50.in100 --dataset imagefolder/dir --feature backbone \
         --mode full --epochs 30 --output_dir outputs/finetune
 
 Reads top to bottom: arguments, Accelerator, model + classifier over `--feature` (the backbone, one space, or
-spaces concatenated in order), data with timm's transforms from the model's data config, optimiser, `prepare`,
+spaces concatenated in order), the head fitted as a linear probe on the frozen features (`--head_init`, LP-FT,
+ours), data with timm's transforms from the model's data config (crop scale for the image size, ours), optimiser,
+`prepare`,
 resume, then per epoch: train, evaluate, checkpoint (`save_state`), and keep `best/` and `last/` in Hub format
 (`LooCClassifier.from_pretrained`) with `base_model` in the card. Resuming continues from the last finished epoch.
 """
@@ -25,7 +27,14 @@ from tqdm.auto import tqdm
 from looc_hub import LooCModel
 from looc_hub.data import load_image_dataset
 from looc_hub.eval.spaces import parse_space_key, space_key
-from looc_hub.finetune import FINETUNE_MODES, LooCClassifier, classification_loader, num_classes_of
+from looc_hub.finetune import (
+    FINETUNE_MODES,
+    HEAD_INITS,
+    LooCClassifier,
+    classification_loader,
+    init_head_from_linear_probe,
+    num_classes_of,
+)
 from looc_hub.training import CheckpointManager, TrainingProgress, cosine_with_warmup
 
 
@@ -44,6 +53,39 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lr", type=float, default=0.01, help="SGD learning rate per 256 images (ours)")
     parser.add_argument("--weight_decay", type=float, default=1e-4)
     parser.add_argument("--hflip", type=float, default=0.5, help="timm's train-time flip probability")
+    parser.add_argument(
+        "--crop_scale",
+        type=float,
+        nargs=2,
+        default=None,
+        metavar=("MIN", "MAX"),
+        help="random resized crop area range (default: timm's 0.08 1 from 128 px up, 1 1 below: ours)",
+    )
+    parser.add_argument(
+        "--color_jitter",
+        type=float,
+        default=None,
+        help="timm's train-time colour jitter strength (default: timm's 0.4 from 128 px up, 0 below: ours)",
+    )
+    parser.add_argument(
+        "--head_init",
+        default="linear_probe",
+        choices=HEAD_INITS,
+        help="start the classifier as a linear probe on the frozen features (LP-FT, ours) or at random",
+    )
+    parser.add_argument(
+        "--encoder_lr_scale",
+        type=float,
+        default=0.1,
+        help="full mode: the encoder's learning rate as a fraction of the head's (ours)",
+    )
+    parser.add_argument("--clip_grad", type=float, default=1.0, help="max gradient norm (ours; 0: no clipping)")
+    parser.add_argument(
+        "--bn",
+        default="frozen",
+        choices=["frozen", "train"],
+        help="full mode: keep BatchNorm statistics frozen (ours, small data) or update them from each batch",
+    )
     parser.add_argument("--mixed_precision", default="no", choices=["no", "fp16", "bf16"])
     parser.add_argument("--num_workers", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0)
@@ -67,14 +109,32 @@ def main(args: argparse.Namespace) -> dict[str, float]:
     eval_set = load_image_dataset(args.dataset, split=args.eval_split, **columns)
     num_classes = num_classes_of(train_set)
     class_names = getattr(train_set.features["label"], "names", None)
-    classifier = LooCClassifier(model, feature, num_classes, mode=args.mode, class_names=class_names)
+    classifier = LooCClassifier(
+        model, feature, num_classes, mode=args.mode, class_names=class_names, freeze_bn=args.bn == "frozen"
+    )
+    if args.head_init == "linear_probe" and not args.resume:
+        init_head_from_linear_probe(classifier, train_set, seed=args.seed)
     loaders = {"batch_size": args.batch_size, "num_classes": num_classes, "num_workers": args.num_workers}
-    train_loader = classification_loader(train_set, model, training=True, hflip=args.hflip, seed=args.seed, **loaders)
+    crop_scale = tuple(args.crop_scale) if args.crop_scale else None
+    train_loader = classification_loader(
+        train_set,
+        model,
+        training=True,
+        hflip=args.hflip,
+        crop_scale=crop_scale,
+        color_jitter=args.color_jitter,
+        seed=args.seed,
+        **loaders,
+    )
     eval_loader = classification_loader(eval_set, model, training=False, **loaders)
 
     trainable = [p for p in classifier.parameters() if p.requires_grad]
     lr = args.lr * args.batch_size * accelerator.num_processes / 256
-    optimizer = torch.optim.SGD(trainable, lr=lr, momentum=0.9, weight_decay=args.weight_decay)
+    encoder = [p for p in classifier.model.parameters() if p.requires_grad]  # empty in linear mode
+    groups = [{"params": list(classifier.head.parameters())}]
+    if encoder:
+        groups.append({"params": encoder, "lr": lr * args.encoder_lr_scale})
+    optimizer = torch.optim.SGD(groups, lr=lr, momentum=0.9, weight_decay=args.weight_decay)
     classifier, optimizer, train_loader, eval_loader = accelerator.prepare(
         classifier, optimizer, train_loader, eval_loader
     )
@@ -91,12 +151,17 @@ def main(args: argparse.Namespace) -> dict[str, float]:
             best = json.loads(best_file.read_text())["metrics"]
 
     history = []
+    if progress.epoch == 0:  # where training starts: the linear probe's accuracy with head_init linear_probe
+        history.append({"epoch": 0, "top1": evaluate(accelerator, classifier, eval_loader), "loss": None})
+        accelerator.print(f"epoch 0 ({args.head_init} head): eval top-1 {history[0]['top1']:.2f}")
     while progress.epoch < args.epochs:
         classifier.train()
         for batch in tqdm(train_loader, desc=f"epoch {progress.epoch}", disable=not accelerator.is_main_process):
             with accelerator.autocast():
                 loss = F.cross_entropy(classifier(batch["images"]), batch["labels"])
             accelerator.backward(loss)
+            if args.clip_grad > 0:
+                accelerator.clip_grad_norm_(trainable, args.clip_grad)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
@@ -139,10 +204,9 @@ def card_kwargs(args: argparse.Namespace, num_classes: int, feature: str, metric
         f"feature `{feature}`, {num_classes} classes: top-1 {metrics['top1']:.2f}% on split `{args.eval_split}` "
         f"after epoch {metrics['epoch']}. Load with `looc_hub.finetune.LooCClassifier.from_pretrained`."
     )
-    datasets = None if Path(args.dataset).exists() else [args.dataset]  # a local folder is no Hub dataset id
     return {
-        "base_model": args.model,
-        "datasets": datasets,
+        "base_model": args.model,  # the card keeps it only when it is a Hub repo id, not a local folder
+        "datasets": [args.dataset],  # the card keeps it only if it is a Hub dataset
         "results": results,
         "description": f"Fine-tuned from `{args.model}`.",
     }

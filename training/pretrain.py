@@ -25,6 +25,7 @@ from looc_hub.data import build_dataloader, check_enough_rows, load_image_datase
 from looc_hub.objective import LooCObjective, check_queue_fits_dataset, cosine_momentum
 from looc_hub.publish import check_push_target, publish
 from looc_hub.training import CheckpointManager, JSONLTracker, PretrainConfig, TrainingProgress, cosine_with_warmup
+from looc_hub.training.curves import plot_training_curves
 from looc_hub.training.knn_monitor import knn_monitor
 from looc_hub.training.publish import write_trained_model
 from looc_hub.training.run_dir import RESUME_FIELDS, check_resumed_step, prepare_output_dir
@@ -188,11 +189,23 @@ def main(config: PretrainConfig) -> None:
         (output_dir / "summary.json").write_text(json.dumps({**summary, "knn": knn_results}, indent=2) + "\n")
         model_dir = write_trained_model(unwrapped.query_encoder, output_dir / "model", config, knn_results)
         accelerator.print(f"model written to {model_dir}")
+        write_curves(accelerator, output_dir)
         if config.push_to_hub:  # validated, then uploaded as one commit (looc_hub.publish)
             pushed = publish(model_dir, config.push_to_hub, private=config.hub_private)
             accelerator.print(f"pushed {pushed.repo_id}@{pushed.revision}: commit {pushed.commit_oid}")
     accelerator.wait_for_everyone()
     accelerator.end_training()
+
+
+def write_curves(accelerator: Accelerator, output_dir: Path) -> None:
+    """`curves.png` (loss and kNN per space) from the JSON-lines log, when it and matplotlib are there."""
+    metrics = output_dir / "logs" / "metrics.jsonl"
+    if not metrics.is_file():
+        return
+    try:
+        accelerator.print(f"curves written to {plot_training_curves(metrics, output_dir / 'curves.png')}")
+    except ImportError:
+        accelerator.print("curves.png not written: matplotlib is not installed (pip install looc-hub[eval])")
 
 
 def queues_agree(accelerator: Accelerator, queue: torch.nn.Module) -> bool:

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from datasets import Dataset
 from torch import Tensor
 
+from ..data import LABEL_COLUMN
 from ._plot import pyplot, save_figure
 from .spaces import concat_features
 from .transformed import image_batches
@@ -31,6 +32,9 @@ def nearest_neighbours(bank: Tensor, queries: Tensor, k: int) -> Tensor:
     return similarity.topk(k, dim=1).indices
 
 
+HIT_COLOUR, MISS_COLOUR = "#1a9850", "#d73027"
+
+
 def plot_retrieval(
     bank: Dataset,
     bank_features: Mapping[str, Tensor],
@@ -43,7 +47,10 @@ def plot_retrieval(
     k: int = 8,
     image_size: int = 64,
 ) -> Path:
-    """A PNG grid: for each of `num_queries` queries, a row per space key (query | its k bank neighbours)."""
+    """A PNG grid: for each of `num_queries` queries, a row per space key (query | its k bank neighbours).
+
+    When both datasets are labelled, each neighbour is framed green (same label as the query) or red.
+    """
     if not keys:
         raise ValueError("plot_retrieval needs at least one space key")
     if not 1 <= num_queries <= len(queries):
@@ -58,6 +65,9 @@ def plot_retrieval(
         for key in keys
     }  # {key: (q, k)}
     query_images = _images(queries, chosen.tolist(), image_size)
+    labelled = LABEL_COLUMN in bank.column_names and LABEL_COLUMN in queries.column_names
+    bank_labels = bank[LABEL_COLUMN] if labelled else None
+    query_labels = [queries[LABEL_COLUMN][i] for i in chosen.tolist()] if labelled else None
 
     plt = pyplot()
 
@@ -71,6 +81,12 @@ def plot_retrieval(
                 row[column].imshow(image.permute(1, 2, 0).numpy())
                 row[column].set_xticks([])
                 row[column].set_yticks([])
+            if labelled:  # a frame per neighbour: green, the query's label (a hit); red, another (a miss)
+                for column, index in enumerate(neighbours[key][query].tolist(), start=1):
+                    hit = bank_labels[index] == query_labels[query]
+                    for spine in row[column].spines.values():
+                        spine.set_edgecolor(HIT_COLOUR if hit else MISS_COLOUR)
+                        spine.set_linewidth(2.5)
             row[0].set_ylabel(key, rotation=0, ha="right", va="center", fontsize=8)
     axes[0][0].set_title("query", fontsize=8)
     for column in range(1, k + 1):

@@ -136,7 +136,9 @@ def plot_sensitivity(matrix: SensitivityMatrix, path: str | Path) -> Path:
 
     values = matrix.values.numpy()
     figure, axes = plt.subplots(figsize=(0.9 * len(matrix.augmentations) + 3.0, 0.5 * len(matrix.keys) + 1.5))
-    image = axes.imshow(values, cmap="viridis", aspect="auto", vmin=0.0, vmax=max(1.0, float(values.max())))
+    # The scale is fixed to [0, 1] (0 invariant, 1 = another image): one cell far above 1 (a crop of 14) used to
+    # stretch it and darken every 0-1 difference; larger values saturate and keep their printed number.
+    image = axes.imshow(values, cmap="viridis", aspect="auto", vmin=0.0, vmax=1.0)
     axes.set_xticks(range(len(matrix.augmentations)), matrix.augmentations)
     axes.set_yticks(range(len(matrix.keys)), matrix.keys)
     for row in range(values.shape[0]):
@@ -144,7 +146,7 @@ def plot_sensitivity(matrix: SensitivityMatrix, path: str | Path) -> Path:
             shade = "black" if values[row, column] > 0.6 * image.norm.vmax else "white"
             axes.text(column, row, f"{values[row, column]:.2f}", ha="center", va="center", color=shade, fontsize=9)
     axes.set_title("Sensitivity: 0 invariant, 1 = another image", fontsize=10)
-    figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04)
+    figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04, extend="max" if values.max() > 1 else "neither")
     figure.tight_layout()
     return save_figure(figure, path)
 

@@ -1,6 +1,17 @@
 """Fine-tuning a LooC model for image classification on a chosen feature (`training/finetune.py`)."""
 
+from ..preprocessing import default_color_jitter, default_crop_scale
 from .classifier import FINETUNE_MODES, LooCClassifier
 from .data import classification_loader, num_classes_of
+from .head_init import HEAD_INITS, init_head_from_linear_probe
 
-__all__ = ["FINETUNE_MODES", "LooCClassifier", "classification_loader", "num_classes_of"]
+__all__ = [
+    "FINETUNE_MODES",
+    "HEAD_INITS",
+    "LooCClassifier",
+    "classification_loader",
+    "default_color_jitter",
+    "default_crop_scale",
+    "init_head_from_linear_probe",
+    "num_classes_of",
+]

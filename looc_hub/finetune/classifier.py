@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from huggingface_hub import snapshot_download
 from safetensors.torch import save_file
 from torch import Tensor, nn
 
@@ -36,6 +37,9 @@ class LooCClassifier(nn.Module):
         num_classes: output classes.
         mode: "linear" (the encoder is frozen and kept in eval mode, BatchNorm statistics included) or "full".
         class_names: optional names, saved with the classifier.
+        freeze_bn: "full" mode keeps BatchNorm in eval mode (its statistics and the features the head was fitted
+            on stay the pretrained ones; the weights still train). Ours, for small data and batches: with batch
+            statistics one epoch moved a linear-probe head from 91% to 78% on digits.
     """
 
     def __init__(
@@ -46,6 +50,7 @@ class LooCClassifier(nn.Module):
         *,
         mode: str = "linear",
         class_names: Sequence[str] | None = None,
+        freeze_bn: bool = True,
     ) -> None:
         super().__init__()
         if mode not in FINETUNE_MODES:
@@ -58,6 +63,7 @@ class LooCClassifier(nn.Module):
         self.model = model
         self.head = nn.Linear(model.embedding_dim(self.feature), num_classes)  # validates the feature names
         self.mode = mode
+        self.freeze_bn = freeze_bn
         self.class_names = list(class_names) if class_names is not None else None
         if mode == "linear":
             self.model.requires_grad_(False)
@@ -70,6 +76,10 @@ class LooCClassifier(nn.Module):
         super().train(mode)
         if self.mode == "linear":
             self.model.eval()  # a frozen encoder keeps its BatchNorm statistics
+        elif mode and self.freeze_bn:
+            for module in self.model.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.eval()
         return self
 
     def forward(self, images: Tensor) -> Tensor:
@@ -87,8 +97,9 @@ class LooCClassifier(nn.Module):
 
         Like `LooCModel.save_pretrained`, an existing folder must be empty or a previous save (or `overwrite`).
         """
+        card = {"classifier": {"feature": self.feature, "num_classes": self.num_classes}, **model_card_kwargs}
         with atomic_directory(directory, foreign=_hub.foreign_files, overwrite=overwrite) as staging:
-            self.model.save_pretrained(staging, model_card_kwargs=model_card_kwargs)
+            self.model.save_pretrained(staging, model_card_kwargs=card)
             head = {name: value.detach().cpu().contiguous() for name, value in self.head.state_dict().items()}
             save_file(head, staging / CLASSIFIER_WEIGHTS)
             config = {
@@ -103,6 +114,10 @@ class LooCClassifier(nn.Module):
 
     @classmethod
     def from_pretrained(cls, directory: str | os.PathLike, map_location: str = "cpu") -> LooCClassifier:
+        """Load a folder written by `save_pretrained`, or a Hub repo id holding one (through the HF cache)."""
+        _hub.check_model_source(directory)
+        if not os.path.isdir(directory):
+            directory = snapshot_download(os.fspath(directory))
         directory = Path(directory)
         if not (directory / CLASSIFIER_CONFIG).is_file():
             raise FileNotFoundError(f"{directory} holds no {CLASSIFIER_CONFIG}: not a fine-tuned LooCClassifier")

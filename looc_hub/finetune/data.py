@@ -2,6 +2,8 @@
 
 Training uses timm's `create_transform(is_training=True)` (random resized crop, flip, colour jitter as timm sets
 them) and evaluation `looc_hub.eval_transform(model)`, so fine-tuning sees the preprocessing the weights expect.
+The crop scale and colour jitter are ours and follow the image size (`looc_hub.preprocessing.default_crop_scale`,
+`default_color_jitter`): timm's ImageNet settings from 128 px up, the whole image and no colour jitter below.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from torch.utils.data import DataLoader
 
 from ..data import IMAGE_COLUMN, LABEL_COLUMN, to_rgb
 from ..model import LooCModel
-from ..preprocessing import eval_transform
+from ..preprocessing import default_color_jitter, default_crop_scale, eval_transform
 
 __all__ = ["classification_loader", "num_classes_of"]
 
@@ -36,12 +38,17 @@ def classification_loader(
     training: bool,
     batch_size: int,
     hflip: float = 0.5,
+    crop_scale: tuple[float, float] | None = None,
+    color_jitter: float | None = None,
     num_workers: int = 0,
     seed: int = 0,
 ) -> DataLoader:
     """Batches {"images": (B, 3, S, S) normalised float, "labels": (B,)} of a labelled `load_image_dataset` split.
 
-    Raises ValueError when a label lies outside [0, num_classes), or a training split has fewer than 2 images.
+    `crop_scale` (training only): the random-resized-crop area range; None: `default_crop_scale` of the model's
+    image size. `color_jitter`: timm's brightness / contrast / saturation strength; None: `default_color_jitter`.
+    Raises ValueError when a label lies outside [0, num_classes), a training split has fewer than 2 images, or
+    `crop_scale` is not 0 < min <= max <= 1.
     """
     if training and len(dataset) < 2:
         raise ValueError(f"A training split needs at least 2 images (BatchNorm), got {len(dataset)}")
@@ -49,8 +56,20 @@ def classification_loader(
     bad = sorted({label for label in labels if not 0 <= label < num_classes})
     if bad:
         raise ValueError(f"labels {bad[:10]} are out of range for {num_classes} classes (valid: 0..{num_classes - 1})")
+    if crop_scale is None:
+        crop_scale = default_crop_scale(model.config.image_size)
+    if color_jitter is None:
+        color_jitter = default_color_jitter(model.config.image_size)
+    if len(crop_scale) != 2 or not 0 < crop_scale[0] <= crop_scale[1] <= 1:
+        raise ValueError(f"crop_scale must be (min, max) with 0 < min <= max <= 1, got {tuple(crop_scale)}")
     if training:
-        transform = create_transform(**resolve_data_config(model=model), is_training=True, hflip=hflip)
+        transform = create_transform(
+            **resolve_data_config(model=model),
+            is_training=True,
+            hflip=hflip,
+            scale=tuple(crop_scale),
+            color_jitter=color_jitter,
+        )
     else:
         transform = eval_transform(model)
 

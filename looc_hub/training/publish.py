@@ -27,7 +27,15 @@ def trained_model_card_kwargs(config: PretrainConfig, knn: dict[str, dict[str, f
             f"T={config.knn_temperature}), measured at the end of training:\n\n"
             "| space | top-1 (%) | top-5 (%) |\n|---|---|---|\n" + rows
         )
-    return {"recipe": recipe, "results": results, "datasets": None, "description": f"Zoo entry: `{config.model}`."}
+    card: dict[str, Any] = {
+        "recipe": recipe,
+        "results": results,
+        "datasets": [str(config.dataset)],  # the card keeps it only if it is a Hub dataset
+        "description": f"Zoo entry: `{config.model}`.",
+    }
+    if config.push_to_hub:  # the snippets name the repo the model is pushed to
+        card["repo_id"] = config.push_to_hub
+    return card
 
 
 def write_trained_model(
