@@ -66,7 +66,7 @@ def test_nearest_neighbour_of_a_bank_row_is_itself_and_grid_is_written(digits, t
     assert torch.equal(found[:, 0], torch.arange(10))
     png = plot_retrieval(train_set, train, test_set, test, tmp_path / "grid.png", keys=["backbone", "invariant+noise"])
     assert png.stat().st_size > 10_000
-    pixels = torch.from_numpy(np.asarray(Image.open(png).convert("RGB"))).int()  # (H, W, 3)
+    pixels = torch.from_numpy(np.array(Image.open(png).convert("RGB"))).int()  # (H, W, 3)
     for colour in (HIT_COLOUR, MISS_COLOUR):  # labelled digits: frames mark hits and misses (noise misses some)
         rgb = torch.tensor([int(colour[i : i + 2], 16) for i in (1, 3, 5)])
         assert ((pixels - rgb).abs().max(dim=-1).values <= 3).any(), colour
