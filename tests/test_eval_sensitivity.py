@@ -61,7 +61,7 @@ def test_unknown_augmentation_or_space_fails_before_extraction(models, digits_te
 
 
 def _pixels_of_colour(png_path, rgb, tolerance: int = 3) -> int:
-    pixels = torch.from_numpy(np.asarray(Image.open(png_path).convert("RGB"))).int()  # (H, W, 3)
+    pixels = torch.from_numpy(np.array(Image.open(png_path).convert("RGB"))).int()  # (H, W, 3)
     return int(((pixels - torch.tensor(rgb)).abs().max(dim=-1).values <= tolerance).sum())
 
 
