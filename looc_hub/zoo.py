@@ -49,7 +49,8 @@ class ZooEntry:
     Attributes:
         name: `architecture.tag`; also the Hub repo's name and the weights' `pretrained_cfg` tag.
         config: the model's `LooCConfig`.
-        recipe: the training config under `training/configs/` that produces it.
+        recipe: the pretraining recipe that produces it: a shipped recipe's name (`looc_hub/recipes/<name>.yaml`,
+            `--config <name>`) or a YAML file.
         dataset: what it is (to be) pretrained on.
         published: whether weights exist at `hub_id` (False: recipe only).
         tags: searchable labels (e.g. "paper", "baseline", "demo").
@@ -78,7 +79,7 @@ class ZooEntry:
     @property
     def train_command(self) -> str:
         """The command that trains this entry from its recipe."""
-        return f"python training/pretrain.py --config {self.recipe}"
+        return f"looc-pretrain --config {self.recipe}"
 
 
 _ZOO: dict[str, ZooEntry] = {}
@@ -187,7 +188,7 @@ def _paper_entry(name: str, config: LooCConfig, recipe: str, description: str, *
         ZooEntry(
             name=name,
             config=config,
-            recipe=f"training/configs/{recipe}.yaml",
+            recipe=recipe,
             dataset="ImageNet-100 (CMC class list)",
             tags=("paper", *tags),
             description=description,
@@ -279,7 +280,7 @@ for _name, _config, _recipe, _description in (
         ZooEntry(
             name=_name,
             config=_config,
-            recipe=f"training/configs/{_recipe}.yaml",
+            recipe=_recipe,
             dataset="OpenMoji 17 (rendered, embedded)",
             tags=("demo",),
             description=_description,

@@ -18,6 +18,7 @@ import torch
 from looc_hub import LooCModel, get_zoo_entry, list_models
 from looc_hub.card import build_model_card
 from looc_hub.eval.results import EvalResults, load_results
+from looc_hub.recipes import recipe_path, repo_relative_path
 from looc_hub.zoo import ZooEntry
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,10 +37,10 @@ def render_card(entry: ZooEntry) -> str:
     # The card needs shapes, not weights: build the model on the meta device (no memory, no init cost).
     with torch.device("meta"):
         model = LooCModel(entry.config)
-    recipe_path = REPO / entry.recipe
-    recipe = f"Recipe: [`{entry.recipe}`]({SOURCE_URL}/{entry.recipe})"  # a card on the Hub has no ../ to follow
-    if recipe_path.exists():
-        recipe += f" (`python training/pretrain.py --config {entry.recipe}`):\n\n```yaml\n{recipe_path.read_text()}```"
+    path = recipe_path(entry.recipe)
+    source = repo_relative_path(path)
+    recipe = f"Recipe: [`{entry.recipe}`]({SOURCE_URL}/{source})"  # a card on the Hub has no ../ to follow
+    recipe += f" (`{entry.train_command}`):\n\n```yaml\n{path.read_text()}```"
     card = build_model_card(
         model,
         repo_id=entry.hub_id,
@@ -80,7 +81,7 @@ def render_zoo_table() -> str:
         lines.append(
             f"| [`{name}`](../model_cards/{name}.md) | {config.variant} | {config.backbone} | "
             f"{', '.join(config.augmentations) or '-'} | {invariances} | {entry.dataset} | "
-            f"[`{Path(entry.recipe).name}`](../{entry.recipe}) | {weights} | {measured} |"
+            f"[`{entry.recipe}`](../{repo_relative_path(recipe_path(entry.recipe))}) | {weights} | {measured} |"
         )
     return "\n".join(lines) + "\n"
 

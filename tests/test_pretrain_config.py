@@ -6,7 +6,7 @@ from tests.pretrain_runs import DEMO_RECIPE
 
 def test_recipe_then_command_line_overrides_parsed_as_yaml():
     config = PretrainConfig.from_args(
-        ["--config", str(DEMO_RECIPE), "--epochs", "2", "--model_overrides", "{image_size: 32}", "--eval_split", "null"]
+        ["--config", DEMO_RECIPE, "--epochs", "2", "--model_overrides", "{image_size: 32}", "--eval_split", "null"]
     )
     assert config.model == "looc_resnet10t.openmoji32"  # from the recipe
     assert (config.epochs, config.model_overrides, config.eval_split) == (2, {"image_size": 32}, None)
@@ -22,6 +22,12 @@ def test_recipe_then_command_line_overrides_parsed_as_yaml():
         ({"key_momentum_schedule": "linear"}, ValueError, "valid"),
         ({"batch_size": 0}, ValueError, "at least 1"),
         ({"max_steps": 0}, ValueError, "max_steps"),
+        (
+            {"report_to": ["jsonl", "tensorbord"]},
+            ValueError,
+            r"Unknown report_to 'tensorbord'; valid choices: \['jsonl'",
+        ),
+        ({"mixed_precision": "fp32"}, ValueError, "Unknown mixed_precision 'fp32'"),
     ],
 )
 def test_bad_values_are_clear_errors(values, error, message):
@@ -34,3 +40,28 @@ def test_a_recipe_must_be_a_mapping(tmp_path):
     recipe.write_text("- epochs\n- 2\n")
     with pytest.raises(ValueError, match="must hold a mapping"):
         PretrainConfig.from_file(recipe)
+
+
+def _a_tracker_that_is_not_installed() -> str:
+    from accelerate.tracking import get_available_trackers
+
+    from looc_hub.training.tracking import TRACKERS
+
+    installed = {"jsonl", *map(str, get_available_trackers())}
+    missing = [name for name in TRACKERS if name not in installed]
+    if not missing:
+        pytest.skip("every tracker Accelerate knows is installed here")
+    return "tensorboard" if "tensorboard" in missing else missing[0]
+
+
+def test_a_requested_tracker_that_is_not_installed_stops_the_run_before_anything_is_written(tmp_path):
+    from looc_hub.cli.pretrain import main
+
+    name = _a_tracker_that_is_not_installed()
+    output_dir = tmp_path / "run"
+    expected = (
+        rf"--report_to \['{name}'\]: the tracker package\(s\) are not installed.*pip install {name.replace('_', '-')}"
+    )
+    with pytest.raises(ImportError, match=expected):
+        main(["--config", DEMO_RECIPE, "--report_to", f"[jsonl, {name}]", "--output_dir", str(output_dir)])
+    assert not output_dir.exists()

@@ -56,7 +56,7 @@ def test_one_name_for_zoo_entry_hub_repo_and_tag():
 def test_entries_describe_the_paper_recipes():
     looc = looc_hub.get_zoo_entry("looc_resnet50.in100")
     assert looc.hub_id == "looc-hub/looc_resnet50.in100"
-    assert looc.recipe == "training/configs/looc_r50_in100.yaml"
+    assert looc.recipe == "looc_r50_in100"
     assert (looc.config.backbone, looc.config.augmentations, looc.config.variant) == (
         "resnet50",
         ("color", "rotation"),
@@ -87,7 +87,7 @@ def published_entry(monkeypatch, tmp_path):
     entry = ZooEntry(
         name="moco_resnet18.test32",
         config=looc_hub.get_zoo_entry("moco_resnet10t.openmoji32").config.replace(backbone="resnet18"),
-        recipe="training/configs/moco_r10t_openmoji32.yaml",
+        recipe="moco_r10t_openmoji32",
         dataset="test",
         published=True,
     )
@@ -125,7 +125,7 @@ def test_unpublished_entries_fail_at_once_with_the_command_that_trains_them():
     started = time.monotonic()
     expected = (
         r"looc_resnet10t.openmoji32 .* is not published yet.*"
-        r"training/pretrain.py --config training/configs/looc_r10t_openmoji32.yaml"
+        r"looc-pretrain --config looc_r10t_openmoji32"
     )
     with pytest.raises(NotPublishedError, match=expected):
         looc_hub.create_model("looc_resnet10t.openmoji32", pretrained=True)

@@ -1,8 +1,9 @@
-"""`PretrainConfig`: one pretraining run, from a recipe file in `training/configs/` plus command-line overrides.
+"""`PretrainConfig`: one pretraining run, from a recipe (a shipped name or a YAML file) plus command-line overrides.
 
 A recipe names a zoo model (its `LooCConfig`, optionally overridden) and the training hyper-parameters. Every
-field is also a command-line flag of `training/pretrain.py` (`--epochs 2 --model_overrides '{image_size: 32}'`);
-values given on the command line are parsed as YAML, so numbers, booleans, lists and mappings work.
+field is also a flag of `looc-pretrain` / `training/pretrain.py` (`--epochs 2 --model_overrides '{image_size: 32}'`);
+values given on the command line are parsed as YAML, so numbers, booleans, lists and mappings work, and a boolean
+flag alone means true (`--sync_bn`).
 """
 
 from __future__ import annotations
@@ -19,10 +20,22 @@ from typing import Any
 
 import yaml
 
-__all__ = ["PretrainConfig"]
+from ..recipes import list_recipes, recipe_path
+from .config_help import FIELD_HELP
+from .tracking import TRACKERS
+
+__all__ = ["FIELD_CHOICES", "PretrainConfig"]
 
 OPTIMIZERS = ("sgd", "adamw")
 MOMENTUM_SCHEDULES = ("constant", "cosine")
+MIXED_PRECISIONS = (None, "no", "fp16", "bf16", "fp8")
+FIELD_CHOICES: dict[str, tuple[Any, ...]] = {
+    "optimizer": OPTIMIZERS,
+    "key_momentum_schedule": MOMENTUM_SCHEDULES,
+    "mixed_precision": MIXED_PRECISIONS,
+    "report_to": TRACKERS,  # each element of the list
+}
+"""Fields with a fixed set of values: checked on construction and listed by `--help`."""
 
 
 @dataclass
@@ -88,12 +101,11 @@ class PretrainConfig:
         hints = typing.get_type_hints(type(self))
         for f in dataclasses.fields(self):
             _check_type(f.name, getattr(self, f.name), hints[f.name])
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"Unknown optimizer {self.optimizer!r}; valid choices: {list(OPTIMIZERS)}")
-        if self.key_momentum_schedule not in MOMENTUM_SCHEDULES:
-            raise ValueError(
-                f"Unknown key_momentum_schedule {self.key_momentum_schedule!r}; valid: {list(MOMENTUM_SCHEDULES)}"
-            )
+        for name, choices in FIELD_CHOICES.items():
+            value = getattr(self, name)
+            for item in value if isinstance(value, list) else [value]:
+                if item not in choices:
+                    raise ValueError(f"Unknown {name} {item!r}; valid choices: {list(choices)}")
         for name in (
             "epochs",
             "batch_size",
@@ -111,8 +123,9 @@ class PretrainConfig:
 
     @classmethod
     def from_file(cls, path: str | Path, **overrides: Any) -> PretrainConfig:
-        """A recipe file (YAML mapping of field: value), then `overrides`; unknown keys are errors."""
-        values = yaml.safe_load(Path(path).read_text()) or {}
+        """A recipe (a YAML file, or a shipped recipe's name), then `overrides`; unknown keys are errors."""
+        path = recipe_path(path)
+        values = yaml.safe_load(path.read_text()) or {}
         if not isinstance(values, dict):
             raise ValueError(f"{path} must hold a mapping of PretrainConfig fields, got {type(values).__name__}")
         return cls.from_dict({**values, **overrides}, source=str(path))
@@ -126,33 +139,59 @@ class PretrainConfig:
         return cls(**values)
 
     @classmethod
-    def from_args(cls, argv: Sequence[str] | None = None) -> PretrainConfig:
-        """`--config recipe.yaml` plus one `--<field> value` flag per field."""
-        parser = argparse.ArgumentParser(description="LooC pretraining (Accelerate).")
-        parser.add_argument("--config", help="recipe file in training/configs/")
+    def argument_parser(cls, **parser_kwargs: Any) -> argparse.ArgumentParser:
+        """`--config` plus one `--<field>` flag per field, each with its help, default and choices."""
+        parser = argparse.ArgumentParser(**parser_kwargs)
+        parser.add_argument(
+            "--config",
+            help=f"recipe: a shipped recipe's name ({', '.join(list_recipes())}) or a YAML file; flags override "
+            "it, and fields neither sets keep the defaults shown (default: none)",
+        )
+        hints = typing.get_type_hints(cls)
         for f in dataclasses.fields(cls):
-            parser.add_argument(f"--{f.name}", type=yaml.safe_load, default=argparse.SUPPRESS, help=_HELP.get(f.name))
-        args = vars(parser.parse_args(argv))
-        recipe = args.pop("config")
-        return cls.from_file(recipe, **args) if recipe else cls.from_dict(args, source="command line")
+            default = f.default_factory() if f.default is dataclasses.MISSING else f.default
+            help_text = FIELD_HELP[f.name]
+            if f.name in FIELD_CHOICES:
+                help_text += f" (choices: {', '.join(_show(choice) for choice in FIELD_CHOICES[f.name])})"
+            help_text += f" (default: {_show(default)})"
+            flag: dict[str, Any] = {"type": yaml.safe_load, "default": argparse.SUPPRESS, "help": help_text}
+            if f.name in FIELD_CHOICES and f.name != "report_to":
+                flag["metavar"] = "{" + ",".join(_show(choice) for choice in FIELD_CHOICES[f.name]) + "}"
+            if hints[f.name] is bool:  # `--sync_bn` alone, or `--sync_bn true|false` as recipes write it
+                flag.update(type=_parse_bool, nargs="?", const=True, metavar="true|false")
+            parser.add_argument(f"--{f.name}", **flag)
+        return parser
+
+    @classmethod
+    def from_parsed(cls, values: dict[str, Any]) -> PretrainConfig:
+        """The config from `argument_parser()`'s parsed flags (a dict; `config` names the recipe)."""
+        values = dict(values)
+        recipe = values.pop("config", None)
+        return cls.from_file(recipe, **values) if recipe else cls.from_dict(values, source="command line")
+
+    @classmethod
+    def from_args(cls, argv: Sequence[str] | None = None) -> PretrainConfig:
+        """`--config RECIPE` plus one `--<field> value` flag per field."""
+        return cls.from_parsed(vars(cls.argument_parser().parse_args(argv)))
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
-_HELP = {
-    "resume": "'latest' or a checkpoint folder to continue. Checkpoints are TRUSTED INPUT: they hold pickles "
-    "(Accelerate's optimiser and RNG state) that can run code when loaded; resume only checkpoints you wrote",
-    "overwrite": "start over in a non-empty --output_dir: removes the previous run's checkpoints/, logs/, model/ "
-    "and summary.json (nothing else) before training",
-    "crop_scale": "random resized crop area range [min, max] (MoCo v2: [0.2, 1.0]; small recipes use a milder "
-    "minimum, ours)",
-    "bn_groups": "one process only: BatchNorm groups of the one-process Shuffle-BN (keys spread across them); "
-    "1 turns it off (default 4, ours)",
-    "check_images": "decode every training image before training, so an unreadable one is named up front",
-    "skip_unreadable": "with the check, drop unreadable images (their count is printed) instead of failing",
-    "push_to_hub": "org/name to push the final model to (the id and a token are checked before training)",
-}
+def _parse_bool(text: str) -> bool:
+    value = yaml.safe_load(text)
+    if not isinstance(value, bool):
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return value
+
+
+def _show(value: Any) -> str:
+    """A value as it is written on the command line (YAML): null, true, [0.2, 1.0], {}."""
+    return (
+        value
+        if isinstance(value, str)
+        else yaml.safe_dump(value, default_flow_style=True).removesuffix("\n...\n").strip()
+    )
 
 
 def _check_type(name: str, value: Any, hint: Any) -> None:

@@ -1,15 +1,20 @@
-"""A JSON-lines tracker for Accelerate: one JSON object per logged step, readable with no extra dependency."""
+"""Trackers of a pretraining run: the built-in JSON-lines one, and a check that requested Accelerate ones exist.
+
+Accelerate quietly drops a requested tracker whose package is missing (a debug-level message); a run asked to log
+to TensorBoard that logs nowhere is only discovered hours later, so `check_trackers_installed` fails at once.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from accelerate.tracking import GeneralTracker, on_main_process
+from accelerate.tracking import LOGGER_TYPE_TO_CLASS, GeneralTracker, get_available_trackers, on_main_process
 
-__all__ = ["JSONLTracker"]
+__all__ = ["TRACKERS", "JSONLTracker", "check_trackers_installed"]
 
 
 class JSONLTracker(GeneralTracker):
@@ -38,3 +43,20 @@ class JSONLTracker(GeneralTracker):
     def log(self, values: dict[str, Any], step: int | None = None, **kwargs: Any) -> None:
         with self.path.open("a") as handle:
             handle.write(json.dumps({"step": step, **values}) + "\n")
+
+
+TRACKERS = (JSONLTracker.name, *LOGGER_TYPE_TO_CLASS)
+"""`--report_to` choices: ours, then Accelerate's (each needs its own package)."""
+
+
+def check_trackers_installed(names: Sequence[str]) -> None:
+    """Raise ImportError naming every requested Accelerate tracker whose package is not installed."""
+    available = {str(tracker) for tracker in get_available_trackers()}
+    missing = [name for name in names if name != JSONLTracker.name and name not in available]
+    if missing:
+        packages = " ".join(name.replace("_", "-") for name in missing)
+        raise ImportError(
+            f"--report_to {missing}: the tracker package(s) are not installed, so nothing would be logged there. "
+            f"Install them (pip install {packages}) or leave them out of --report_to (installed: "
+            f"{[JSONLTracker.name, *sorted(available)]})"
+        )
