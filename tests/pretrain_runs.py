@@ -11,7 +11,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "training" / "pretrain.py"
-DEMO_RECIPE = REPO / "training" / "configs" / "looc_r10t_openmoji32.yaml"
+DEMO_RECIPE = "looc_r10t_openmoji32"  # a shipped recipe, by name
 # A small, fast variant of the demo recipe: 32 px, short queues, every step logged.
 TINY = [
     "--model_overrides", "{image_size: 32, queue_size: 256}",
@@ -28,8 +28,8 @@ def run_pretrain(
     launcher: list[str] | None = None,
     env: dict[str, str] | None = None,
     timeout: int = 600,
-) -> None:
-    command = [*(launcher or [sys.executable]), str(SCRIPT), "--config", str(DEMO_RECIPE)]
+) -> subprocess.CompletedProcess:
+    command = [*(launcher or [sys.executable]), str(SCRIPT), "--config", DEMO_RECIPE]
     command += [*TINY, "--output_dir", str(output_dir), *args]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", **(env or {})}
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
@@ -37,6 +37,7 @@ def run_pretrain(
         raise AssertionError(
             f"pretraining failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
         )
+    return result
 
 
 def logged_losses(output_dir: Path) -> dict[int, float]:

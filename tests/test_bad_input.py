@@ -182,7 +182,7 @@ def _publish_cli(*args: str, endpoint: str | None = None) -> subprocess.Complete
     from tests.pretrain_runs import REPO
 
     env = {**os.environ, "HF_HUB_OFFLINE": "0" if endpoint else "1", "HF_TOKEN": "hf_loopback"}
-    command = [sys.executable, "scripts/publish.py", *args] + (["--endpoint", endpoint] if endpoint else [])
+    command = [sys.executable, "-m", "looc_hub.cli.publish", *args] + (["--endpoint", endpoint] if endpoint else [])
     return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -441,15 +441,15 @@ def test_fewer_rows_than_one_global_batch_fails_before_training(tiny_splits, ima
 def test_full_finetuning_with_a_last_batch_of_one_image(saved, digits_train, tmp_path):
     from datasets import DatasetDict
 
+    from looc_hub.cli import finetune
     from looc_hub.finetune import LooCClassifier
-    from tests.test_finetune import finetune
 
     data = tmp_path / "digits-51"
     DatasetDict({"train": digits_train.select(range(51)), "test": digits_train.select(range(51, 61))}).save_to_disk(
         data
     )
     argv = ["--model", str(saved), "--dataset", str(data), "--output_dir", str(tmp_path / "out")]
-    finetune.main(finetune.parse_args([*argv, "--mode", "full", "--epochs", "1", "--batch_size", "25"]))
+    finetune.finetune(finetune.parse_args([*argv, "--mode", "full", "--epochs", "1", "--batch_size", "25"]))
     assert LooCClassifier.from_pretrained(tmp_path / "out" / "last").num_classes == 10
 
 

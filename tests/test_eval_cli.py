@@ -1,23 +1,14 @@
-"""training/evaluate.py end to end: a saved model and real digits in, a valid results JSON out."""
+"""`looc-evaluate` end to end: a saved model and real digits in, a valid results JSON out."""
 
 from __future__ import annotations
-
-import importlib.util
-import sys
-from pathlib import Path
 
 import pytest
 from datasets import DatasetDict
 
+from looc_hub.cli import evaluate
 from looc_hub.eval.linear_probe import WEIGHT_DECAY_GRID
 from looc_hub.eval.results import load_results
 from tests.eval_models import calibrated_model
-
-ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("evaluate", ROOT / "training" / "evaluate.py")
-evaluate = importlib.util.module_from_spec(_spec)
-sys.modules["evaluate"] = evaluate  # dataclasses look their module up while the script is executed
-_spec.loader.exec_module(evaluate)
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +49,7 @@ def test_evaluate_writes_one_record_per_protocol_space_and_metric_and_prints_a_t
         "--kshot_draws",
         "2",
     ]
-    evaluate.main(evaluate.parse_args(argv))
+    evaluate.evaluate(evaluate.parse_args(argv))
     results = load_results(tmp_path / "out" / "results.json")
     assert results.model.backbone == "resnet10t" and results.model.source == model_dir
     keys = {(r.protocol, r.space, r.metric, r.params.get("shots")) for r in results.results}
@@ -96,7 +87,7 @@ def test_unknown_space_fails_before_any_work(tmp_path, setup):
     model_dir, dataset = setup
     argv = ["--model", model_dir, "--dataset", dataset, "--output_dir", str(tmp_path), "--spaces", "shape"]
     with pytest.raises(ValueError, match="valid spaces"):
-        evaluate.main(evaluate.parse_args(argv))
+        evaluate.evaluate(evaluate.parse_args(argv))
 
 
 def test_evaluate_runs_the_robustness_and_analysis_protocols_and_records_their_pngs(tmp_path, setup):
@@ -120,7 +111,7 @@ def test_evaluate_runs_the_robustness_and_analysis_protocols_and_records_their_p
         "rotation",
         "flip",
     ]
-    evaluate.main(evaluate.parse_args(argv))
+    evaluate.evaluate(evaluate.parse_args(argv))
     out = tmp_path / "out"
     results = load_results(out / "results.json")
     assert set(results.artifacts) == {"sensitivity", "head_contribution", "retrieval"}
@@ -154,7 +145,7 @@ def test_protocols_are_checked_against_the_labels_before_any_feature_is_extracte
         "0",
     ]
     with pytest.raises(ValueError, match="cannot run the requested protocols") as error:
-        evaluate.main(evaluate.parse_args(argv))
+        evaluate.evaluate(evaluate.parse_args(argv))
     message = str(error.value)
     assert "protocol 'knn': --knn_temperature must be > 0, got 0.0" in message
     assert "protocol 'few_shot': --ways 11 --shots 5 --queries 15 needs 11 classes with 20+ images" in message
@@ -179,6 +170,6 @@ def test_a_protocol_failing_at_run_time_keeps_the_results_of_the_others(tmp_path
     ]
     (tmp_path / "out" / "sensitivity.png").mkdir(parents=True)  # the heatmap cannot be written
     with pytest.raises(evaluate.ProtocolFailure, match="1 protocol run\\(s\\) failed .*sensitivity"):
-        evaluate.main(evaluate.parse_args(argv))
+        evaluate.evaluate(evaluate.parse_args(argv))
     results = load_results(tmp_path / "out" / "results.json")
     assert {r.protocol for r in results.results} >= {"knn", "linear_probe"}  # before and after the failure

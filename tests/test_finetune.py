@@ -1,8 +1,7 @@
-"""training/finetune.py end to end on real digits: it learns, saves best/last in Hub format, resumes, fails clearly."""
+"""`looc-finetune` end to end on real digits: it learns, saves best/last in Hub format, resumes, fails clearly."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 
@@ -14,24 +13,13 @@ from PIL import Image
 
 from looc_hub import LooCModel
 from looc_hub.card import EXAMPLE_IMAGE_URL
+from looc_hub.cli import finetune
 from looc_hub.data import load_image_dataset
 from looc_hub.eval.features import extract_features
 from looc_hub.eval.linear_probe import fit_linear_probe
 from looc_hub.finetune import LooCClassifier, classification_loader, default_color_jitter, default_crop_scale
 from tests.eval_models import calibrated_model
 from tests.hub_cache import add_to_hf_cache
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _load_script(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "training" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-finetune = _load_script("finetune")
 
 
 @pytest.fixture(scope="module")
@@ -71,9 +59,18 @@ def _args(model_dir: Path, dataset: str, output_dir: Path, *extra: str):
     )
 
 
-def test_linear_finetuning_learns_and_saves_loadable_best_and_last(tmp_path, model_dir, digits_small, digits_test):
-    summary = finetune.main(_args(model_dir, digits_small, tmp_path, "--epochs", "3", "--feature", "backbone+color"))
+def test_linear_finetuning_learns_and_saves_loadable_best_and_last(
+    tmp_path, model_dir, digits_small, digits_test, capsys
+):
+    summary = finetune.finetune(
+        _args(model_dir, digits_small, tmp_path, "--epochs", "3", "--feature", "backbone+color")
+    )
     assert summary["best_top1"] > 25.0  # 10 classes: chance is 10%; 3 epochs of timm crops (scale 0.08-1)
+    table = capsys.readouterr().out.splitlines()  # the end-of-run table: best, last and the starting head
+    rows = {cells[0]: cells for cells in map(str.split, table) if cells and cells[0] in ("best", "last", "start")}
+    assert rows["best"][1:4] == [f"{summary['best_top1']:.2f}", str(summary["best_epoch"]), str(tmp_path / "best")]
+    assert rows["last"][1:4] == [f"{summary['history'][-1]['top1']:.2f}", "3", str(tmp_path / "last")]
+    assert rows["start"][1:3] == [f"{summary['history'][0]['top1']:.2f}", "0"]
     for name in ("best", "last"):
         card = ModelCard.load(tmp_path / name / "README.md")
         assert card.data.base_model is None  # a local folder is no Hub repo: no broken link
@@ -90,8 +87,8 @@ def test_linear_finetuning_learns_and_saves_loadable_best_and_last(tmp_path, mod
 
 
 def test_full_finetuning_resumes_from_the_last_epoch(tmp_path, model_dir, digits_small):
-    first = finetune.main(_args(model_dir, digits_small, tmp_path, "--epochs", "1", "--mode", "full"))
-    resumed = finetune.main(
+    first = finetune.finetune(_args(model_dir, digits_small, tmp_path, "--epochs", "1", "--mode", "full"))
+    resumed = finetune.finetune(
         _args(model_dir, digits_small, tmp_path, "--epochs", "2", "--mode", "full", "--resume", "latest")
     )
     assert [row["epoch"] for row in first["history"]] == [0, 1]  # 0: the linear-probe head before training
@@ -101,7 +98,9 @@ def test_full_finetuning_resumes_from_the_last_epoch(tmp_path, model_dir, digits
 
 
 def test_head_starts_as_the_linear_probe_and_crops_suit_the_image_size(tmp_path, model_dir, digits_small):
-    summary = finetune.main(_args(model_dir, digits_small, tmp_path, "--epochs", "1", "--mode", "full", "--lr", "0.01"))
+    summary = finetune.finetune(
+        _args(model_dir, digits_small, tmp_path, "--epochs", "1", "--mode", "full", "--lr", "0.01")
+    )
     model = LooCModel.from_pretrained(model_dir)
     train, test = (load_image_dataset(digits_small, split=s, label_column="label") for s in ("train", "test"))
     (train_features, train_labels), (test_features, test_labels) = (
@@ -121,9 +120,9 @@ def test_head_starts_as_the_linear_probe_and_crops_suit_the_image_size(tmp_path,
 
 def test_bad_input_fails_clearly(tmp_path, model_dir, digits_small, digits_test):
     with pytest.raises(ValueError, match="valid spaces"):
-        finetune.main(_args(model_dir, digits_small, tmp_path, "--feature", "invariant+shape"))
+        finetune.finetune(_args(model_dir, digits_small, tmp_path, "--feature", "invariant+shape"))
     with pytest.raises(ValueError, match="No label column 'digit'"):
-        finetune.main(_args(model_dir, digits_small, tmp_path, "--label_column", "digit"))
+        finetune.finetune(_args(model_dir, digits_small, tmp_path, "--label_column", "digit"))
     with pytest.raises(ValueError, match=r"out of range for 5 classes"):
         classification_loader(digits_test, calibrated_model(digits_test), num_classes=5, training=False, batch_size=8)
     with pytest.raises(ValueError, match="valid choices"):

@@ -1,4 +1,5 @@
-"""`training/pretrain.py` end to end on the embedded OpenMoji data: learning, export, exact resume, 2 processes."""
+"""Pretraining through `training/pretrain.py` end to end on the embedded OpenMoji data: learning, export, exact
+resume, 2 processes."""
 
 import json
 import shutil
@@ -12,7 +13,7 @@ import looc_hub
 from looc_hub import LooCModel, build_dataloader, load_image_dataset
 from looc_hub.objective import LooCObjective
 from looc_hub.views import LooCViewGenerator
-from tests.pretrain_runs import REPO, accelerate_cpu_launcher, logged_losses, run_pretrain, summary
+from tests.pretrain_runs import accelerate_cpu_launcher, logged_losses, run_pretrain, summary
 
 
 def test_every_zoo_recipe_exists_and_names_its_model():
@@ -20,7 +21,7 @@ def test_every_zoo_recipe_exists_and_names_its_model():
 
     for name in looc_hub.list_models():
         entry = looc_hub.get_zoo_entry(name)
-        recipe = PretrainConfig.from_file(REPO / entry.recipe)
+        recipe = PretrainConfig.from_file(entry.recipe)
         assert recipe.model == name
 
 
@@ -43,7 +44,7 @@ def heldout_contrastive_loss(model: LooCModel, batches: list[torch.Tensor]) -> f
 
 
 def test_single_process_run_learns_and_exports_a_hub_model(tmp_path):
-    run_pretrain(
+    done = run_pretrain(
         tmp_path,
         "--max_steps", "60",
         "--batch_size", "32",
@@ -62,6 +63,12 @@ def test_single_process_run_learns_and_exports_a_hub_model(tmp_path):
     ]
     assert knn_rows[-1]["step"] == 60  # the card and summary report the final model
     assert knn_rows[-1]["knn/backbone/top1"] == run["knn"]["backbone"]["top1"]
+    assert "INFO step 60: kNN top-1 backbone: " in done.stderr  # progress: Accelerate's logger, info level
+    table = done.stdout[done.stdout.index("pretraining finished") :].splitlines()  # the end-of-run table
+    rows = {line.split()[0]: line.split()[1:] for line in table if line.split()}
+    for space, row in run["knn"].items():
+        assert rows[space] == [f"{row['top1']:.1f}", f"{row['top5']:.1f}"]
+    assert rows["steps"] == ["60"] and rows["processes"] == ["1"] and rows["model"] == [str(tmp_path / "model")]
 
     # learning: the held-out contrastive loss fell below that of the run's own initialisation (same seed)
     model = LooCModel.from_pretrained(tmp_path / "model")
@@ -131,7 +138,7 @@ def test_push_to_hub_publishes_the_model_to_a_loopback_hub(tmp_path, loopback_hu
 
 
 def test_streaming_dataset_run(tmp_path):
-    run_pretrain(tmp_path, "--streaming", "true", "--max_steps", "3")
+    run_pretrain(tmp_path, "--streaming", "--max_steps", "3")  # a boolean flag alone means true
     assert summary(tmp_path)["steps"] == 3
     assert sorted(logged_losses(tmp_path)) == [1, 2, 3]
 

@@ -1,4 +1,4 @@
-"""`scripts/publish.py` as a user runs it: a dry run prints the plan, a real run lands one commit on the loopback Hub.
+"""`looc-publish` as a user runs it: a dry run prints the plan, a real run lands one commit on the loopback Hub.
 
 The real Hub's LFS/Xet upload paths are not exercised (see tests/hub_server.py).
 """
@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _run(*args, endpoint=None):
     env = {**os.environ, "HF_HUB_OFFLINE": "0" if endpoint else "1", "HF_TOKEN": "hf_loopback"}
-    command = [sys.executable, "scripts/publish.py", *args] + (["--endpoint", endpoint] if endpoint else [])
+    command = [sys.executable, "-m", "looc_hub.cli.publish", *args] + (["--endpoint", endpoint] if endpoint else [])
     return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -40,3 +40,7 @@ def test_dry_run_then_publish(loopback_hub_server, tmp_path):
     assert loopback_hub_server.git("looc-test/cli", "rev-parse", "v1") == loopback_hub_server.git(
         "looc-test/cli", "rev-parse", "main"
     )
+    card = loopback_hub_server.git("looc-test/cli", "show", "main:README.md")  # saved without a repo id
+    assert 'LooCModel.from_pretrained("looc-test/cli")' in card and '"hf-hub:looc-test/cli"' in card
+    assert "your-org" not in card and "\n# cli\n" in card
+    assert "your-org/" in (tmp_path / "m" / "README.md").read_text()  # the folder's own copy is left as it was

@@ -1,4 +1,4 @@
-"""Fine-tuning a LooC model for image classification on a chosen feature (`training/finetune.py`)."""
+"""Fine-tuning a LooC model for image classification on a chosen feature (`looc-finetune`)."""
 
 from ..preprocessing import default_color_jitter, default_crop_scale
 from .classifier import FINETUNE_MODES, LooCClassifier

@@ -1,4 +1,4 @@
-"""Pretraining infrastructure used by `training/pretrain.py`: its config, checkpoints, schedules and logging."""
+"""Pretraining infrastructure used by `looc-pretrain`: its config, checkpoints, schedules and logging."""
 
 from .checkpoints import CheckpointManager
 from .config import PretrainConfig

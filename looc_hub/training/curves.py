@@ -1,6 +1,6 @@
 """The pretraining curves: loss per space and kNN top-1 per space against the step, from the run's metrics.jsonl.
 
-Written at the end of `training/pretrain.py` beside `summary.json` (`curves.png`) when matplotlib is installed
+Written at the end of `looc-pretrain` beside `summary.json` (`curves.png`) when matplotlib is installed
 (`pip install looc-hub[eval]`), so a run shows whether it learned without a tracker UI.
 """
 

@@ -25,7 +25,7 @@ def knn_monitor(
 
     Both are `load_image_dataset` splits with a label column. Features come from `extract_features`, i.e. the
     model's one evaluation preprocessing (its `pretrained_cfg`, the card's `eval_transform`), so the monitor
-    reports what `training/evaluate.py` and the card's snippet would measure.
+    reports what `looc-evaluate` and the card's snippet would measure.
     """
     bank_features, bank_labels = extract_features(model, bank, device=device)
     query_features, query_labels = extract_features(model, queries, device=device)

@@ -16,7 +16,7 @@ __all__ = ["trained_model_card_kwargs", "write_trained_model"]
 def trained_model_card_kwargs(config: PretrainConfig, knn: dict[str, dict[str, float]]) -> dict[str, Any]:
     """Card fields for a model trained with `config`: the recipe as YAML and the measured kNN table."""
     recipe = (
-        "Trained with `training/pretrain.py` (Accelerate), the exported weights are the query encoder's:\n\n"
+        "Trained with `looc-pretrain` (Accelerate), the exported weights are the query encoder's:\n\n"
         "```yaml\n" + yaml.safe_dump(config.to_dict(), sort_keys=False) + "```"
     )
     results = ""

@@ -16,7 +16,7 @@ from pathlib import Path
 __all__ = ["RESUME_FIELDS", "RUN_OUTPUTS", "check_resumed_step", "prepare_output_dir"]
 
 RUN_OUTPUTS = ("checkpoints", "logs", "model", "summary.json", "curves.png")
-"""What `training/pretrain.py` writes in its output directory; `--overwrite` removes these and nothing else."""
+"""What `looc-pretrain` writes in its output directory; `--overwrite` removes these and nothing else."""
 
 RESUME_FIELDS = (
     "model",

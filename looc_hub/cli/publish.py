@@ -1,8 +1,8 @@
-"""Publish a saved LooC model directory to the Hub: validate locally, then upload everything in ONE commit.
+"""Publish a saved LooC model directory to the Hub (`looc-publish`): validate locally, then upload in ONE commit.
 
-    python scripts/publish.py outputs/looc-r10t-openmoji32 org/looc-r10t-openmoji32 --dry-run
-    python scripts/publish.py outputs/looc-r10t-openmoji32 org/looc-r10t-openmoji32 --tag v1.0 --private
-    python scripts/publish.py DIR org/name --results eval/results.json   # attach results, regenerate the card
+    looc-publish outputs/looc-r10t-openmoji32/model org/looc-r10t-openmoji32 --dry-run
+    looc-publish outputs/looc-r10t-openmoji32/model org/looc-r10t-openmoji32 --tag v1.0 --private
+    looc-publish DIR org/name --results eval/results.json   # attach results, regenerate the card
 
 A failed validation uploads nothing (see looc_hub/publish.py for what is checked). A dry run changes nothing on
 disk (results are attached to a scratch copy) and lists the repo files the commit would delete. Repo files the
@@ -15,22 +15,25 @@ import argparse
 import shutil
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
 from looc_hub.publish import STALE_POLICIES, attach_results, publish, repo_files, validate_model_dir
 
+from ._args import HelpFormatter
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="looc-publish", description=__doc__, formatter_class=HelpFormatter)
     parser.add_argument("directory", help="a folder written by LooCModel.save_pretrained")
     parser.add_argument("repo_id", help="org/name on the Hub")
     parser.add_argument("--revision", help="branch to commit to (default main; created when missing)")
     parser.add_argument("--tag", help="tag the new commit (e.g. v1.0)")
     parser.add_argument("--private", action="store_true", help="create the repo private")
     parser.add_argument("--results", help="a looc_hub.eval results JSON to attach (the card is regenerated)")
-    parser.add_argument("--message", help="commit message")
+    parser.add_argument("--message", help="commit message (default: 'Publish <variant> <backbone>')")
     parser.add_argument("--endpoint", help="Hub URL (default: HF_ENDPOINT or huggingface.co)")
     parser.add_argument(
         "--stale",
@@ -39,7 +42,11 @@ def main() -> None:
         help="repo files the folder does not have: error (default: publish nothing), keep them, or delete them",
     )
     parser.add_argument("--dry-run", action="store_true", help="validate and print what would change; write nothing")
-    args = parser.parse_args()
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="looc-publish-") as scratch:
         directory = Path(args.directory)
