@@ -1,6 +1,6 @@
 """The model card written beside every saved LooC model (Hub card conventions, timm's card sections).
 
-Cards are generated, never hand-edited: `save_pretrained`, `scripts/make_cards.py` and `scripts/publish.py` all
+Cards are generated, never hand-edited: `save_pretrained`, `scripts/make_cards.py` and `looc-publish` all
 render `templates/model_card.md` through `build_model_card`. Measured numbers come only from a results file
 (`looc_hub.eval.results`): its records become both the card's `model-index` metadata and its results table.
 """

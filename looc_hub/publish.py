@@ -8,6 +8,7 @@ leave the machine. `validate_model_dir` collects every problem and raises one `V
 Why one commit: `HfApi.create_commit` with every file (and, when asked, the deletion of files the folder does not
 have) makes the repo switch atomically from one complete model to the next; a reader never sees new weights with
 an old config. The commit names its parent, so a concurrent push fails instead of being silently overwritten.
+The uploaded card names `repo_id` in its usage snippets (`retarget_card`), whatever repo it was rendered for.
 Files in the repo that the folder lacks (a LICENSE, data someone else added) are never deleted by default:
 `stale="error"` refuses to publish and names them, "keep" leaves them, "delete" removes them in the commit.
 """
@@ -27,6 +28,7 @@ from huggingface_hub.utils import validate_repo_id
 
 from . import _hub
 from .card import CARD_TAGS, build_model_card, eval_results_metadata
+from .card_retarget import retarget_card
 from .eval.results import EvalResults, load_results, save_results
 from .eval.spaces import parse_space_key
 from .model import LooCModel
@@ -157,6 +159,8 @@ def publish(
 ) -> PublishResult:
     """Validate `directory`, create `repo_id` if needed, and upload it as one commit on `revision`.
 
+    The card is uploaded with its usage snippets naming `repo_id` (the folder's copy is left as it is).
+
     Args:
         revision: the branch to commit to (default "main"); created from main when missing.
         tag: a tag to put on the new commit (e.g. "v1.0"), so users can pin it.
@@ -183,7 +187,9 @@ def publish(
     if others and stale == "error":  # the repo changed since the check above
         raise ValueError(_stale_message(repo_id, branch, others))
     deleting = others if stale == "delete" else []
-    operations = [CommitOperationAdd(name, str(plan.directory / name)) for name in plan.files]
+    operations = [CommitOperationAdd(name, str(plan.directory / name)) for name in plan.files if name != CARD_NAME]
+    card = retarget_card((plan.directory / CARD_NAME).read_text(encoding="utf-8"), repo_id)  # the folder is untouched
+    operations.append(CommitOperationAdd(CARD_NAME, card.encode("utf-8")))
     operations += [CommitOperationDelete(name) for name in deleting]
     commit = api.create_commit(
         repo_id,
