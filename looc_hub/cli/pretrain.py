@@ -237,26 +237,22 @@ def pretrain(config: PretrainConfig) -> dict[str, Any]:
 def results_report(
     config: PretrainConfig, summary: dict[str, Any], knn: dict[str, dict[str, float]], seconds: float
 ) -> str:
-    """The end-of-run table: the final kNN accuracy per space, then steps, time and where the model is."""
+    """The end-of-run table: the final kNN accuracy per space, with the steps, time and where the model is."""
     minutes, rest = divmod(round(seconds), 60)
-    lines = [f"pretraining finished: {config.model} on {config.dataset}"]
+    lines = [
+        f"pretraining finished: {config.model} on {config.dataset}, {summary['steps']} steps on "
+        f"{summary['world_size']} process(es), {minutes} min {rest} s (this run)"
+    ]
     if knn:
+        rows = [[space, f"{row['top1']:.1f}", f"{row['top5']:.1f}"] for space, row in knn.items()]
         lines += [
             f"kNN on split {config.eval_split!r} (k={config.knn_k}) at step {summary['steps']}:",
-            format_table(
-                ["space", "top-1", "top-5"],
-                [[space, f"{row['top1']:.1f}", f"{row['top5']:.1f}"] for space, row in knn.items()],
-            ),
+            format_table(["space", "top-1", "top-5"], rows),
         ]
-    run = [
-        ["steps", summary["steps"]],
-        ["processes", summary["world_size"]],
-        ["time (this run)", f"{minutes} min {rest} s"],
-        ["model", Path(config.output_dir) / "model"],
-    ]
+    lines.append(f"model: {Path(config.output_dir) / 'model'}")
     if config.push_to_hub:
-        run.append(["pushed to", config.push_to_hub])
-    return "\n".join([*lines, format_table(["run", ""], run)])
+        lines.append(f"pushed to: {config.push_to_hub}")
+    return "\n".join(lines)
 
 
 def write_curves(output_dir: Path) -> None:
