@@ -28,7 +28,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,7 +37,7 @@ sys.path.insert(0, str(REPO))  # run from a checkout without installing
 from looc_hub import LooCModel, get_zoo_entry  # noqa: E402
 from looc_hub.data import load_image_dataset  # noqa: E402
 from looc_hub.eval.baselines import random_init_like  # noqa: E402
-from looc_hub.eval.results import load_results  # noqa: E402
+from looc_hub.eval.results import EvalResults, load_results, save_results  # noqa: E402
 from looc_hub.eval.spaces import PIXELS  # noqa: E402
 
 
@@ -482,6 +482,20 @@ def _plot(table: dict, tags: Sequence[str], seeds: Sequence[int], path: Path) ->
     save_figure(figure, path)
 
 
+def zoo_results(runs: Sequence[Run], seed: int, destination: Path) -> list[Path]:
+    """Each finished model's evaluations of `seed`, merged into `<destination>/<zoo name>.json`: the numbers that
+    `scripts/make_cards.py` puts in the zoo entry's card (`model_cards/results/`)."""
+    written = []
+    for run in runs:
+        if run.method is None or run.seed != seed or not run.finished():
+            continue
+        name = run.dataset.zoo_name(run.method)
+        parts = [load_results(run.results_path(evaluation)) for evaluation in run.dataset.evaluations]
+        merged = EvalResults(replace(parts[0].model, source=name), [r for part in parts for r in part.results])
+        written.append(save_results(merged, destination / f"{name}.json"))
+    return written
+
+
 # ---- the GPU grid ---------------------------------------------------------------------------------------------
 
 
@@ -513,6 +527,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--output_dir", type=Path, default=REPO / "outputs" / "reproduction", help="default: %(default)s"
     )
     parser.add_argument("--report_only", action="store_true", help="only write the report from finished runs")
+    parser.add_argument(
+        "--zoo_results",
+        action="store_true",
+        help="write the first seed's results to model_cards/results/ for the zoo's cards (then scripts/make_cards.py)",
+    )
     parser.add_argument("--dataset", default="/path/to/imagenet-100", help="--grid paper: the ImageNet-100 source")
     parser.add_argument("--num_processes", type=int, default=8, help="--grid paper: GPUs (default: %(default)s)")
     args = parser.parse_args(argv)
@@ -527,6 +546,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     failures = [] if args.report_only else run_grid(runs, args.jobs)
     print(report(runs, args.seeds, args.output_dir))
     print(f"report written to {args.output_dir / 'report.md'}")
+    if args.zoo_results:
+        if args.max_steps is not None:
+            parser.error("--zoo_results takes the grid's own runs, not a --max_steps check")
+        for path in zoo_results(runs, args.seeds[0], REPO / "model_cards" / "results"):
+            print(f"zoo results written to {path}")
     if failures:
         raise SystemExit(f"{len(failures)} run(s) failed:\n" + "\n".join(failures))
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from looc_hub.eval.results import EvalRecord, EvalResults, ModelInfo, save_results
+from looc_hub.eval.results import EvalRecord, EvalResults, ModelInfo, load_results, save_results
 from tests.pretrain_runs import REPO
 
 _spec = importlib.util.spec_from_file_location("reproduce", REPO / "scripts" / "reproduce.py")
@@ -49,6 +49,15 @@ def test_a_grid_runs_every_step_writes_results_and_resumes(tmp_path):
     markdown = reproduce.report(runs, [0], tmp_path)
     assert "| LooC (colour + rotation) | rotation |" in markdown and "| raw pixels |" in markdown
     assert (tmp_path / "reproduction.png").stat().st_size > 0 and (tmp_path / "report.json").is_file()
+
+    written = reproduce.zoo_results(runs, 0, tmp_path / "zoo")
+    assert sorted(path.name for path in written) == [
+        "looc_resnet10t.openmoji32.json",
+        "moco_rotation_resnet10t.openmoji32.json",
+    ]  # the trained models, named by the zoo; the reference run is not a zoo entry
+    merged = load_results(written[0])
+    assert merged.model.source == "looc_resnet10t.openmoji32"
+    assert {r.protocol for r in merged.results} == {"knn", "linear_probe", "rotation_probe"}
 
 
 def test_an_interrupted_pretraining_resumes_and_a_failed_evaluation_is_redone(tmp_path):
@@ -102,12 +111,14 @@ def test_claim_e_needs_the_left_out_space_most_and_the_invariant_least(tmp_path)
             for space, value in values.items()
         ]
         save_results(EvalResults(ModelInfo("m", "looc", "resnet10t", ()), records), path)
-        (verdict,) = [v for v in reproduce.judge(reproduce.collect([run]), "openmoji32", 0) if v.claim.startswith("(e)")]
+        verdicts = reproduce.judge(reproduce.collect([run]), "openmoji32", 0)
+        (verdict,) = [v for v in verdicts if v.claim.startswith("(e)")]
         return verdict.holds
 
-    assert write({"invariant": 0.1, "color": 0.2, "rotation": 0.5}, {"invariant": 0.1, "color": 0.6, "rotation": 0.3})
-    assert not write({"invariant": 0.1, "color": 0.6, "rotation": 0.5}, {"invariant": 0.1, "color": 0.6, "rotation": 0.3})
-    assert not write({"invariant": 0.3, "color": 0.2, "rotation": 0.5}, {"invariant": 0.1, "color": 0.6, "rotation": 0.3})
+    colour = {"invariant": 0.1, "color": 0.6, "rotation": 0.3}
+    assert write({"invariant": 0.1, "color": 0.2, "rotation": 0.5}, colour)
+    assert not write({"invariant": 0.1, "color": 0.6, "rotation": 0.5}, colour)  # Z_colour moves most under rotation
+    assert not write({"invariant": 0.3, "color": 0.2, "rotation": 0.5}, colour)  # Z_0 is not the least sensitive
 
 
 def test_the_paper_grid_launches_every_paper_recipe_with_accelerate():

@@ -1,6 +1,7 @@
 """Datasets that looc-hub provides by name, built from installed packages on first use and cached (`cache.py`).
 
-OpenMoji and digits come from pip packages; Fashion-MNIST from a Debian package (the reproduction's data).
+OpenMoji and digits come from pip packages; Fashion-MNIST and OpenClipart from Debian packages (data for the
+reproduction, not test dependencies).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from functools import partial
 
 from datasets import DatasetDict
 
-from . import digits, fashion_mnist, openmoji, openmoji_skin_tones
+from . import digits, fashion_mnist, openclipart, openmoji, openmoji_skin_tones
 from .cache import load_or_build
 
 
@@ -31,6 +32,9 @@ _EMBEDDED_DATASETS = {
     "looc-hub/digits": _EmbeddedDataset(digits.build_digits, digits.cache_key, digits.DEFAULT_IMAGE_SIZE),
     "looc-hub/fashion-mnist": _EmbeddedDataset(
         fashion_mnist.build_fashion_mnist, fashion_mnist.cache_key, fashion_mnist.DEFAULT_IMAGE_SIZE
+    ),
+    "looc-hub/openclipart": _EmbeddedDataset(
+        openclipart.build_openclipart, openclipart.cache_key, openclipart.DEFAULT_IMAGE_SIZE
     ),
 }
 EMBEDDED_DATASET_NAMES = tuple(_EMBEDDED_DATASETS)
