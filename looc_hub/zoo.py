@@ -207,6 +207,12 @@ _paper_entry(
     "LooC, colour + rotation left out, ResNet-50, ImageNet-100 (paper Table 1/2).",
 )
 _paper_entry(
+    "looc_resnet50.in100_r",
+    _R50.replace(augmentations=("rotation",), invariant_augmentations=("color",)),
+    "looc_r50_in100_r",
+    "LooC, rotation left out (colour an invariance), ResNet-50, ImageNet-100 (paper Table 1).",
+)
+_paper_entry(
     "looc_resnet50.in100_crt",
     _R50.replace(augmentations=_COLOR_ROTATION_TEXTURE),
     "looc_r50_in100_crt",
@@ -256,33 +262,43 @@ _paper_entry(
 # - ResNet-10t rather than ResNet-18: at 32 px a random-init ResNet-18 (zero-initialised residual branches, a 1x1
 #   last stage) gives a near-constant feature, and a trained one learned less in the same time.
 _DEMO = LooCConfig(backbone="resnet10t", image_size=32, queue_size=128, momentum=0.99, crop_pct=1.0)
-for _name, _config, _recipe, _description in (
+_SMALL_METHODS = (  # (architecture prefix, tag suffix, config, what it is); the recipe file shares both
+    ("looc", "", _DEMO.replace(augmentations=_COLOR_ROTATION), "LooC, colour + rotation left out"),
     (
-        "looc_resnet10t.openmoji32",
-        _DEMO.replace(augmentations=_COLOR_ROTATION),
-        "looc_r10t_openmoji32",
-        "Demo: LooC, colour + rotation left out, ResNet-10t at 32 px on OpenMoji emoji.",
+        "looc",
+        "_r",
+        _DEMO.replace(augmentations=("rotation",), invariant_augmentations=("color",)),
+        "LooC, rotation left out (colour an invariance)",
     ),
     (
-        "loocpp_resnet10t.openmoji32",
+        "loocpp",
+        "",
         _DEMO.replace(augmentations=_COLOR_ROTATION, variant="looc++"),
-        "loocpp_r10t_openmoji32",
-        "Demo: LooC++, colour + rotation left out, ResNet-10t at 32 px on OpenMoji emoji.",
+        "LooC++, colour + rotation left out",
     ),
+    ("moco", "", _DEMO.replace(augmentations=(), invariant_augmentations=("color",)), "Baseline: MoCo v2"),
     (
-        "moco_resnet10t.openmoji32",
-        _DEMO.replace(augmentations=(), invariant_augmentations=("color",)),
-        "moco_r10t_openmoji32",
-        "Demo baseline: MoCo v2, ResNet-10t at 32 px on OpenMoji emoji.",
+        "moco_rotation",
+        "",
+        _DEMO.replace(augmentations=(), invariant_augmentations=_COLOR_ROTATION),
+        "Baseline: MoCo v2 + rotation as an invariance",
     ),
-):
-    register_zoo_entry(
-        ZooEntry(
-            name=_name,
-            config=_config,
-            recipe=_recipe,
-            dataset="OpenMoji 17 (rendered, embedded)",
-            tags=("demo",),
-            description=_description,
+)
+# The reproduction grid (docs/reproduction.md, scripts/reproduce.py) trains every method on both small datasets
+# with one recipe per dataset; the OpenMoji LooC entry is also the README's demo.
+_SMALL_DATASETS = (  # (tag, the data, its short name)
+    ("openmoji32", "OpenMoji 17 (rendered, embedded)", "OpenMoji emoji"),
+    ("fmnist32", "Fashion-MNIST (Debian dataset-fashion-mnist)", "Fashion-MNIST"),
+)
+for _tag, _dataset, _data_name in _SMALL_DATASETS:
+    for _prefix, _suffix, _config, _description in _SMALL_METHODS:
+        register_zoo_entry(
+            ZooEntry(
+                name=f"{_prefix}_resnet10t.{_tag}{_suffix}",
+                config=_config,
+                recipe=f"{_prefix}_r10t_{_tag}{_suffix}",
+                dataset=_dataset,
+                tags=("demo", "reproduction", *(("baseline",) if _prefix.startswith("moco") else ())),
+                description=f"{_description}, ResNet-10t at 32 px on {_data_name}.",
+            )
         )
-    )

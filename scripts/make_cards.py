@@ -72,11 +72,7 @@ def render_zoo_table() -> str:
         config = entry.config
         invariances = ", ".join(("crop", "flip", "blur", *config.invariant_augmentations))
         results = entry_results(entry)
-        measured = (
-            "<br>".join(f"{r.protocol} {r.dataset} `{r.space}` {r.metric} {r.value:.2f}" for r in results.results)
-            if results
-            else "not measured yet"
-        )
+        measured = _headline(results) if results else "not measured yet"
         weights = f"[{entry.hub_id}](https://huggingface.co/{entry.hub_id})" if entry.published else "recipe only"
         lines.append(
             f"| [`{name}`](../model_cards/{name}.md) | {config.variant} | {config.backbone} | "
@@ -84,6 +80,12 @@ def render_zoo_table() -> str:
             f"[`{entry.recipe}`](../{repo_relative_path(recipe_path(entry.recipe))}) | {weights} | {measured} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _headline(results: EvalResults) -> str:
+    """The table's cell: each top-1 of the backbone feature (the card lists every space and metric)."""
+    rows = [r for r in results.results if r.space == "backbone" and r.metric == "top1"]
+    return "<br>".join(f"{r.protocol} {r.dataset} `backbone` {r.value:.1f}" for r in rows) or "see the card"
 
 
 def generated_files() -> dict[Path, str]:

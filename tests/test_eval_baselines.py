@@ -9,8 +9,9 @@ from looc_hub.eval.baselines import (
     compare_to_baselines,
     paired_bootstrap,
     random_init_like,
-    raw_pixel_features,
 )
+from looc_hub.eval.features import extract_features
+from looc_hub.eval.spaces import PIXELS
 
 
 def small_model(seed: int = 0) -> LooCModel:
@@ -65,10 +66,12 @@ def test_random_init_like_is_the_seeds_own_start(openmoji_train):
 
 def test_raw_pixels_are_the_models_normalised_input(digits_test):
     model = small_model()
-    features, labels = raw_pixel_features(model, digits_test.select(range(5)), batch_size=2)
-    assert features.shape == (5, 3 * 32 * 32) and labels.tolist() == digits_test["label"][:5]
+    features, labels = extract_features(model, digits_test.select(range(5)), spaces=[PIXELS, "invariant"], batch_size=2)
+    assert features[PIXELS].shape == (5, 3 * 32 * 32) and labels.tolist() == digits_test["label"][:5]
     expected = eval_transform(model)(digits_test[0]["image"].convert("RGB")).flatten()
-    torch.testing.assert_close(features[0], expected, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(features[PIXELS][0], expected, rtol=1e-5, atol=1e-5)
+    alone, _ = extract_features(model, digits_test.select(range(5)), spaces=["invariant"])
+    torch.testing.assert_close(features["invariant"], alone["invariant"])
 
 
 def test_compare_to_baselines_reports_every_space_and_the_reference_rows(digits_train, digits_test):

@@ -31,6 +31,7 @@ from looc_hub.eval.cache import FeatureCache
 from looc_hub.eval.corruptions import CORRUPTIONS, SEVERITIES, corruption_accuracy
 from looc_hub.eval.few_shot import few_shot_accuracy, kshot_linear_probe, kshot_problem
 from looc_hub.eval.head_contribution import head_contributions, plot_head_contributions
+from looc_hub.eval.intervals import accuracy_ci95
 from looc_hub.eval.knn import knn_accuracy
 from looc_hub.eval.linear_probe import PROBE_METHODS, LinearProbe, fit_linear_probe
 from looc_hub.eval.results import EvalRecord, EvalResults, ModelInfo, results_table, save_results
@@ -38,7 +39,7 @@ from looc_hub.eval.retrieval import plot_retrieval
 from looc_hub.eval.rotation_probe import rotation_features
 from looc_hub.eval.sensitivity import SENSITIVITY_AUGMENTATIONS, augmentation_sensitivity, plot_sensitivity
 from looc_hub.eval.space_selection import select_space
-from looc_hub.eval.spaces import concat_features, parse_space_key
+from looc_hub.eval.spaces import PIXELS, concat_features, model_spaces, parse_space_key
 
 from ._args import HelpFormatter, add_log_level_flag
 from ._console import setup_logging
@@ -71,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--train_split", default="train", help="split the probes and the kNN bank learn from")
     parser.add_argument("--test_split", default="test", help="split the results are measured on")
+    parser.add_argument(
+        "--max_train_rows", type=int, default=None, help="a seeded random subset of the train split (default: all)"
+    )
+    parser.add_argument(
+        "--max_test_rows", type=int, default=None, help="a seeded random subset of the test split (default: all)"
+    )
     parser.add_argument("--image_column", default="image", help="column holding the images")
     parser.add_argument("--label_column", default="label", help="column holding the class labels")
     parser.add_argument(
@@ -80,7 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=PROTOCOL_CHOICES,
         help="what to measure (docs/evaluation.md)",
     )
-    parser.add_argument("--spaces", nargs="+", default=None, help="single spaces (default: all of the model's)")
+    parser.add_argument(
+        "--spaces",
+        nargs="+",
+        default=None,
+        help=f"single spaces (default: all of the model's); {PIXELS!r} adds the raw-pixel reference row",
+    )
     parser.add_argument(
         "--concat", nargs="*", default=[], help="concatenations to evaluate too, e.g. invariant+color (default: none)"
     )
@@ -197,14 +209,16 @@ def run_knn(run: Run) -> None:
             train_x, run.train_labels, test_x, run.test_labels, k=args.knn_k, temperature=args.knn_temperature
         )
         for metric, value in knn.items():
-            run.record("knn", key, metric, value, k=args.knn_k, temperature=args.knn_temperature)
+            ci95 = accuracy_ci95(value, len(run.test_labels))
+            run.record("knn", key, metric, value, ci95, k=args.knn_k, temperature=args.knn_temperature)
 
 
 def run_linear_probe(run: Run) -> None:
     for key in run.keys:
         probe = run.probe(concat_features(run.train_features, key), run.train_labels)
         for metric, value in probe.accuracy(concat_features(run.test_features, key), run.test_labels).items():
-            run.record("linear_probe", key, metric, value, **run.probe_params(probe))
+            ci95 = accuracy_ci95(value, len(run.test_labels))
+            run.record("linear_probe", key, metric, value, ci95, **run.probe_params(probe))
 
 
 def run_few_shot(run: Run) -> None:
@@ -258,7 +272,8 @@ def run_rotation_probe(run: Run) -> None:
     for key in run.keys:
         probe = run.probe(concat_features(train_rot, key), train_turns)
         accuracy = probe.accuracy(concat_features(test_rot, key), test_turns)["top1"]
-        run.record("rotation_probe", key, "top1", accuracy, **run.probe_params(probe), ways=4)
+        ci95 = accuracy_ci95(accuracy, len(run.test))  # per image: its four turns are not independent
+        run.record("rotation_probe", key, "top1", accuracy, ci95, **run.probe_params(probe), ways=4)
 
 
 def run_corruption(run: Run) -> None:
@@ -423,6 +438,16 @@ def protocol_problems(
     return problems
 
 
+def subset(split: Dataset, rows: int | None, seed: int) -> Dataset:
+    """Up to `rows` rows of `split`, drawn at random with `seed` and kept in their stored order."""
+    if rows is None or rows >= len(split):
+        return split
+    if rows < 1:
+        raise ValueError(f"--max_train_rows / --max_test_rows must be >= 1, got {rows}")
+    chosen = torch.randperm(len(split), generator=torch.Generator().manual_seed(seed))[:rows]
+    return split.select(sorted(chosen.tolist()))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """`looc-evaluate`: parse the flags, then evaluate."""
     args = parse_args(argv)
@@ -439,7 +464,7 @@ def evaluate(args: argparse.Namespace) -> EvalResults:
     head_spaces = args.head_spaces or list(model.head_names)
     extra = head_spaces if "head_contribution" in args.protocols else []
     needed = list(dict.fromkeys(name for key in [*keys, *extra] for name in parse_space_key(key)))
-    model.embedding_dim(needed)  # unknown space names fail here, before any extraction
+    model.embedding_dim(model_spaces(needed))  # unknown space names fail here, before any extraction
     output_dir = Path(args.output_dir)
     results = EvalResults(ModelInfo.from_model(model, args.model, args.revision))
 
@@ -447,8 +472,8 @@ def evaluate(args: argparse.Namespace) -> EvalResults:
     problems: list[str] = []
     for source in args.dataset:  # load (cheap) and check every protocol before any feature is extracted
         columns = {"image_column": args.image_column, "label_column": args.label_column}
-        train = load_image_dataset(source, split=args.train_split, **columns)
-        test = load_image_dataset(source, split=args.test_split, **columns)
+        train = subset(load_image_dataset(source, split=args.train_split, **columns), args.max_train_rows, args.seed)
+        test = subset(load_image_dataset(source, split=args.test_split, **columns), args.max_test_rows, args.seed)
         labels = [torch.tensor(split["label"], dtype=torch.long) for split in (train, test)]
         problems += protocol_problems(args, source, *labels, head_spaces)
         splits[source] = (train, test)

@@ -1,4 +1,8 @@
-"""Datasets that looc-hub provides by name, built from pip packages on first use and cached (see `cache.py`)."""
+"""Datasets that looc-hub provides by name, built from installed packages on first use and cached (`cache.py`).
+
+OpenMoji and digits come from pip packages; Fashion-MNIST and OpenClipart from Debian packages (data for the
+reproduction, not test dependencies).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from functools import partial
 
 from datasets import DatasetDict
 
-from . import digits, openmoji
+from . import digits, fashion_mnist, openclipart, openmoji, openmoji_skin_tones
 from .cache import load_or_build
 
 
@@ -22,7 +26,16 @@ class _EmbeddedDataset:
 
 _EMBEDDED_DATASETS = {
     "looc-hub/openmoji": _EmbeddedDataset(openmoji.build_openmoji, openmoji.cache_key, openmoji.DEFAULT_IMAGE_SIZE),
+    "looc-hub/openmoji-skin-tones": _EmbeddedDataset(
+        openmoji_skin_tones.build_skin_tones, openmoji_skin_tones.cache_key, openmoji_skin_tones.DEFAULT_IMAGE_SIZE
+    ),
     "looc-hub/digits": _EmbeddedDataset(digits.build_digits, digits.cache_key, digits.DEFAULT_IMAGE_SIZE),
+    "looc-hub/fashion-mnist": _EmbeddedDataset(
+        fashion_mnist.build_fashion_mnist, fashion_mnist.cache_key, fashion_mnist.DEFAULT_IMAGE_SIZE
+    ),
+    "looc-hub/openclipart": _EmbeddedDataset(
+        openclipart.build_openclipart, openclipart.cache_key, openclipart.DEFAULT_IMAGE_SIZE
+    ),
 }
 EMBEDDED_DATASET_NAMES = tuple(_EMBEDDED_DATASETS)
 

@@ -101,8 +101,13 @@ def _font_size(image_size: int) -> int:
     return max(1, round(_FONT_SCALE * image_size))
 
 
+def base_hexcode(hexcode: str) -> str:
+    """The emoji without its skin-tone modifiers: what all its tones share."""
+    return _SKIN_TONE.sub("", hexcode)
+
+
 def _split_of(hexcode: str) -> str:
-    base = _SKIN_TONE.sub("", hexcode)
+    base = base_hexcode(hexcode)
     return "validation" if zlib.crc32(base.encode("ascii")) % 100 < VALIDATION_PERCENT else "train"
 
 

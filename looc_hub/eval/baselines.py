@@ -4,8 +4,9 @@ A pretrained model has learned something only if it beats, on the same held-out 
 - `random_init_like`: a randomly initialised model of the same configuration (the run's own starting point for
   the same seed), with its BatchNorm statistics calibrated on training images (ours: without calibration a
   random network's eval-mode activations are meaningless, which would flatter any trained model);
-- `raw_pixel_features`: the pixels themselves, preprocessed exactly as the model's inputs are (its evaluation
-  transform and normalisation), flattened. On small images raw pixels are a strong baseline.
+- raw pixels (the `PIXELS` key of `extract_features`): the pixels themselves, preprocessed exactly as the model's
+  inputs are (its evaluation transform and normalisation), flattened. On small images raw pixels are a strong
+  baseline.
 `paired_bootstrap` gives the noise of a difference between two such rows on the same test images.
 """
 
@@ -18,10 +19,10 @@ from datasets import Dataset
 from torch import Tensor
 
 from ..model import LooCModel
-from ..preprocessing import eval_data_config
 from .features import extract_features
 from .knn import knn_class_scores
 from .sensitivity import augmentation_sensitivity
+from .spaces import PIXELS
 from .transformed import embed_images, image_batches
 
 __all__ = [
@@ -31,7 +32,6 @@ __all__ = [
     "compare_to_baselines",
     "paired_bootstrap",
     "random_init_like",
-    "raw_pixel_features",
 ]
 
 
@@ -66,20 +66,6 @@ def random_init_like(model: LooCModel, calibration: Dataset, *, seed: int = 0, d
     seed), BatchNorm calibrated on `calibration` (`calibrate_batchnorm`)."""
     torch.manual_seed(seed)
     return calibrate_batchnorm(LooCModel(model.config), calibration, device=device)
-
-
-@torch.no_grad()
-def raw_pixel_features(model: LooCModel, dataset: Dataset, *, batch_size: int = 256) -> tuple[Tensor, Tensor | None]:
-    """((N, C*S*S) flattened, normalised input pixels, labels (N,) or None): what `model` would be fed."""
-    data_config = eval_data_config(model)
-    mean = torch.tensor(data_config["mean"]).view(1, -1, 1, 1)
-    std = torch.tensor(data_config["std"]).view(1, -1, 1, 1)
-    features, labels = [], []
-    for images, batch_labels in image_batches(dataset, model, batch_size=batch_size):
-        features.append(((images - mean) / std).flatten(1))
-        if batch_labels is not None:
-            labels.append(batch_labels)
-    return torch.cat(features), torch.cat(labels) if labels else None
 
 
 @dataclass(frozen=True)
@@ -147,9 +133,9 @@ def compare_to_baselines(
         bank, bank_labels = extract_features(candidate, train, spaces=spaces, device=device)
         queries, labels = extract_features(candidate, test, spaces=spaces, device=device)
         per_model[name] = {space: hits(bank[space], bank_labels, queries[space], labels) for space in spaces}
-    pixel_bank, pixel_labels = raw_pixel_features(model, train)
-    pixel_queries, labels = raw_pixel_features(model, test)
-    pixel_hits = hits(pixel_bank, pixel_labels, pixel_queries, labels)
+    pixel_bank, pixel_labels = extract_features(model, train, spaces=[PIXELS])
+    pixel_queries, labels = extract_features(model, test, spaces=[PIXELS])
+    pixel_hits = hits(pixel_bank[PIXELS], pixel_labels, pixel_queries[PIXELS], labels)
 
     def accuracy(h: Tensor) -> float:
         return 100.0 * h.float().mean().item()

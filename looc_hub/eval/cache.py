@@ -30,6 +30,7 @@ from safetensors.torch import load_file, save_file
 from ..data import default_cache_dir
 from ..model import LooCModel
 from .features import extract_features
+from .spaces import model_spaces
 
 __all__ = ["EXTRACTION_VERSION", "FeatureCache", "model_fingerprint"]
 
@@ -82,7 +83,7 @@ class FeatureCache:
                 f"{type(dataset).__name__}; call extract_features directly for streams"
             )
         spaces = list(spaces or model.spaces)
-        model.embedding_dim(spaces)  # validates the names
+        model.embedding_dim(model_spaces(spaces))  # validates the names
         folder = self.folder(model, dataset, dataset_name=dataset_name, split=split)
         stored = {space: _read_cached(folder / f"{space}.safetensors") for space in spaces}
         missing = [space for space in spaces if stored[space] is None]

@@ -43,7 +43,7 @@ from ..views import (
 from ._plot import pyplot, save_figure
 from .features import extract_features
 from .results import EvalRecord
-from .spaces import concat_features, parse_space_key
+from .spaces import concat_features, model_spaces, parse_space_key
 from .transformed import ImageTransform
 
 __all__ = ["SENSITIVITY_AUGMENTATIONS", "SensitivityMatrix", "augmentation_sensitivity", "plot_sensitivity"]
@@ -87,7 +87,7 @@ def augmentation_sensitivity(
         raise ValueError(f"the different-image baseline needs at least 2 images, got {len(dataset)}")
     keys = list(keys or model.spaces)
     spaces = list(dict.fromkeys(name for key in keys for name in parse_space_key(key)))
-    model.embedding_dim(spaces)  # unknown space names fail before any extraction
+    model.embedding_dim(model_spaces(spaces))  # unknown space names fail before any extraction
     extract = {"spaces": spaces, "batch_size": batch_size, "device": device}
     clean, _ = extract_features(model, dataset, **extract)
     clean = {key: F.normalize(concat_features(clean, key, normalize_parts=True), dim=1) for key in keys}

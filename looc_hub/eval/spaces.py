@@ -7,9 +7,12 @@ from collections.abc import Mapping, Sequence
 import torch
 import torch.nn.functional as F
 
-__all__ = ["concat_features", "parse_space_key", "space_key"]
+__all__ = ["PIXELS", "concat_features", "model_spaces", "parse_space_key", "space_key"]
 
 SEPARATOR = "+"
+PIXELS = "pixels"
+"""A reference key every evaluation accepts beside the model's spaces: the model's input itself (its evaluation
+preprocessing and normalisation, flattened). The raw-pixel row that a learned feature must beat (ours)."""
 
 
 def space_key(spaces: str | Sequence[str]) -> str:
@@ -28,6 +31,11 @@ def parse_space_key(key: str) -> list[str]:
     if len(set(names)) != len(names):
         raise ValueError(f"Space key {key!r} lists a space twice")
     return names
+
+
+def model_spaces(names: Sequence[str]) -> list[str]:
+    """The names that the model computes: `names` without the `PIXELS` reference."""
+    return [name for name in names if name != PIXELS]
 
 
 def concat_features(features: Mapping[str, torch.Tensor], key: str, *, normalize_parts: bool = False) -> torch.Tensor:

@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from ..data import build_dataloader
 from ..model import LooCModel
 from ..preprocessing import eval_data_config, eval_pixel_transform
+from .spaces import PIXELS, model_spaces
 
 __all__ = ["ImageTransform", "embed_images", "image_batches"]
 
@@ -58,11 +59,17 @@ def embed_images(model: LooCModel, images: Tensor, spaces: Sequence[str]) -> dic
     """{space: (B, d)} of float images in [0, 1], normalised with the mean / std of the model's `pretrained_cfg`.
 
     AMP (bfloat16) on CUDA. With `image_batches(dataset, model)` this equals `model(eval_transform(model)(image))`.
+    The `PIXELS` reference key is the normalised input itself, flattened (B, C*S*S).
     """
     data_config = eval_data_config(model)
     mean = torch.tensor(data_config["mean"], device=images.device).view(1, -1, 1, 1)
     std = torch.tensor(data_config["std"], device=images.device).view(1, -1, 1, 1)
     # bfloat16, not float16: an untrained network's activations can overflow float16's range (seen: a random-init
     # ResNet-18's features became non-finite), and bfloat16 keeps float32's.
+    inputs = (images - mean) / std
+    computed = model_spaces(spaces)
     with torch.autocast(images.device.type, dtype=torch.bfloat16, enabled=images.device.type == "cuda"):
-        return model((images - mean) / std, spaces=list(spaces))
+        out = model(inputs, spaces=computed) if computed else {}
+    if PIXELS in spaces:
+        out[PIXELS] = inputs.flatten(1)
+    return out
