@@ -79,7 +79,8 @@ def test_evaluate_writes_one_record_per_protocol_space_and_metric_and_prints_a_t
         "5-shot",
     ]
     row = next(line for line in table.splitlines() if line.startswith("backbone+color"))
-    assert f"{linear['backbone+color'].value:.1f}" in row.split()
+    cell = f"{linear['backbone+color'].value:.1f}±{linear['backbone+color'].ci95:.1f}"
+    assert cell in row.split() and linear["backbone+color"].ci95 > 0  # the 95% test-set interval
     assert any((tmp_path / "cache").rglob("color.safetensors"))  # concatenation parts were cached
 
 

@@ -33,8 +33,9 @@ def test_timm_like_filters():
     assert looc_hub.list_models("*resnet50*", exclude_filters="moco*") == [
         n for n in names if "resnet50" in n and not n.startswith("moco")
     ]
-    assert looc_hub.list_models("*", exclude_filters=["*in100*", "*openmoji*"]) == []
+    assert looc_hub.list_models("*", exclude_filters=["*in100*", "*openmoji*", "*fmnist*"]) == []
     assert looc_hub.list_models("looc-hub/loocpp_*") == [
+        "loocpp_resnet10t.fmnist32",
         "loocpp_resnet10t.openmoji32",
         "loocpp_resnet50.in100",
         "loocpp_resnet50.in100_crt",
