@@ -27,8 +27,8 @@ from datasets import Dataset
 
 from looc_hub import LooCModel
 from looc_hub.data import load_image_dataset
-from looc_hub.eval.cache import FeatureCache
 from looc_hub.eval.corruptions import CORRUPTIONS, SEVERITIES, corruption_accuracy
+from looc_hub.eval.feature_cache import FeatureCache
 from looc_hub.eval.few_shot import few_shot_accuracy, kshot_linear_probe, kshot_problem
 from looc_hub.eval.head_contribution import head_contributions, plot_head_contributions
 from looc_hub.eval.intervals import accuracy_ci95

@@ -33,9 +33,9 @@ from looc_hub.publish import check_push_target, publish
 from looc_hub.training import CheckpointManager, JSONLTracker, PretrainConfig, TrainingProgress, cosine_with_warmup
 from looc_hub.training.curves import plot_training_curves
 from looc_hub.training.knn_monitor import knn_monitor
-from looc_hub.training.publish import write_trained_model
 from looc_hub.training.run_dir import RESUME_FIELDS, check_resumed_step, prepare_output_dir
 from looc_hub.training.tracking import check_trackers_installed
+from looc_hub.training.trained_model import write_trained_model
 from looc_hub.views import LooCViewGenerator
 
 from ._args import HelpFormatter, add_log_level_flag

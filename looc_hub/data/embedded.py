@@ -1,4 +1,4 @@
-"""Datasets that looc-hub provides by name, built from installed packages on first use and cached (`cache.py`).
+"""Datasets that looc-hub provides by name, built from installed packages on first use and cached (`dataset_cache.py`).
 
 OpenMoji and digits come from pip packages; Fashion-MNIST and OpenClipart from Debian packages (data for the
 reproduction, not test dependencies).
@@ -14,7 +14,7 @@ from functools import partial
 from datasets import DatasetDict
 
 from . import digits, fashion_mnist, openclipart, openmoji, openmoji_skin_tones
-from .cache import load_or_build
+from .dataset_cache import load_or_build
 
 
 @dataclass(frozen=True)

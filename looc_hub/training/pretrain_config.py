@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from ..recipes import list_recipes, recipe_path
-from .config_help import FIELD_HELP
+from .pretrain_config_help import FIELD_HELP
 from .tracking import TRACKERS
 
 __all__ = ["FIELD_CHOICES", "PretrainConfig"]
