@@ -20,13 +20,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .._atomic import atomic_file
 from .spaces import parse_space_key
 
 __all__ = [
@@ -173,17 +173,8 @@ def save_results(results: EvalResults, path: str | os.PathLike) -> Path:
     """Validate and write `results` as JSON, atomically (a temporary sibling renamed over `path`)."""
     path = Path(path)
     text = json.dumps(results.to_dict(), indent=2) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, staging = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(staging, path)
-    except BaseException:
-        Path(staging).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as staging:
+        staging.write_text(text)
     return path
 
 
