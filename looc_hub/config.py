@@ -17,6 +17,8 @@ from typing import Any
 import timm
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
+from ._checks import check_int, is_number
+
 __all__ = ["AUGMENTATIONS", "INTERPOLATIONS", "VARIANTS", "LooCConfig"]
 
 AUGMENTATIONS: tuple[str, ...] = ("color", "rotation", "texture")
@@ -149,9 +151,9 @@ class LooCConfig:
         if self.variant not in VARIANTS:
             raise ValueError(f"Unknown variant {self.variant!r}; valid variants: {list(VARIANTS)}")
         if self.head_hidden_dim is not None:
-            _check_positive_int("head_hidden_dim", self.head_hidden_dim)
+            check_int("head_hidden_dim", self.head_hidden_dim)
         for name in ("head_out_dim", "queue_size", "image_size"):
-            _check_positive_int(name, getattr(self, name))
+            check_int(name, getattr(self, name))
         if not _is_number(self.temperature) or self.temperature <= 0:
             raise ValueError(f"temperature must be a positive number, got {self.temperature!r}")
         if not _is_number(self.momentum) or not 0 <= self.momentum < 1:
@@ -183,11 +185,6 @@ def _check_augmentations(name: str, values: Sequence[str]) -> None:
         raise ValueError(f"{name} lists an augmentation twice: {list(values)}")
 
 
-def _check_positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-
 def _is_number(value: Any) -> bool:
     """A finite int or float: NaN and infinity pass every `<` / `<=` check silently, so they are refused here."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    return is_number(value) and math.isfinite(value)

@@ -13,6 +13,7 @@ from functools import partial
 
 from datasets import DatasetDict
 
+from .._checks import check_int
 from . import digits, fashion_mnist, openclipart, openmoji, openmoji_skin_tones
 from .dataset_cache import load_or_build
 
@@ -54,6 +55,5 @@ def load_embedded_dataset(
         raise ValueError(f"Unknown embedded dataset {name!r}; choose one of {list(EMBEDDED_DATASET_NAMES)}")
     entry = _EMBEDDED_DATASETS[name]
     size = entry.default_image_size if image_size is None else image_size
-    if not isinstance(size, int) or size < 1:
-        raise ValueError(f"image_size must be a positive int, got {size!r}")
+    check_int("image_size", size)
     return load_or_build(entry.cache_key(size), partial(entry.build, size), cache_dir)

@@ -32,6 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .._checks import check_int
+
 __all__ = [
     "PROBE_METHODS",
     "WEIGHT_DECAY_GRID",
@@ -120,8 +122,7 @@ def fit_linear_probe(
     if weight_decay is None and (not weight_decay_grid or any(not value >= 0 for value in weight_decay_grid)):
         raise ValueError(f"weight_decay_grid must be non-empty penalties >= 0, got {list(weight_decay_grid)}")
     for name, value in (("max_iter", max_iter), ("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_int(name, value)
     labels = labels.long()
     fit = _Fitter(method, num_classes, max_iter, tolerance, epochs, lr, batch_size, seed)
 
@@ -200,8 +201,7 @@ def stratified_folds(labels: Tensor, folds: int, seed: int) -> list[tuple[Tensor
 
     Every class needs at least `folds` rows, so that each fold holds out at least one of each.
     """
-    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
-        raise ValueError(f"folds must be an integer >= 2, got {folds!r}")
+    check_int("folds", folds, minimum=2)
     generator = torch.Generator().manual_seed(seed)
     fold_of = torch.empty_like(labels)
     for label in labels.unique():

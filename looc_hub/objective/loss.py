@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from .._checks import is_number
+
 __all__ = ["LooCLoss", "LooCLossOutput"]
 
 
@@ -75,7 +77,7 @@ class LooCLoss(nn.Module):
 
     def __init__(self, temperature: float = 0.2) -> None:
         super().__init__()
-        if isinstance(temperature, bool) or not isinstance(temperature, int | float) or temperature <= 0:
+        if not is_number(temperature) or temperature <= 0:
             raise ValueError(f"temperature must be a positive number (MoCo v2: 0.2), got {temperature!r}")
         self.temperature = float(temperature)
 

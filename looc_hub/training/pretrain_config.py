@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from .._checks import is_int, is_number
 from ..recipes import list_recipes, recipe_path
 from .pretrain_config_help import FIELD_HELP
 from .tracking import TRACKERS
@@ -201,11 +202,11 @@ def _check_type(name: str, value: Any, hint: Any) -> None:
         origin = typing.get_origin(option) or option
         if option is type(None) and value is None:
             return
-        if origin is float and isinstance(value, int | float) and not isinstance(value, bool):
+        if origin is float and is_number(value):
             if not math.isfinite(value):
                 raise ValueError(f"{name} must be a finite number, got {value!r}")
             return
-        if origin is int and isinstance(value, bool):
+        if origin is int and not is_int(value):
             continue
         if origin is not type(None) and isinstance(value, origin):
             return
