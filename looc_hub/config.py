@@ -127,6 +127,12 @@ class LooCConfig:
         return dataclasses.replace(self, **changes)
 
     def _validate(self) -> None:
+        self._validate_backbone()
+        self._validate_augmentations()
+        self._validate_sizes_and_rates()
+        self._validate_preprocessing()
+
+    def _validate_backbone(self) -> None:
         if not isinstance(self.backbone, str) or not timm.is_model(self.backbone):
             close = difflib.get_close_matches(str(self.backbone), timm.list_models(), n=5)
             raise ValueError(f"Unknown timm architecture {self.backbone!r}; close matches: {close}")
@@ -140,6 +146,8 @@ class LooCConfig:
             json.dumps(self.backbone_kwargs)
         except TypeError as error:
             raise TypeError(f"backbone_kwargs must be JSON-serialisable: {error}") from None
+
+    def _validate_augmentations(self) -> None:
         _check_augmentations("augmentations", self.augmentations)
         _check_augmentations("invariant_augmentations", self.invariant_augmentations)
         both = sorted(set(self.augmentations) & set(self.invariant_augmentations))
@@ -150,6 +158,8 @@ class LooCConfig:
             )
         if self.variant not in VARIANTS:
             raise ValueError(f"Unknown variant {self.variant!r}; valid variants: {list(VARIANTS)}")
+
+    def _validate_sizes_and_rates(self) -> None:
         if self.head_hidden_dim is not None:
             check_int("head_hidden_dim", self.head_hidden_dim)
         for name in ("head_out_dim", "queue_size", "image_size"):
@@ -158,6 +168,8 @@ class LooCConfig:
             raise ValueError(f"temperature must be a positive number, got {self.temperature!r}")
         if not _is_number(self.momentum) or not 0 <= self.momentum < 1:
             raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
+
+    def _validate_preprocessing(self) -> None:
         for name in ("mean", "std"):
             values = getattr(self, name)
             if len(values) != self.in_chans or not all(_is_number(v) for v in values):
