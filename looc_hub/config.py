@@ -55,12 +55,12 @@ class LooCConfig:
             sensitive to it. Empty for the MoCo baselines.
         invariant_augmentations: augmentations trained as plain invariances with no space of their own
             (MoCo: ("color",); MoCo + Rotation: ("color", "rotation")). Random resized crop, flip and blur are
-            always invariances (the paper's MoCo v2 base augmentations) and are not listed.
+            always invariances (MoCo v2's base augmentations) and are not listed.
         variant: "looc" (heads share the whole backbone) or "looc++" (each head owns a copy of the last stage).
         head_hidden_dim: hidden width of the MoCo v2 projection MLP; None means the backbone's feature dim.
         head_out_dim: dimension of each space Z_i (MoCo v2: 128).
-        temperature: InfoNCE temperature (MoCo v2 / paper: 0.2).
-        momentum: key-encoder EMA momentum (MoCo v2 / paper: 0.999).
+        temperature: InfoNCE temperature (MoCo v2's: 0.2).
+        momentum: key-encoder EMA momentum (MoCo v2's: 0.999).
         queue_size: negatives kept per space (paper: 16,384).
         image_size: training and evaluation resolution (paper: 224).
         mean, std: input normalisation (ImageNet statistics, as MoCo).

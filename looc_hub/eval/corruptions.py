@@ -23,7 +23,7 @@ Every result is clamped to [0, 1].
 
 The protocol (`corruption_accuracy`): a linear probe trained on clean features is tested on every corruption x
 severity of the test set; the mean corruption accuracy is the mean over all of them (ImageNet-C's mCE needs
-AlexNet's errors, which do not exist here, so we report mean accuracy, as the paper's robustness table does).
+AlexNet's errors, which do not exist here, so we report mean accuracy instead; ours).
 """
 
 from __future__ import annotations

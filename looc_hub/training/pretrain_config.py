@@ -41,15 +41,15 @@ FIELD_CHOICES: dict[str, tuple[Any, ...]] = {
 
 @dataclass
 class PretrainConfig:
-    """A pretraining run. Defaults are the paper's MoCo v2 recipe where it has one.
+    """A pretraining run. Defaults are MoCo v2's recipe (which the paper builds on) where it has one.
 
     Model: `model` (a zoo name) and `model_overrides` (LooCConfig fields, e.g. {"image_size": 32}).
     Data: `dataset` (a Hub name, imagefolder dir, parquet file(s), `save_to_disk` dir or an embedded
     "looc-hub/..." set), `train_split`, `image_column`, `streaming`, `canvas_size` (the loader's square
     decode size; None: 1.25 x image_size, ours) and, for the kNN monitor, `eval_split` / `label_column`.
-    Optimisation (paper / MoCo v2): SGD, `base_lr` 0.03 per 256 images (scaled linearly with the global
+    Optimisation (MoCo v2's): SGD, `base_lr` 0.03 per 256 images (scaled linearly with the global
     batch), momentum 0.9, weight decay 1e-4, cosine schedule; `warmup_epochs` and AdamW are our options.
-    Key encoder: `key_momentum_schedule` "constant" (paper) or "cosine" (BYOL's, ours: from the model's
+    Key encoder: `key_momentum_schedule` "constant" (MoCo v2's) or "cosine" (BYOL's, ours: from the model's
     momentum to 1). BatchNorm: Shuffle-BN (MoCo) unless `sync_bn`; on one process it splits each batch into
     `bn_groups` BatchNorm groups (MoCo's single-GPU recipe; 4 is ours, 1 turns it off).
     Output: a non-empty `output_dir` is refused unless `resume` ("latest" or a checkpoint folder: trusted input,
