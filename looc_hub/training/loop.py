@@ -17,7 +17,7 @@ from datasets import Dataset
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from ..objective import LooCObjectiveOutput, cosine_momentum
+from ..objective import LooCObjective, LooCObjectiveOutput, cosine_momentum
 from ..views import LooCViewGenerator
 from .checkpoints import CheckpointManager
 from .knn_monitor import knn_monitor
@@ -149,7 +149,14 @@ class TrainingLoop:
         self.knn_step = step
 
 
-def run_knn_monitor(accelerator, objective, knn_bank, eval_set, config, step) -> dict[str, dict[str, float]]:
+def run_knn_monitor(
+    accelerator: Accelerator,
+    objective: LooCObjective,
+    knn_bank: Dataset,
+    eval_set: Dataset,
+    config: PretrainConfig,
+    step: int,
+) -> dict[str, dict[str, float]]:
     """kNN accuracy per space on the held-out split, on the main process (the others wait)."""
     results: dict[str, dict[str, float]] = {}
     if accelerator.is_main_process:
