@@ -1,4 +1,4 @@
-"""Atomic directory writes: a reader sees the old directory or the new one, never half of either.
+"""Atomic writes of a directory or a single file: a reader sees the old one or the new one, never half of either.
 
 Replacing a directory deletes what it held, so `atomic_directory` first checks that the target holds nothing the
 caller did not write (its `foreign` function lists such files): a user's `.git/`, sources or notes are never
@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["FileExistsNotOursError", "atomic_directory", "replace_directory"]
+__all__ = ["FileExistsNotOursError", "atomic_directory", "atomic_file", "replace_directory"]
 
 
 class FileExistsNotOursError(FileExistsError):
@@ -56,6 +56,28 @@ def atomic_directory(
         replace_directory(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+@contextmanager
+def atomic_file(target: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside `target`; when the body has written it, it is flushed and renamed over `target`.
+
+    The body writes the file however it likes (text, `safetensors.save_file`, `torch.export.save`) and may check
+    it before the rename; an exception (a failed check included) deletes it and leaves `target` untouched. The
+    temporary name keeps `target`'s suffix, since some writers refuse or warn about another (`.pt2`).
+    """
+    path = Path(target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=f".{path.stem}.tmp-", suffix=path.suffix, dir=path.parent)
+    os.close(handle)
+    staging = Path(name)
+    try:
+        yield staging
+        _finish_file(staging, _current_umask())
+        os.replace(staging, path)
+    except BaseException:
+        staging.unlink(missing_ok=True)
         raise
 
 
@@ -118,6 +140,11 @@ def _finish_tree(root: Path) -> None:
         if path.is_dir():
             path.chmod(0o777 & ~mask)
         elif path.is_file():
-            path.chmod(0o666 & ~mask)
-            with open(path, "rb") as handle:
-                os.fsync(handle.fileno())
+            _finish_file(path, mask)
+
+
+def _finish_file(path: Path, mask: int) -> None:
+    """Ordinary permissions (a temporary file is the owner's only) and contents on disk before the rename."""
+    path.chmod(0o666 & ~mask)
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())

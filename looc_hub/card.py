@@ -194,7 +194,7 @@ def model_statistics(model: LooCModel) -> dict[str, str]:
 
 
 def _departures(config: LooCConfig) -> str:
-    """The settings where `config` differs from the paper's MoCo v2 recipe (the `LooCConfig` defaults)."""
+    """The settings where `config` differs from MoCo v2's recipe, which the paper builds on (`LooCConfig` defaults)."""
     reference = LooCConfig()
     fields = ("temperature", "momentum", "queue_size", "image_size", "crop_pct")
     return ", ".join(

@@ -17,6 +17,8 @@ from typing import Any
 import timm
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
+from ._checks import check_int, is_number
+
 __all__ = ["AUGMENTATIONS", "INTERPOLATIONS", "VARIANTS", "LooCConfig"]
 
 AUGMENTATIONS: tuple[str, ...] = ("color", "rotation", "texture")
@@ -53,12 +55,12 @@ class LooCConfig:
             sensitive to it. Empty for the MoCo baselines.
         invariant_augmentations: augmentations trained as plain invariances with no space of their own
             (MoCo: ("color",); MoCo + Rotation: ("color", "rotation")). Random resized crop, flip and blur are
-            always invariances (the paper's MoCo v2 base augmentations) and are not listed.
+            always invariances (MoCo v2's base augmentations) and are not listed.
         variant: "looc" (heads share the whole backbone) or "looc++" (each head owns a copy of the last stage).
         head_hidden_dim: hidden width of the MoCo v2 projection MLP; None means the backbone's feature dim.
         head_out_dim: dimension of each space Z_i (MoCo v2: 128).
-        temperature: InfoNCE temperature (MoCo v2 / paper: 0.2).
-        momentum: key-encoder EMA momentum (MoCo v2 / paper: 0.999).
+        temperature: InfoNCE temperature (MoCo v2's: 0.2).
+        momentum: key-encoder EMA momentum (MoCo v2's: 0.999).
         queue_size: negatives kept per space (paper: 16,384).
         image_size: training and evaluation resolution (paper: 224).
         mean, std: input normalisation (ImageNet statistics, as MoCo).
@@ -125,6 +127,12 @@ class LooCConfig:
         return dataclasses.replace(self, **changes)
 
     def _validate(self) -> None:
+        self._validate_backbone()
+        self._validate_augmentations()
+        self._validate_sizes_and_rates()
+        self._validate_preprocessing()
+
+    def _validate_backbone(self) -> None:
         if not isinstance(self.backbone, str) or not timm.is_model(self.backbone):
             close = difflib.get_close_matches(str(self.backbone), timm.list_models(), n=5)
             raise ValueError(f"Unknown timm architecture {self.backbone!r}; close matches: {close}")
@@ -138,6 +146,8 @@ class LooCConfig:
             json.dumps(self.backbone_kwargs)
         except TypeError as error:
             raise TypeError(f"backbone_kwargs must be JSON-serialisable: {error}") from None
+
+    def _validate_augmentations(self) -> None:
         _check_augmentations("augmentations", self.augmentations)
         _check_augmentations("invariant_augmentations", self.invariant_augmentations)
         both = sorted(set(self.augmentations) & set(self.invariant_augmentations))
@@ -148,14 +158,18 @@ class LooCConfig:
             )
         if self.variant not in VARIANTS:
             raise ValueError(f"Unknown variant {self.variant!r}; valid variants: {list(VARIANTS)}")
+
+    def _validate_sizes_and_rates(self) -> None:
         if self.head_hidden_dim is not None:
-            _check_positive_int("head_hidden_dim", self.head_hidden_dim)
+            check_int("head_hidden_dim", self.head_hidden_dim)
         for name in ("head_out_dim", "queue_size", "image_size"):
-            _check_positive_int(name, getattr(self, name))
+            check_int(name, getattr(self, name))
         if not _is_number(self.temperature) or self.temperature <= 0:
             raise ValueError(f"temperature must be a positive number, got {self.temperature!r}")
         if not _is_number(self.momentum) or not 0 <= self.momentum < 1:
             raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
+
+    def _validate_preprocessing(self) -> None:
         for name in ("mean", "std"):
             values = getattr(self, name)
             if len(values) != self.in_chans or not all(_is_number(v) for v in values):
@@ -183,11 +197,6 @@ def _check_augmentations(name: str, values: Sequence[str]) -> None:
         raise ValueError(f"{name} lists an augmentation twice: {list(values)}")
 
 
-def _check_positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-
 def _is_number(value: Any) -> bool:
     """A finite int or float: NaN and infinity pass every `<` / `<=` check silently, so they are refused here."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    return is_number(value) and math.isfinite(value)

@@ -23,7 +23,7 @@ import torchvision
 from torch import nn
 
 from . import _hub
-from ._atomic import atomic_directory
+from ._atomic import atomic_directory, atomic_file
 from .model import LooCModel
 
 __all__ = ["TORCHVISION_RESNETS", "export_program", "export_timm", "export_torchvision_resnet"]
@@ -67,7 +67,8 @@ def export_torchvision_resnet(model: LooCModel, path: str | os.PathLike) -> Path
     resnet = torchvision_resnet(model)
     _check_same(resnet, lambda x: model.embed(x, space="backbone"), model, "the torchvision export")
     path = Path(path)
-    _hub.write_safetensors(model.backbone.state_dict(), path)
+    with atomic_file(path) as staging:
+        _hub.write_safetensors(model.backbone.state_dict(), staging)
     return path
 
 
@@ -94,13 +95,9 @@ def export_program(
     batch = torch.export.Dim("batch", min=1)
     program = torch.export.export(module, (example,), dynamic_shapes={"x": {0: batch}})
     path = Path(path)
-    staging = path.with_name(f".{path.name}.tmp")
-    try:
+    with atomic_file(path) as staging:  # the reloaded program is checked before it replaces `path`
         torch.export.save(program, staging)
         _check_same(torch.export.load(staging).module(), module, model, f"the exported program {path.name}")
-        os.replace(staging, path)
-    finally:
-        staging.unlink(missing_ok=True)
     return program
 
 

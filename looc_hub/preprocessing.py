@@ -115,6 +115,6 @@ def eval_pixel_transform(model: nn.Module) -> Any:
     """`eval_transform` up to the pixels: RGB PIL image -> uint8 (3, S, S), before float conversion and normalisation.
 
     timm's own transform (`use_prefetcher=True`), so the geometry cannot drift from the card's snippet; the
-    float conversion (/255) and normalisation then happen batched (`looc_hub.eval.transformed.embed_images`).
+    float conversion (/255) and normalisation then happen batched (`looc_hub.eval.extraction_steps.embed_images`).
     """
     return create_transform(**eval_data_config(model), is_training=False, use_prefetcher=True)

@@ -4,7 +4,7 @@ For each (output, canvas) size and thread count the script times, on the same ui
 - engine: ``LooCViewGenerator.__call__`` on the whole batch (validation, uint8 -> float, sampling, rendering,
   normalisation);
 - same views, torchvision per sample: the engine's sampled parameters rendered one image and one view at a time
-  with torchvision.transforms.v2.functional (``looc_hub.views._reference``): the pipeline the issue asks to beat;
+  with torchvision.transforms.v2.functional (``tests/views_reference.py``): the pipeline the issue asks to beat;
 - MoCo v2 Compose, torchvision per sample: an ordinary random ``transforms.v2.Compose`` (crop, flip, colour
   jitter, grayscale, blur, normalise) called once per view: the usual way to make views, for context.
 
@@ -24,6 +24,7 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -33,11 +34,14 @@ import torch
 from torchvision.transforms import v2
 
 from looc_hub.views import LooCViewGenerator
-from looc_hub.views._reference import render_reference
 from looc_hub.views._validate import to_unit_float
 from looc_hub.views.blur import gaussian_kernel_size
 
-RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # the per-sample reference lives with the tests, in a checkout
+from tests.views_reference import render_reference  # noqa: E402
+
+RESULTS = REPO / "benchmarks" / "results"
 PIPELINES = ("engine", "same_views", "compose")
 
 

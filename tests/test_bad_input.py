@@ -544,7 +544,7 @@ def test_an_empty_parquet_file_is_named(tmp_path):
 
 
 def test_a_corrupt_feature_cache_file_is_named_and_extracted_again(small_model, tiny_splits, tmp_path):
-    from looc_hub.eval.cache import FeatureCache
+    from looc_hub.eval.feature_cache import FeatureCache
 
     cache = FeatureCache(tmp_path)
     data = tiny_splits["test"]

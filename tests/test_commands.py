@@ -15,7 +15,7 @@ else:  # the dev extra installs tomli there
     import tomli as tomllib
 
 from looc_hub.training import PretrainConfig
-from looc_hub.training.config import FIELD_CHOICES
+from looc_hub.training.pretrain_config import FIELD_CHOICES
 from tests.pretrain_runs import REPO
 
 SCRIPTS = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]

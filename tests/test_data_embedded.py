@@ -15,7 +15,7 @@ import pytest
 from datasets import Dataset, DatasetDict
 
 from looc_hub.data import default_cache_dir, load_embedded_dataset, load_image_dataset
-from looc_hub.data.cache import load_or_build
+from looc_hub.data.dataset_cache import load_or_build
 from looc_hub.data.openmoji import VALIDATION_PERCENT
 
 GROUPS = json.loads((files("looc_hub.data") / "openmoji_groups.json").read_text())["groups"]

@@ -126,9 +126,10 @@ def test_streaming_loader_works_with_worker_processes(stream):
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"batch_size": 0}, ValueError, "batch_size must be an int >= 1"),
-        ({"num_workers": -1}, ValueError, "num_workers must be an int >= 0"),
-        ({"shuffle_buffer_size": 0}, ValueError, "shuffle_buffer_size must be an int >= 1"),
+        ({"batch_size": 0}, ValueError, "batch_size must be a positive integer"),
+        ({"batch_size": True}, ValueError, "batch_size must be a positive integer, got True"),  # an int to Python
+        ({"num_workers": -1}, ValueError, "num_workers must be an integer >= 0"),
+        ({"shuffle_buffer_size": 0}, ValueError, "shuffle_buffer_size must be a positive integer"),
         ({"canvas_size": 0}, ValueError, "canvas_size must be a positive int"),
     ],
 )

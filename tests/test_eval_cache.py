@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from looc_hub import LooCConfig, LooCModel
-from looc_hub.eval.cache import FeatureCache
+from looc_hub.eval.feature_cache import FeatureCache
 from looc_hub.eval.features import extract_features
 
 

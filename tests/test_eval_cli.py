@@ -8,7 +8,7 @@ from datasets import DatasetDict
 from looc_hub.cli import evaluate
 from looc_hub.eval.linear_probe import WEIGHT_DECAY_GRID
 from looc_hub.eval.results import load_results
-from tests.eval_models import calibrated_model
+from tests.models import calibrated_model
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from looc_hub.eval.corruptions import CORRUPTIONS, Corruption, corrupt, corruption_accuracy
+from looc_hub.eval.extraction_steps import image_batches
 from looc_hub.eval.features import extract_features
 from looc_hub.eval.linear_probe import fit_linear_probe
-from looc_hub.eval.transformed import image_batches
-from tests.eval_models import calibrated_model
+from tests.models import calibrated_model
 
 
 @pytest.fixture(scope="module")

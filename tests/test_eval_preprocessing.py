@@ -12,11 +12,11 @@ import torch
 from datasets import Dataset, Features, Image
 
 import looc_hub
+from looc_hub.eval.extraction_steps import embed_images, image_batches
 from looc_hub.eval.features import extract_features
 from looc_hub.eval.knn import knn_accuracy
-from looc_hub.eval.transformed import embed_images, image_batches
 from looc_hub.training.knn_monitor import knn_monitor
-from tests.eval_models import calibrated_model
+from tests.models import calibrated_model
 
 SPACES = ["backbone", "rotation"]
 

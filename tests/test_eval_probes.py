@@ -13,7 +13,7 @@ from looc_hub.eval.features import extract_features
 from looc_hub.eval.few_shot import few_shot_accuracy, kshot_linear_probe
 from looc_hub.eval.linear_probe import WEIGHT_DECAY_GRID, ConvergenceWarning, fit_linear_probe
 from looc_hub.eval.rotation_probe import rotation_features
-from tests.eval_models import RotationAveragedModel, calibrated_model
+from tests.models import RotationAveragedModel, calibrated_model
 
 CHANCE_10_WAY = 10.0
 

@@ -11,7 +11,7 @@ from looc_hub.eval.features import extract_features
 from looc_hub.eval.head_contribution import head_contributions, plot_head_contributions
 from looc_hub.eval.retrieval import HIT_COLOUR, MISS_COLOUR, nearest_neighbours, plot_retrieval
 from looc_hub.eval.space_selection import candidate_keys, select_space
-from tests.eval_models import calibrated_model
+from tests.models import calibrated_model
 
 SPACES = ["backbone", "invariant"]
 

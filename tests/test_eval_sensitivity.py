@@ -14,7 +14,7 @@ from looc_hub.eval.sensitivity import (
     fixed_augmentation,
     plot_sensitivity,
 )
-from tests.eval_models import RotationAveragedModel, calibrated_model
+from tests.models import RotationAveragedModel, calibrated_model
 
 
 @pytest.fixture(scope="module")

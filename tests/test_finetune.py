@@ -18,8 +18,8 @@ from looc_hub.data import load_image_dataset
 from looc_hub.eval.features import extract_features
 from looc_hub.eval.linear_probe import fit_linear_probe
 from looc_hub.finetune import LooCClassifier, classification_loader, default_color_jitter, default_crop_scale
-from tests.eval_models import calibrated_model
 from tests.hub_cache import add_to_hf_cache
+from tests.models import calibrated_model
 
 
 @pytest.fixture(scope="module")

@@ -27,8 +27,8 @@ from datasets import Dataset
 
 from looc_hub import LooCModel
 from looc_hub.data import load_image_dataset
-from looc_hub.eval.cache import FeatureCache
 from looc_hub.eval.corruptions import CORRUPTIONS, SEVERITIES, corruption_accuracy
+from looc_hub.eval.feature_cache import FeatureCache
 from looc_hub.eval.few_shot import few_shot_accuracy, kshot_linear_probe, kshot_problem
 from looc_hub.eval.head_contribution import head_contributions, plot_head_contributions
 from looc_hub.eval.intervals import accuracy_ci95
@@ -362,26 +362,46 @@ def protocol_problems(
 ) -> list[str]:
     """Every reason a requested protocol cannot run on these labels, as sentences naming protocol, value and fix."""
     protocols = list(dict.fromkeys(args.protocols))
-    problems: list[str] = []
+    unlabelled = _unlabelled_problem(args, protocols, train_labels, test_labels)
+    if unlabelled:
+        return [f"{source}: {unlabelled}"]
+    found = [
+        *_class_count_problems(args, protocols, torch.bincount(train_labels)),
+        *(
+            (protocol, text)
+            for protocol, check in _SETTING_CHECKS.items()
+            if protocol in protocols
+            for text in check(args, train_labels, test_labels, head_spaces)
+        ),
+    ]
+    return [f"{source}: protocol {protocol!r}: {text}" for protocol, text in found]
 
-    def problem(protocol: str, text: str) -> None:
-        problems.append(f"{source}: protocol {protocol!r}: {text}")
 
+def _unlabelled_problem(
+    args: argparse.Namespace, protocols: list[str], train_labels: torch.Tensor, test_labels: torch.Tensor
+) -> str | None:
+    """Rows without a label (label < 0) in a split that a requested protocol reads the labels of."""
+    users = [protocol for protocol in protocols if protocol not in ("sensitivity", "retrieval")]
     for name, labels in ((args.train_split, train_labels), (args.test_split, test_labels)):
         unlabelled = int((labels < 0).sum())
-        users = [protocol for protocol in protocols if protocol not in ("sensitivity", "retrieval")]
         if unlabelled and users:
-            problems.append(
-                f"{source}: protocol(s) {users}: the {name!r} split has {unlabelled} unlabelled row(s) (label < 0); "
+            return (
+                f"protocol(s) {users}: the {name!r} split has {unlabelled} unlabelled row(s) (label < 0); "
                 "they need a label on every row (filter them out or pick another split)"
             )
-            return problems
-    train_counts = torch.bincount(train_labels)
-    test_counts = torch.bincount(test_labels)
+    return None
+
+
+def _class_count_problems(
+    args: argparse.Namespace, protocols: list[str], train_counts: torch.Tensor
+) -> list[tuple[str, str]]:
+    """Protocols that learn from the train labels need 2+ classes, and probes that choose a penalty 2+ per class."""
     train_classes = int((train_counts > 0).sum())
-    for protocol in protocols:
-        if protocol in LABELLED_PROTOCOLS and train_classes < 2:
-            problem(protocol, f"the {args.train_split!r} split has {train_classes} class(es); it needs at least 2")
+    found = [
+        (protocol, f"the {args.train_split!r} split has {train_classes} class(es); it needs at least 2")
+        for protocol in protocols
+        if protocol in LABELLED_PROTOCOLS and train_classes < 2
+    ]
     sweeps = args.probe_weight_decay is None
     smallest = int(train_counts[train_counts > 0].min()) if train_classes else 0
     minimum_per_class = {  # the probe's validation split holds out 1+ image of every class; space selection nests two
@@ -393,49 +413,93 @@ def protocol_problems(
     for protocol, need in minimum_per_class.items():
         if protocol in protocols and train_classes >= 2 and smallest < need:
             fix = " (or pass --probe_weight_decay)" if protocol in ("linear_probe", "corruption") else ""
-            problem(
-                protocol,
-                f"the smallest class of the {args.train_split!r} split has {smallest} image(s); choosing a probe's "
-                f"penalty holds out a validation part of every class, so each class needs {need}+{fix}",
-            )
-    if "rotation_probe" in protocols and (len(train_labels) < 2 or len(test_labels) < 1):
-        problem(
-            "rotation_probe", f"it needs 2+ train and 1+ test images, got {len(train_labels)} and {len(test_labels)}"
-        )
-    if "knn" in protocols and args.knn_k < 1:
-        problem("knn", f"--knn_k must be >= 1, got {args.knn_k}")
-    if "knn" in protocols and not args.knn_temperature > 0:
-        problem("knn", f"--knn_temperature must be > 0, got {args.knn_temperature}")
-    if "few_shot" in protocols:
-        if args.ways < 2:
-            problem("few_shot", f"--ways must be >= 2, got {args.ways}")
-        for name in ("queries", "episodes"):
-            if getattr(args, name) < 1:
-                problem("few_shot", f"--{name} must be >= 1, got {getattr(args, name)}")
-        ranked = test_counts.sort(descending=True).values  # images per class, largest first
-        for shots in args.shots:
-            eligible = int((test_counts >= shots + args.queries).sum())
-            if shots < 1:
-                problem("few_shot", f"--shots must be >= 1, got {shots}")
-            elif eligible < args.ways:
-                largest = int(ranked[args.ways - 1]) - args.queries if len(ranked) >= args.ways else 0
-                fix = f"--shots <= {largest} fit" if largest >= 1 else "use fewer --ways or --queries"
-                problem(
-                    "few_shot",
-                    f"--ways {args.ways} --shots {shots} --queries {args.queries} needs {args.ways} classes with "
-                    f"{shots + args.queries}+ images in the {args.test_split!r} split; {eligible} have that ({fix})",
+            found.append(
+                (
+                    protocol,
+                    f"the smallest class of the {args.train_split!r} split has {smallest} image(s); choosing a "
+                    f"probe's penalty holds out a validation part of every class, so each class needs {need}+{fix}",
                 )
-    if "kshot_linear_probe" in protocols:
-        if args.kshot_draws < 1:
-            problem("kshot_linear_probe", f"--kshot_draws must be >= 1, got {args.kshot_draws}")
-        num_classes = max(len(train_counts), len(test_counts))
-        for shots in args.kshot:
-            reason = kshot_problem(train_labels, shots, num_classes=num_classes, choose_penalty=sweeps)
-            if reason is not None:
-                problem("kshot_linear_probe", f"--kshot {shots}: {reason}")
-    if "head_contribution" in protocols and len(head_spaces) < 2:
-        problem("head_contribution", f"it compares 2+ spaces, got --head_spaces {head_spaces}")
-    return problems
+            )
+    return found
+
+
+def _rotation_probe_problems(
+    args: argparse.Namespace, train_labels: torch.Tensor, test_labels: torch.Tensor, head_spaces: list[str]
+) -> list[str]:
+    if len(train_labels) < 2 or len(test_labels) < 1:
+        return [f"it needs 2+ train and 1+ test images, got {len(train_labels)} and {len(test_labels)}"]
+    return []
+
+
+def _knn_problems(
+    args: argparse.Namespace, train_labels: torch.Tensor, test_labels: torch.Tensor, head_spaces: list[str]
+) -> list[str]:
+    found = []
+    if args.knn_k < 1:
+        found.append(f"--knn_k must be >= 1, got {args.knn_k}")
+    if not args.knn_temperature > 0:
+        found.append(f"--knn_temperature must be > 0, got {args.knn_temperature}")
+    return found
+
+
+def _few_shot_problems(
+    args: argparse.Namespace, train_labels: torch.Tensor, test_labels: torch.Tensor, head_spaces: list[str]
+) -> list[str]:
+    found = []
+    if args.ways < 2:
+        found.append(f"--ways must be >= 2, got {args.ways}")
+    for name in ("queries", "episodes"):
+        if getattr(args, name) < 1:
+            found.append(f"--{name} must be >= 1, got {getattr(args, name)}")
+    test_counts = torch.bincount(test_labels)
+    ranked = test_counts.sort(descending=True).values  # images per class, largest first
+    for shots in args.shots:
+        eligible = int((test_counts >= shots + args.queries).sum())
+        if shots < 1:
+            found.append(f"--shots must be >= 1, got {shots}")
+        elif eligible < args.ways:
+            largest = int(ranked[args.ways - 1]) - args.queries if len(ranked) >= args.ways else 0
+            fix = f"--shots <= {largest} fit" if largest >= 1 else "use fewer --ways or --queries"
+            found.append(
+                f"--ways {args.ways} --shots {shots} --queries {args.queries} needs {args.ways} classes with "
+                f"{shots + args.queries}+ images in the {args.test_split!r} split; {eligible} have that ({fix})"
+            )
+    return found
+
+
+def _kshot_problems(
+    args: argparse.Namespace, train_labels: torch.Tensor, test_labels: torch.Tensor, head_spaces: list[str]
+) -> list[str]:
+    found = []
+    if args.kshot_draws < 1:
+        found.append(f"--kshot_draws must be >= 1, got {args.kshot_draws}")
+    num_classes = max(len(torch.bincount(train_labels)), len(torch.bincount(test_labels)))
+    for shots in args.kshot:
+        reason = kshot_problem(
+            train_labels, shots, num_classes=num_classes, choose_penalty=args.probe_weight_decay is None
+        )
+        if reason is not None:
+            found.append(f"--kshot {shots}: {reason}")
+    return found
+
+
+def _head_contribution_problems(
+    args: argparse.Namespace, train_labels: torch.Tensor, test_labels: torch.Tensor, head_spaces: list[str]
+) -> list[str]:
+    if len(head_spaces) < 2:
+        return [f"it compares 2+ spaces, got --head_spaces {head_spaces}"]
+    return []
+
+
+SettingCheck = Callable[[argparse.Namespace, torch.Tensor, torch.Tensor, list[str]], list[str]]
+_SETTING_CHECKS: dict[str, SettingCheck] = {  # (args, train labels, test labels, head spaces) -> problems
+    "rotation_probe": _rotation_probe_problems,
+    "knn": _knn_problems,
+    "few_shot": _few_shot_problems,
+    "kshot_linear_probe": _kshot_problems,
+    "head_contribution": _head_contribution_problems,
+}
+"""Per protocol: its flags and split sizes against what it needs, in the order problems are listed."""
 
 
 def subset(split: Dataset, rows: int | None, seed: int) -> Dataset:
@@ -459,50 +523,16 @@ def evaluate(args: argparse.Namespace) -> EvalResults:
     """Run the requested protocols; write results.json (and PNGs) and print the table of what was measured."""
     PartialState()  # Accelerate's logger needs its process state (one process here)
     model = LooCModel.from_pretrained(args.model, revision=args.revision).eval()
-    spaces = args.spaces or list(model.spaces)
-    keys = [*spaces, *args.concat]
-    head_spaces = args.head_spaces or list(model.head_names)
-    extra = head_spaces if "head_contribution" in args.protocols else []
-    needed = list(dict.fromkeys(name for key in [*keys, *extra] for name in parse_space_key(key)))
-    model.embedding_dim(model_spaces(needed))  # unknown space names fail here, before any extraction
+    keys, needed, head_spaces = resolve_spaces(args, model)
+    splits = load_checked_splits(args, head_spaces)
     output_dir = Path(args.output_dir)
     results = EvalResults(ModelInfo.from_model(model, args.model, args.revision))
-
-    splits = {}
-    problems: list[str] = []
-    for source in args.dataset:  # load (cheap) and check every protocol before any feature is extracted
-        columns = {"image_column": args.image_column, "label_column": args.label_column}
-        train = subset(load_image_dataset(source, split=args.train_split, **columns), args.max_train_rows, args.seed)
-        test = subset(load_image_dataset(source, split=args.test_split, **columns), args.max_test_rows, args.seed)
-        labels = [torch.tensor(split["label"], dtype=torch.long) for split in (train, test)]
-        problems += protocol_problems(args, source, *labels, head_spaces)
-        splits[source] = (train, test)
-    if problems:
-        raise ValueError("cannot run the requested protocols:\n  " + "\n  ".join(problems))
-
     cache = FeatureCache(args.cache_dir)
     failures: list[tuple[str, str, Exception]] = []
     try:
         for source, (train, test) in splits.items():
             run = Run(args, model, source, keys, needed, head_spaces, train, test, results, output_dir)
-            extract = {"spaces": needed, "batch_size": args.batch_size, "device": args.device}
-            try:
-                run.train_features, run.train_labels = cache.features(
-                    model, train, dataset_name=source, split=args.train_split, **extract
-                )
-                run.test_features, run.test_labels = cache.features(
-                    model, test, dataset_name=source, split=args.test_split, **extract
-                )
-            except Exception as error:  # the other datasets still run; raised at the end
-                failures.append((source, "feature extraction", error))
-                logger.error(f"{source}: feature extraction failed", exc_info=True)
-                continue
-            for protocol in dict.fromkeys(args.protocols):
-                try:
-                    RUNNERS[protocol](run)
-                except Exception as error:  # the other protocols still run; raised at the end
-                    failures.append((source, protocol, error))
-                    logger.error(f"{source}: protocol {protocol!r} failed", exc_info=True)
+            failures += run_protocols(run, cache)
     finally:  # whatever finished is written, even on an interrupt
         path = save_results(results, output_dir / "results.json")
         print(results_table(results.results))
@@ -515,6 +545,60 @@ def evaluate(args: argparse.Namespace) -> EvalResults:
             f"{len(failures)} protocol run(s) failed (the others' results are in {path}): {listed}"
         ) from failures[0][2]
     return results
+
+
+def resolve_spaces(args: argparse.Namespace, model: LooCModel) -> tuple[list[str], list[str], list[str]]:
+    """(space keys to report, spaces to extract, heads to compare); unknown names fail here, before any extraction."""
+    spaces = args.spaces or list(model.spaces)
+    keys = [*spaces, *args.concat]
+    head_spaces = args.head_spaces or list(model.head_names)
+    extra = head_spaces if "head_contribution" in args.protocols else []
+    needed = list(dict.fromkeys(name for key in [*keys, *extra] for name in parse_space_key(key)))
+    model.embedding_dim(model_spaces(needed))
+    return keys, needed, head_spaces
+
+
+def load_checked_splits(args: argparse.Namespace, head_spaces: list[str]) -> dict[str, tuple[Dataset, Dataset]]:
+    """{source: (train, test)}, loaded (cheap) and checked against every protocol before any feature is extracted."""
+    splits = {}
+    problems: list[str] = []
+    columns = {"image_column": args.image_column, "label_column": args.label_column}
+    for source in args.dataset:
+        train = subset(load_image_dataset(source, split=args.train_split, **columns), args.max_train_rows, args.seed)
+        test = subset(load_image_dataset(source, split=args.test_split, **columns), args.max_test_rows, args.seed)
+        labels = [torch.tensor(split["label"], dtype=torch.long) for split in (train, test)]
+        problems += protocol_problems(args, source, *labels, head_spaces)
+        splits[source] = (train, test)
+    if problems:
+        raise ValueError("cannot run the requested protocols:\n  " + "\n  ".join(problems))
+    return splits
+
+
+def run_protocols(run: Run, cache: FeatureCache) -> list[tuple[str, str, Exception]]:
+    """Extract (or read) one dataset's features, then run each protocol; returns the failures instead of raising.
+
+    A failure does not stop the other protocols or datasets; `evaluate` raises them once the results are written.
+    """
+    args = run.args
+    extract = {"spaces": run.needed, "batch_size": args.batch_size, "device": args.device}
+    try:
+        run.train_features, run.train_labels = cache.features(
+            run.model, run.train, dataset_name=run.source, split=args.train_split, **extract
+        )
+        run.test_features, run.test_labels = cache.features(
+            run.model, run.test, dataset_name=run.source, split=args.test_split, **extract
+        )
+    except Exception as error:
+        logger.error(f"{run.source}: feature extraction failed", exc_info=True)
+        return [(run.source, "feature extraction", error)]
+    failures = []
+    for protocol in dict.fromkeys(args.protocols):
+        try:
+            RUNNERS[protocol](run)
+        except Exception as error:
+            failures.append((run.source, protocol, error))
+            logger.error(f"{run.source}: protocol {protocol!r} failed", exc_info=True)
+    return failures
 
 
 if __name__ == "__main__":

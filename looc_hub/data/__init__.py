@@ -1,8 +1,8 @@
 """Image data for LooC: any HF dataset or an embedded one, decoded into uint8 canvas batches for the view engine."""
 
-from .cache import default_cache_dir
 from .canvas import CanvasCollate, UnreadableImageError, describe_image, open_image, to_8bit, to_canvas, to_rgb
 from .columns import IMAGE_COLUMN, LABEL_COLUMN
+from .dataset_cache import default_cache_dir
 from .embedded import EMBEDDED_DATASET_NAMES, load_embedded_dataset
 from .load import load_image_dataset
 from .loader import build_dataloader, check_enough_rows

@@ -20,6 +20,7 @@ import torch
 from datasets import Image as ImageFeature
 from PIL import Image, ImageOps
 
+from .._checks import check_int
 from .columns import IMAGE_COLUMN, LABEL_COLUMN
 
 WHITE = (255, 255, 255)
@@ -131,8 +132,7 @@ class CanvasCollate:
     def __init__(
         self, canvas_size: int, background: tuple[int, int, int] = WHITE, transform: PixelTransform | None = None
     ) -> None:
-        if not isinstance(canvas_size, int) or canvas_size < 1:
-            raise ValueError(f"canvas_size must be a positive int, got {canvas_size!r}")
+        check_int("canvas_size", canvas_size)
         if len(background) != 3 or not all(isinstance(c, int) and 0 <= c <= 255 for c in background):
             raise ValueError(f"background must be an (R, G, B) triple of ints in 0..255, got {background!r}")
         self.canvas_size = canvas_size

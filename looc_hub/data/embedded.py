@@ -1,4 +1,4 @@
-"""Datasets that looc-hub provides by name, built from installed packages on first use and cached (`cache.py`).
+"""Datasets that looc-hub provides by name, built from installed packages on first use and cached (`dataset_cache.py`).
 
 OpenMoji and digits come from pip packages; Fashion-MNIST and OpenClipart from Debian packages (data for the
 reproduction, not test dependencies).
@@ -13,8 +13,9 @@ from functools import partial
 
 from datasets import DatasetDict
 
+from .._checks import check_int
 from . import digits, fashion_mnist, openclipart, openmoji, openmoji_skin_tones
-from .cache import load_or_build
+from .dataset_cache import load_or_build
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,5 @@ def load_embedded_dataset(
         raise ValueError(f"Unknown embedded dataset {name!r}; choose one of {list(EMBEDDED_DATASET_NAMES)}")
     entry = _EMBEDDED_DATASETS[name]
     size = entry.default_image_size if image_size is None else image_size
-    if not isinstance(size, int) or size < 1:
-        raise ValueError(f"image_size must be a positive int, got {size!r}")
+    check_int("image_size", size)
     return load_or_build(entry.cache_key(size), partial(entry.build, size), cache_dir)

@@ -8,6 +8,7 @@ from datasets import Dataset, IterableDataset
 from datasets import Image as ImageFeature
 from torch.utils.data import DataLoader, SequentialSampler
 
+from .._checks import check_int
 from .canvas import WHITE, CanvasCollate, PixelTransform
 from .columns import IMAGE_COLUMN
 from .sampler import EpochShuffleSampler
@@ -59,8 +60,7 @@ def build_dataloader(
         ("num_workers", num_workers, 0),
         ("shuffle_buffer_size", shuffle_buffer_size, 1),
     ):
-        if not isinstance(value, int) or value < minimum:
-            raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+        check_int(name, value, minimum)
     if not isinstance(dataset, (Dataset, IterableDataset)):
         raise TypeError(f"dataset must be a datasets.Dataset or IterableDataset, got {type(dataset).__name__}")
     if not isinstance((dataset.features or {}).get(IMAGE_COLUMN), ImageFeature):

@@ -1,7 +1,7 @@
 """Evaluation of LooC embeddings: feature extraction over a dataset and the protocols built on it."""
 
-from .cache import FeatureCache
 from .corruptions import CORRUPTIONS, SEVERITIES, Corruption, CorruptionResult, corrupt, corruption_accuracy
+from .feature_cache import FeatureCache
 from .features import extract_features
 from .few_shot import FewShotResult, KShotResult, few_shot_accuracy, kshot_linear_probe
 from .head_contribution import HeadContributions, head_contributions, plot_head_contributions

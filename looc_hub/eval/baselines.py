@@ -19,11 +19,11 @@ from datasets import Dataset
 from torch import Tensor
 
 from ..model import LooCModel
+from .extraction_steps import embed_images, image_batches
 from .features import extract_features
 from .knn import knn_class_scores
 from .sensitivity import augmentation_sensitivity
 from .spaces import PIXELS
-from .transformed import embed_images, image_batches
 
 __all__ = [
     "BaselineComparison",

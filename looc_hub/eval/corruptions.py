@@ -23,7 +23,7 @@ Every result is clamped to [0, 1].
 
 The protocol (`corruption_accuracy`): a linear probe trained on clean features is tested on every corruption x
 severity of the test set; the mean corruption accuracy is the mean over all of them (ImageNet-C's mCE needs
-AlexNet's errors, which do not exist here, so we report mean accuracy, as the paper's robustness table does).
+AlexNet's errors, which do not exist here, so we report mean accuracy instead; ours).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from datasets import Dataset
 from PIL import Image
 from torch import Tensor
 
+from .._checks import is_int
 from ..model import LooCModel
 from ..views.blur import blur_rows
 from .features import extract_features
@@ -165,7 +166,7 @@ def corruption_accuracy(
 def _check(corruption: str, severity: int) -> None:
     if corruption not in SEVERITY_CONSTANTS:
         raise ValueError(f"unknown corruption {corruption!r}; valid choices: {list(CORRUPTIONS)}")
-    if isinstance(severity, bool) or severity not in SEVERITIES:
+    if not is_int(severity) or severity not in SEVERITIES:
         raise ValueError(f"severity must be one of {list(SEVERITIES)}, got {severity!r}")
 
 

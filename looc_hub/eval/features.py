@@ -9,7 +9,7 @@ from datasets import Dataset
 from tqdm.auto import tqdm
 
 from ..model import LooCModel
-from .transformed import ImageTransform, embed_images, image_batches
+from .extraction_steps import ImageTransform, embed_images, image_batches
 
 __all__ = ["extract_features"]
 

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from scipy.stats import t as student_t
 from torch import Tensor
 
+from .._checks import check_int, is_int
 from .linear_probe import WEIGHT_DECAY_GRID, fit_linear_probe
 
 __all__ = ["FewShotResult", "KShotResult", "few_shot_accuracy", "kshot_linear_probe", "kshot_problem"]
@@ -50,8 +51,7 @@ def few_shot_accuracy(
     Only classes with at least `shots + queries` images take part; at least `ways` such classes must exist.
     """
     for name, value in (("ways", ways), ("shots", shots), ("queries", queries), ("episodes", episodes)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_int(name, value)
     if ways < 2:
         raise ValueError(f"ways must be at least 2, got {ways}")
     if features.ndim != 2 or labels.shape != (len(features),):
@@ -98,7 +98,7 @@ def kshot_problem(
     split holds (`num_classes`).
     """
     minimum = 2 if choose_penalty else 1
-    if isinstance(shots, bool) or not isinstance(shots, int) or shots < minimum:
+    if not is_int(shots) or shots < minimum:
         why = " (choosing the penalty holds out one shot per class)" if choose_penalty else ""
         return f"shots must be an integer >= {minimum}{why}, got {shots!r}"
     counts = torch.bincount(labels.long(), minlength=num_classes or 0)
@@ -133,8 +133,7 @@ def kshot_linear_probe(
     leave-one-shot-out cross-validation (K folds, each holding out one shot per class); a value fixes it (then
     `shots` may be 1).
     """
-    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
-        raise ValueError(f"draws must be a positive integer, got {draws!r}")
+    check_int("draws", draws)
     for name, features, labels in (("train", train_features, train_labels), ("test", test_features, test_labels)):
         if features.ndim != 2 or labels.shape != (len(features),) or len(features) == 0:
             raise ValueError(

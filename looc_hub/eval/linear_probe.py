@@ -32,6 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .._checks import check_int
+
 __all__ = [
     "PROBE_METHODS",
     "WEIGHT_DECAY_GRID",
@@ -120,42 +122,21 @@ def fit_linear_probe(
     if weight_decay is None and (not weight_decay_grid or any(not value >= 0 for value in weight_decay_grid)):
         raise ValueError(f"weight_decay_grid must be non-empty penalties >= 0, got {list(weight_decay_grid)}")
     for name, value in (("max_iter", max_iter), ("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_int(name, value)
     labels = labels.long()
     fit = _Fitter(method, num_classes, max_iter, tolerance, epochs, lr, batch_size, seed)
 
     validation_accuracy: dict[float, float] = {}
+    start = None
     if weight_decay is None:
         splits = (
             stratified_folds(labels, folds, seed)
             if folds is not None
             else [stratified_split(labels, validation_fraction, seed)]
         )
-        grid = sorted(set(weight_decay_grid), reverse=True)  # strongest first: each fit warm-starts the next
-        if method == "sgd":  # SGD's coupled decay multiplies weights by (1 - lr * weight_decay) each step
-            grid = [value for value in grid if lr * value < 1]
-            if not grid:
-                raise ValueError(f"no weight_decay in the grid is below 1 / lr = {1 / lr:g}, where SGD is stable")
-        correct = dict.fromkeys(grid, 0)
-        solutions: dict[float, tuple[Tensor, Tensor]] = {}
-        for index, (fit_rows, validation_rows) in enumerate(splits):
-            x_fit, mean, std = _standardise(features[fit_rows])
-            x_validation = (features[validation_rows].double() - mean) / std
-            state = None
-            for value in grid:
-                state = fit(x_fit, labels[fit_rows], value, state)
-                if index == 0:  # the final fit starts from the first split's solution
-                    solutions[value] = state
-                predicted = (x_validation @ state[0].T + state[1]).argmax(1)
-                correct[value] += int((predicted == labels[validation_rows]).sum())
-        held_out = sum(len(validation_rows) for _, validation_rows in splits)
-        validation_accuracy = {value: 100.0 * correct[value] / held_out for value in grid}
-        weight_decay = max(validation_accuracy, key=lambda value: (validation_accuracy[value], value))
-        fit.warn_once(f"choosing weight_decay on {len(splits)} split(s) of the {len(labels)} training rows")
-        start = solutions[weight_decay]
-    else:
-        start = None
+        weight_decay, validation_accuracy, start = _choose_weight_decay(
+            features, labels, fit, _usable_grid(weight_decay_grid, method, lr), splits
+        )
 
     standardised, mean, std = _standardise(features)
     weight, bias = fit(standardised, labels, weight_decay, start)
@@ -173,6 +154,42 @@ def fit_linear_probe(
         iterations=fit.last_iterations,
         converged=fit.last_converged,
     )
+
+
+def _usable_grid(weight_decay_grid: Sequence[float], method: str, lr: float) -> list[float]:
+    """The penalties to try, strongest first (each fit warm-starts the next); for SGD only those it is stable at."""
+    grid = sorted(set(weight_decay_grid), reverse=True)
+    if method == "sgd":  # SGD's coupled decay multiplies weights by (1 - lr * weight_decay) each step
+        grid = [value for value in grid if lr * value < 1]
+        if not grid:
+            raise ValueError(f"no weight_decay in the grid is below 1 / lr = {1 / lr:g}, where SGD is stable")
+    return grid
+
+
+def _choose_weight_decay(
+    features: Tensor, labels: Tensor, fit: _Fitter, grid: list[float], splits: list[tuple[Tensor, Tensor]]
+) -> tuple[float, dict[float, float], tuple[Tensor, Tensor]]:
+    """(best penalty, {penalty: validation top-1 %}, the first split's solution at it, where the final fit starts).
+
+    Accuracy is pooled over the splits' held-out rows; ties go to the stronger penalty.
+    """
+    correct = dict.fromkeys(grid, 0)
+    solutions: dict[float, tuple[Tensor, Tensor]] = {}
+    for index, (fit_rows, validation_rows) in enumerate(splits):
+        x_fit, mean, std = _standardise(features[fit_rows])
+        x_validation = (features[validation_rows].double() - mean) / std
+        state = None
+        for value in grid:
+            state = fit(x_fit, labels[fit_rows], value, state)
+            if index == 0:  # the final fit starts from the first split's solution
+                solutions[value] = state
+            predicted = (x_validation @ state[0].T + state[1]).argmax(1)
+            correct[value] += int((predicted == labels[validation_rows]).sum())
+    held_out = sum(len(validation_rows) for _, validation_rows in splits)
+    validation_accuracy = {value: 100.0 * correct[value] / held_out for value in grid}
+    best = max(validation_accuracy, key=lambda value: (validation_accuracy[value], value))
+    fit.warn_once(f"choosing weight_decay on {len(splits)} split(s) of the {len(labels)} training rows")
+    return best, validation_accuracy, solutions[best]
 
 
 def stratified_split(labels: Tensor, fraction: float, seed: int) -> tuple[Tensor, Tensor]:
@@ -200,8 +217,7 @@ def stratified_folds(labels: Tensor, folds: int, seed: int) -> list[tuple[Tensor
 
     Every class needs at least `folds` rows, so that each fold holds out at least one of each.
     """
-    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
-        raise ValueError(f"folds must be an integer >= 2, got {folds!r}")
+    check_int("folds", folds, minimum=2)
     generator = torch.Generator().manual_seed(seed)
     fold_of = torch.empty_like(labels)
     for label in labels.unique():

@@ -20,13 +20,14 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .._atomic import atomic_file
+from .._checks import is_number
 from .spaces import parse_space_key
 
 __all__ = [
@@ -173,17 +174,8 @@ def save_results(results: EvalResults, path: str | os.PathLike) -> Path:
     """Validate and write `results` as JSON, atomically (a temporary sibling renamed over `path`)."""
     path = Path(path)
     text = json.dumps(results.to_dict(), indent=2) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, staging = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(staging, path)
-    except BaseException:
-        Path(staging).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as staging:
+        staging.write_text(text)
     return path
 
 
@@ -234,12 +226,12 @@ def _check_record(prefix: str, record: Any) -> None:
         raise ValueError(f"{prefix}protocol {record['protocol']!r} is unknown; valid protocols: {list(PROTOCOLS)}")
     parse_space_key(record["space"])
     value = record["value"]
-    if isinstance(value, bool) or not math.isfinite(value):
+    if not is_number(value) or not math.isfinite(value):
         raise ValueError(f"{prefix}value must be a finite number, got {value!r}")
     if record["metric"] in PERCENT_METRICS and not 0 <= value <= 100:
         raise ValueError(f"{prefix}value of metric {record['metric']!r} is a percentage in [0, 100], got {value}")
     ci95 = record.get("ci95")
-    if ci95 is not None and (isinstance(ci95, bool) or not math.isfinite(ci95) or ci95 < 0):
+    if ci95 is not None and (not is_number(ci95) or not math.isfinite(ci95) or ci95 < 0):
         raise ValueError(f"{prefix}ci95 must be a finite number >= 0, got {ci95!r}")
 
 

@@ -18,8 +18,8 @@ from torch import Tensor
 
 from ..data import LABEL_COLUMN
 from ._plot import pyplot, save_figure
+from .extraction_steps import image_batches
 from .spaces import concat_features
-from .transformed import image_batches
 
 __all__ = ["nearest_neighbours", "plot_retrieval"]
 

@@ -41,10 +41,10 @@ from ..views import (
     scaled_blur_sigma,
 )
 from ._plot import pyplot, save_figure
+from .extraction_steps import ImageTransform
 from .features import extract_features
 from .results import EvalRecord
 from .spaces import concat_features, model_spaces, parse_space_key
-from .transformed import ImageTransform
 
 __all__ = ["SENSITIVITY_AUGMENTATIONS", "SensitivityMatrix", "augmentation_sensitivity", "plot_sensitivity"]
 

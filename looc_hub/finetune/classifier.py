@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from .. import _hub
 from .._atomic import atomic_directory
+from .._checks import check_int
 from ..model import LooCModel
 
 __all__ = ["FINETUNE_MODES", "LooCClassifier"]
@@ -55,8 +56,7 @@ class LooCClassifier(nn.Module):
         super().__init__()
         if mode not in FINETUNE_MODES:
             raise ValueError(f"Unknown fine-tuning mode {mode!r}; valid choices: {list(FINETUNE_MODES)}")
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-            raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
+        check_int("num_classes", num_classes, minimum=2)
         if class_names is not None and len(class_names) != num_classes:
             raise ValueError(f"{len(class_names)} class_names given for num_classes={num_classes}")
         self.feature = [feature] if isinstance(feature, str) else list(feature)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor, nn
 
+from .._checks import is_int
 from ..model import LooCModel
 from ._distributed import gather, world_size
 from .loss import LooCLoss
@@ -97,7 +98,7 @@ class LooCObjective(nn.Module):
         super().__init__()
         if not isinstance(model, LooCModel):
             raise TypeError(f"model must be a looc_hub.LooCModel (the query encoder), got {type(model).__name__}")
-        if isinstance(bn_groups, bool) or not isinstance(bn_groups, int) or bn_groups < 1:
+        if not is_int(bn_groups) or bn_groups < 1:
             raise ValueError(f"bn_groups must be a positive integer (1: off), got {bn_groups!r}")
         config = model.config
         self.space_names = model.head_names

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from .._checks import is_number
+
 __all__ = ["LooCLoss", "LooCLossOutput"]
 
 
@@ -31,7 +33,7 @@ class LooCLossOutput:
 
     @property
     def loss(self) -> Tensor:
-        """The objective: the mean of the per-space losses (paper)."""
+        """The objective: the mean of the per-space losses (ours: the paper does not say how they are combined)."""
         return self.space_losses.mean()
 
 
@@ -43,8 +45,8 @@ class LooCLoss(nn.Module):
     leave-one-out augmentation i), and one queue of negatives per space:
 
     - Z_0 (invariant): every key of the same image is a positive. One InfoNCE term per positive key, against
-      the queue of Z_0 only, averaged over the keys (paper). Rows are key-major: row v*B + b is image b with
-      positive z_0(k_v).
+      the queue of Z_0 only (paper), averaged over the keys (ours: the paper does not say how the terms combine).
+      Rows are key-major: row v*B + b is image b with positive z_0(k_v).
     - Z_i (leave-one-out augmentation i): z_i(k_i) is the only positive; z_i(k_j) for every j != i (same image,
       other parameters for augmentation i, k_0 included) are negatives beside the queue of Z_i (paper).
       Columns: the positive, the same-image negatives in key order, then the queue (ours).
@@ -53,7 +55,7 @@ class LooCLoss(nn.Module):
       masked out of the denominator (their logit is -inf), rather than k_j being drawn among the other values,
       so every key keeps the same distribution of augmentations as the query.
 
-    The objective is the mean over the S spaces (paper). With no leave-one-out augmentation (S = V = 1, the
+    The objective is the mean over the S spaces (ours). With no leave-one-out augmentation (S = V = 1, the
     MoCo baselines) this is exactly MoCo v2's loss: logits [q.k, q.queue] / temperature, label 0.
 
     Computation (ours): two einsums give every similarity of every space; each row's cross-entropy is then
@@ -75,7 +77,7 @@ class LooCLoss(nn.Module):
 
     def __init__(self, temperature: float = 0.2) -> None:
         super().__init__()
-        if isinstance(temperature, bool) or not isinstance(temperature, int | float) or temperature <= 0:
+        if not is_number(temperature) or temperature <= 0:
             raise ValueError(f"temperature must be a positive number (MoCo v2: 0.2), got {temperature!r}")
         self.temperature = float(temperature)
 

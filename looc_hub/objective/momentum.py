@@ -7,6 +7,8 @@ import math
 import torch
 from torch import nn
 
+from .._checks import is_number
+
 __all__ = ["cosine_momentum", "update_momentum"]
 
 
@@ -48,5 +50,5 @@ def cosine_momentum(step: int, total_steps: int, base_momentum: float) -> float:
 
 
 def _check_momentum(momentum: float) -> None:
-    if isinstance(momentum, bool) or not isinstance(momentum, int | float) or not 0 <= momentum <= 1:
+    if not is_number(momentum) or not 0 <= momentum <= 1:
         raise ValueError(f"momentum must be a number in [0, 1] (MoCo v2: 0.999), got {momentum!r}")

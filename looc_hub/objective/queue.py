@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .._checks import check_int
+
 __all__ = ["MAX_QUEUE_FRACTION", "KeyQueue", "check_queue_fits_dataset"]
 
 # Ours: a fixed seed, so every process of a distributed run builds the same initial queue by itself.
@@ -62,8 +64,7 @@ class KeyQueue(nn.Module):
     def __init__(self, num_spaces: int, size: int, dim: int) -> None:
         super().__init__()
         for name, value in (("num_spaces", num_spaces), ("size", size), ("dim", dim)):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"KeyQueue {name} must be a positive integer, got {value!r}")
+            check_int(f"KeyQueue {name}", value)
         generator = torch.Generator().manual_seed(_INITIAL_KEYS_SEED)
         initial = torch.randn(num_spaces, size, dim, generator=generator)
         self.register_buffer("keys", F.normalize(initial, dim=-1))  # (S, K, D)

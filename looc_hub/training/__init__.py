@@ -1,7 +1,7 @@
 """Pretraining infrastructure used by `looc-pretrain`: its config, checkpoints, schedules and logging."""
 
 from .checkpoints import CheckpointManager
-from .config import PretrainConfig
+from .pretrain_config import PretrainConfig
 from .progress import TrainingProgress
 from .schedules import cosine_with_warmup
 from .tracking import JSONLTracker

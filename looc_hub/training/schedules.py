@@ -1,4 +1,4 @@
-"""Learning-rate schedule of the paper's recipe (MoCo v2): linear warmup, then cosine decay to zero."""
+"""Learning-rate schedule of MoCo v2's recipe: linear warmup, then cosine decay to zero."""
 
 from __future__ import annotations
 

@@ -8,11 +8,12 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from looc_hub._checks import is_number
 from looc_hub.views.params import AugmentationParams
 
 
 def check_probability(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
+    if not is_number(value) or not 0.0 <= value <= 1.0:
         raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
     return float(value)
 
@@ -21,11 +22,7 @@ def check_interval(
     name: str, value: Sequence[float], low: float, high: float = math.inf, low_inclusive: bool = True
 ) -> tuple[float, float]:
     """A (min, max) pair with low <= min <= max <= high (or low < min when not low_inclusive)."""
-    if (
-        not isinstance(value, Sequence)
-        or len(value) != 2
-        or any(isinstance(v, bool) or not isinstance(v, int | float) for v in value)
-    ):
+    if not isinstance(value, Sequence) or len(value) != 2 or not all(is_number(v) for v in value):
         raise ValueError(f"{name} must be a (min, max) pair of numbers, got {value!r}")
     lo, hi = float(value[0]), float(value[1])
     low_ok = lo >= low if low_inclusive else lo > low
@@ -36,15 +33,9 @@ def check_interval(
 
 
 def check_strength(name: str, value: float, maximum: float = math.inf) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= maximum:
+    if not is_number(value) or not 0.0 <= value <= maximum:
         raise ValueError(f"{name} must be a number in [0, {maximum}], got {value!r}")
     return float(value)
-
-
-def check_positive_int(name: str, value: int, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return value
 
 
 def resolve_device(generator: torch.Generator | None, device: torch.device | str | None) -> torch.device:

@@ -8,10 +8,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from looc_hub._checks import check_int
 from looc_hub.views._validate import (
     check_float_batch,
     check_interval,
-    check_positive_int,
     check_probability,
     resolve_device,
 )
@@ -26,7 +26,7 @@ def scaled_blur_sigma(image_size: int) -> tuple[float, float]:
 
     MoCo v2's (0.1, 2.0) px is for 224 px views; applied as is to a 32 px view it would blur 7x harder.
     """
-    scale = check_positive_int("image_size", image_size) / REFERENCE_SIDE
+    scale = check_int("image_size", image_size) / REFERENCE_SIDE
     return (MOCO_V2_SIGMA[0] * scale, MOCO_V2_SIGMA[1] * scale)
 
 
@@ -76,7 +76,7 @@ class RandomGaussianBlur:
     def __init__(self, sigma: Sequence[float] = MOCO_V2_SIGMA, p: float = 0.5, kernel_size: int | None = None) -> None:
         self.sigma = check_interval("blur sigma", sigma, 0.0, low_inclusive=False)
         self.p = check_probability("blur p", p)
-        if kernel_size is not None and (check_positive_int("blur kernel_size", kernel_size) % 2 == 0):
+        if kernel_size is not None and (check_int("blur kernel_size", kernel_size) % 2 == 0):
             raise ValueError(f"blur kernel_size must be odd, got {kernel_size}")
         self.kernel_size = kernel_size
 

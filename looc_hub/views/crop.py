@@ -8,7 +8,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from looc_hub.views._validate import check_float_batch, check_interval, check_positive_int, resolve_device
+from looc_hub._checks import check_int
+from looc_hub.views._validate import check_float_batch, check_interval, resolve_device
 from looc_hub.views.geometry import resized_crop
 from looc_hub.views.params import CropParams
 
@@ -37,7 +38,7 @@ class RandomResizedCrop:
         scale: Sequence[float] = (0.2, 1.0),
         ratio: Sequence[float] = (3.0 / 4.0, 4.0 / 3.0),
     ) -> None:
-        self.output_size = check_positive_int("output_size", output_size)
+        self.output_size = check_int("output_size", output_size)
         self.scale = check_interval("crop scale", scale, 0.0, 1.0, low_inclusive=False)
         self.ratio = check_interval("crop ratio", ratio, 0.0, low_inclusive=False)
 
@@ -50,8 +51,8 @@ class RandomResizedCrop:
     ) -> CropParams:
         """Crop boxes for ``batch_size`` images of size ``image_size`` = (H, W)."""
         height, width = (
-            check_positive_int("image height", image_size[0]),
-            check_positive_int("image width", image_size[1]),
+            check_int("image height", image_size[0]),
+            check_int("image width", image_size[1]),
         )
         device = resolve_device(generator, device)
         shape = (batch_size, _TRIES)

@@ -18,8 +18,9 @@ import torch
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from torch import Tensor
 
+from looc_hub._checks import check_int, is_number
 from looc_hub.config import AUGMENTATIONS  # the names a generator accepts, in parameter-draw order
-from looc_hub.views._validate import check_float_batch, check_positive_int, resolve_device, to_unit_float
+from looc_hub.views._validate import check_float_batch, resolve_device, to_unit_float
 from looc_hub.views.blur import RandomGaussianBlur, scaled_blur_sigma
 from looc_hub.views.color import RandomColor
 from looc_hub.views.crop import RandomResizedCrop
@@ -114,10 +115,10 @@ class LooCViewGenerator:
         overlap = set(self.augmentations) & set(self.invariant_augmentations)
         if overlap:
             raise ValueError(f"{sorted(overlap)} cannot be both leave-one-out and invariant augmentations")
-        self.output_size = check_positive_int("output_size", output_size, minimum=_MIN_OUTPUT_SIZE)
+        self.output_size = check_int("output_size", output_size, minimum=_MIN_OUTPUT_SIZE)
         self.mean = _check_channels("mean", mean, positive=False)
         self.std = _check_channels("std", std, positive=True)
-        self.chunk_size = None if chunk_size is None else check_positive_int("chunk_size", chunk_size)
+        self.chunk_size = None if chunk_size is None else check_int("chunk_size", chunk_size)
         self.crop = RandomResizedCrop(output_size, crop_scale, crop_ratio)
         self.flip = RandomHorizontalFlip(flip_p)
         self.blur = RandomGaussianBlur(scaled_blur_sigma(output_size) if blur_sigma is None else blur_sigma, blur_p)
@@ -194,7 +195,7 @@ class LooCViewGenerator:
 
         Drawn on the generator's device with that generator only, in a fixed order, so a seed fixes the views.
         """
-        check_positive_int("batch_size", batch_size)
+        check_int("batch_size", batch_size)
         device = resolve_device(generator, device)
         rows = self.num_views * batch_size
         params: dict[str, AugmentationParams] = {
@@ -295,7 +296,7 @@ def _check_channels(name: str, values: Sequence[float], positive: bool) -> tuple
     if (
         not isinstance(values, Sequence)
         or len(values) != 3
-        or any(isinstance(v, bool) or not isinstance(v, int | float) for v in values)
+        or not all(is_number(v) for v in values)
         or (positive and min(values) <= 0)
     ):
         requirement = "positive numbers" if positive else "numbers"

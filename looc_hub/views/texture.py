@@ -22,10 +22,10 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from looc_hub._checks import check_int
 from looc_hub.views._validate import (
     check_float_batch,
     check_interval,
-    check_positive_int,
     check_probability,
     resolve_device,
 )
@@ -71,7 +71,7 @@ class RandomTexture:
     ) -> None:
         self.strength = check_interval("texture strength", strength, 0.0, 1.0)
         self.frequency = check_interval("texture frequency", frequency, 0.0, low_inclusive=False)
-        self.num_gratings = check_positive_int("texture num_gratings", num_gratings)
+        self.num_gratings = check_int("texture num_gratings", num_gratings)
         self.p = check_probability("texture p", p)
 
     def sample(

@@ -23,11 +23,11 @@ FIELD_HELP = {
     "max_steps": "optimiser steps to train for, instead of --epochs; null: epochs x steps per epoch",
     "batch_size": "images per process per step; the global batch is batch_size x processes",
     "base_lr": "learning rate per 256 images, scaled linearly with the global batch (MoCo v2: 0.03)",
-    "optimizer": "sgd (paper, MoCo v2) or adamw (ours)",
+    "optimizer": "sgd (MoCo v2's) or adamw (ours)",
     "sgd_momentum": "SGD momentum (MoCo v2: 0.9)",
     "weight_decay": "weight decay of the optimiser (MoCo v2: 1e-4)",
     "warmup_epochs": "linear learning-rate warmup before the cosine decay, in epochs (may be fractional; ours)",
-    "key_momentum_schedule": "key encoder momentum: constant at the model's momentum (paper) or cosine from it to "
+    "key_momentum_schedule": "key encoder momentum: constant at the model's momentum (MoCo v2's) or cosine from it to "
     "1 (BYOL's, ours)",
     "crop_scale": "random resized crop area range [min, max] (MoCo v2: [0.2, 1.0]; small recipes use a milder "
     "minimum, ours)",

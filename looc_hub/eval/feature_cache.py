@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +26,7 @@ from datasets import Dataset
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from .._atomic import atomic_file
 from ..data import default_cache_dir
 from ..model import LooCModel
 from .features import extract_features
@@ -94,7 +94,8 @@ class FeatureCache:
                 tensors = {"features": extracted[space].contiguous()}
                 if labels is not None:
                     tensors["labels"] = labels.contiguous()
-                _save_atomic(tensors, folder / f"{space}.safetensors")
+                with atomic_file(folder / f"{space}.safetensors") as staging:
+                    save_file(tensors, staging)
                 stored[space] = tensors
         return {space: tensors["features"] for space, tensors in stored.items()}, stored[spaces[0]].get("labels")
 
@@ -126,14 +127,3 @@ def _read_cached(path: Path) -> dict[str, torch.Tensor] | None:
 
 def _safe_name(text: str) -> str:
     return _UNSAFE.sub("_", text).strip("_") or "_"
-
-
-def _save_atomic(tensors: dict[str, torch.Tensor], path: Path) -> None:
-    handle, staging = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
-    os.close(handle)
-    try:
-        save_file(tensors, staging)
-        os.replace(staging, path)
-    except BaseException:
-        Path(staging).unlink(missing_ok=True)
-        raise

@@ -20,8 +20,9 @@ from typing import Any
 
 import yaml
 
+from .._checks import is_int, is_number
 from ..recipes import list_recipes, recipe_path
-from .config_help import FIELD_HELP
+from .pretrain_config_help import FIELD_HELP
 from .tracking import TRACKERS
 
 __all__ = ["FIELD_CHOICES", "PretrainConfig"]
@@ -40,15 +41,15 @@ FIELD_CHOICES: dict[str, tuple[Any, ...]] = {
 
 @dataclass
 class PretrainConfig:
-    """A pretraining run. Defaults are the paper's MoCo v2 recipe where it has one.
+    """A pretraining run. Defaults are MoCo v2's recipe (which the paper builds on) where it has one.
 
     Model: `model` (a zoo name) and `model_overrides` (LooCConfig fields, e.g. {"image_size": 32}).
     Data: `dataset` (a Hub name, imagefolder dir, parquet file(s), `save_to_disk` dir or an embedded
     "looc-hub/..." set), `train_split`, `image_column`, `streaming`, `canvas_size` (the loader's square
     decode size; None: 1.25 x image_size, ours) and, for the kNN monitor, `eval_split` / `label_column`.
-    Optimisation (paper / MoCo v2): SGD, `base_lr` 0.03 per 256 images (scaled linearly with the global
+    Optimisation (MoCo v2's): SGD, `base_lr` 0.03 per 256 images (scaled linearly with the global
     batch), momentum 0.9, weight decay 1e-4, cosine schedule; `warmup_epochs` and AdamW are our options.
-    Key encoder: `key_momentum_schedule` "constant" (paper) or "cosine" (BYOL's, ours: from the model's
+    Key encoder: `key_momentum_schedule` "constant" (MoCo v2's) or "cosine" (BYOL's, ours: from the model's
     momentum to 1). BatchNorm: Shuffle-BN (MoCo) unless `sync_bn`; on one process it splits each batch into
     `bn_groups` BatchNorm groups (MoCo's single-GPU recipe; 4 is ours, 1 turns it off).
     Output: a non-empty `output_dir` is refused unless `resume` ("latest" or a checkpoint folder: trusted input,
@@ -201,11 +202,11 @@ def _check_type(name: str, value: Any, hint: Any) -> None:
         origin = typing.get_origin(option) or option
         if option is type(None) and value is None:
             return
-        if origin is float and isinstance(value, int | float) and not isinstance(value, bool):
+        if origin is float and is_number(value):
             if not math.isfinite(value):
                 raise ValueError(f"{name} must be a finite number, got {value!r}")
             return
-        if origin is int and isinstance(value, bool):
+        if origin is int and not is_int(value):
             continue
         if origin is not type(None) and isinstance(value, origin):
             return

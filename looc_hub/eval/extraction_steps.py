@@ -15,6 +15,7 @@ import torch
 from datasets import Dataset, IterableDataset
 from torch import Tensor, nn
 
+from .._checks import is_int
 from ..data import build_dataloader
 from ..model import LooCModel
 from ..preprocessing import eval_data_config, eval_pixel_transform
@@ -43,7 +44,7 @@ def image_batches(
     if isinstance(preprocessing, nn.Module):
         size = eval_data_config(preprocessing)["input_size"][-1]
         decode = {"canvas_size": size, "transform": eval_pixel_transform(preprocessing)}
-    elif isinstance(preprocessing, int) and not isinstance(preprocessing, bool):
+    elif is_int(preprocessing):
         decode = {"canvas_size": preprocessing}
     else:
         raise TypeError(f"preprocessing must be a model or a canvas size (int), got {type(preprocessing).__name__}")
