@@ -40,7 +40,10 @@ def test_a_recipe_resolves_by_name_with_or_without_yaml_and_by_path(tmp_path):
 @pytest.mark.parametrize(
     ("given", "message"),
     [
-        ("looc_r18_openmoji64", r"Unknown pretraining recipe 'looc_r18_openmoji64'.*shipped: \[.*'looc_r10t_openmoji32'"),
+        (
+            "looc_r18_openmoji64",
+            r"Unknown pretraining recipe 'looc_r18_openmoji64'.*shipped: \[.*'looc_r10t_openmoji32'",
+        ),
         # the old in-repo path: not a file any more, and a path is never silently read as a name
         (
             "training/configs/looc_r10t_openmoji32.yaml",
