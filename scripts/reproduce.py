@@ -285,13 +285,13 @@ class Measure:
         return f"{self.value:.1f} ± {self.ci95:.1f}" if self.ci95 is not None else f"{self.value:.2f}"
 
 
-TASKS = {  # column -> (evaluation, protocol, metric, params that select the record)
-    "linear": ("base", "linear_probe", "top1", {}),
-    "knn": ("base", "knn", "top1", {}),
-    "rotation": ("base", "rotation_probe", "top1", {}),
-    "colour": ("colour", "linear_probe", "top1", {}),
-    "sens. rotation": ("base", "sensitivity", "sensitivity", {"augmentation": "rotation"}),
-    "sens. colour": ("base", "sensitivity", "sensitivity", {"augmentation": "color"}),
+TASKS = {  # column -> (evaluation, protocol, metric); a sensitivity record's metric is its augmentation
+    "linear": ("base", "linear_probe", "top1"),
+    "knn": ("base", "knn", "top1"),
+    "rotation": ("base", "rotation_probe", "top1"),
+    "colour": ("colour", "linear_probe", "top1"),
+    "sens. rotation": ("base", "sensitivity", "rotation"),
+    "sens. colour": ("base", "sensitivity", "color"),
 }
 
 
@@ -304,9 +304,8 @@ def collect(runs: Sequence[Run]) -> dict[tuple[str, int, str, str], dict[str, Me
             if not path.is_file():
                 continue
             for record in load_results(path).results:
-                for task, (name, protocol, metric, selector) in TASKS.items():
-                    matches = all(record.params.get(k) == v for k, v in selector.items())
-                    if name == evaluation.name and record.protocol == protocol and record.metric == metric and matches:
+                for task, (name, protocol, metric) in TASKS.items():
+                    if name == evaluation.name and record.protocol == protocol and record.metric == metric:
                         key = (run.dataset.tag, run.seed, run.name, record.space)
                         table.setdefault(key, {})[task] = Measure(record.value, record.ci95)
     return table

@@ -23,7 +23,14 @@ TINY = reproduce.GridDataset(
     "tiny",
     (
         reproduce.Evaluation(
-            "base", "looc-hub/digits", "train", "test", "label", ("knn", "linear_probe", "rotation_probe"), 120, 60
+            "base",
+            "looc-hub/digits",
+            "train",
+            "test",
+            "label",
+            ("knn", "linear_probe", "rotation_probe", "sensitivity"),
+            120,
+            60,
         ),
     ),
 )
@@ -38,7 +45,8 @@ def test_a_grid_runs_every_step_writes_results_and_resumes(tmp_path):
         assert run.finished() and (run.model_dir / "model.safetensors").is_file()
         assert not run.results_path(TINY.evaluations[0]).parent.with_name("eval_base.partial").exists()
     table = reproduce.collect(runs)
-    assert set(table[("openmoji32", 0, "looc", "rotation")]) == {"linear", "knn", "rotation"}
+    columns = {"linear", "knn", "rotation", "sens. rotation", "sens. colour"}
+    assert set(table[("openmoji32", 0, "looc", "rotation")]) == columns
     pixels = table[("openmoji32", 0, "random_init", reproduce.PIXELS)]
     assert pixels["knn"].ci95 > 0 and 0 <= pixels["rotation"].value <= 100
     assert ("openmoji32", 0, "moco_rotation", reproduce.PIXELS) not in table  # raw pixels: the reference run only
@@ -58,7 +66,7 @@ def test_a_grid_runs_every_step_writes_results_and_resumes(tmp_path):
     ]  # the trained models, named by the zoo; the reference run is not a zoo entry
     merged = load_results(written[0])
     assert merged.model.source == "looc_resnet10t.openmoji32"
-    assert {r.protocol for r in merged.results} == {"knn", "linear_probe", "rotation_probe"}
+    assert {r.protocol for r in merged.results} == {"knn", "linear_probe", "rotation_probe", "sensitivity"}
 
 
 def test_an_interrupted_pretraining_resumes_and_a_failed_evaluation_is_redone(tmp_path):
@@ -107,7 +115,7 @@ def test_claim_e_needs_the_left_out_space_most_and_the_invariant_least(tmp_path)
 
     def write(rotation: dict[str, float], colour: dict[str, float]) -> bool:
         records = [
-            EvalRecord("sensitivity", "data", "test", space, "sensitivity", value, {"augmentation": augmentation})
+            EvalRecord("sensitivity", "data", "test", space, augmentation, value, {"seed": 0})
             for augmentation, values in (("rotation", rotation), ("color", colour))
             for space, value in values.items()
         ]
