@@ -391,21 +391,19 @@ def judge(table: dict[tuple[str, int, str, str], dict[str, Measure]], tag: str, 
         heads = [space for space in ("invariant", "color", "rotation") if get(run, space, "sens. rotation")]
         if len(heads) < 2:
             continue
-        checks, parts = [], []
+        most, least, parts = [], [], []
         for augmentation, own in (("rotation", "rotation"), ("colour", "color")):
             if own not in heads:
                 continue
             values = {space: get(run, space, f"sens. {augmentation}").value for space in heads}
-            checks.append(max(values, key=values.get) == own and min(values, key=values.get) == "invariant")
+            most.append(max(values, key=values.get) == own)
+            least.append(min(values, key=values.get) == "invariant")
             parts.append(f"{augmentation}: " + ", ".join(f"{space} {value:.2f}" for space, value in values.items()))
-        verdicts.append(
-            Verdict(
-                f"(e) {run}: Z_i is the most sensitive space to augmentation i, Z_0 the least",
-                tag,
-                all(checks),
-                "; ".join(parts),
-            )
-        )
+        evidence = "sensitivity per head space; " + "; ".join(parts)
+        verdicts += [
+            Verdict(f"(e) {run}: Z_i is the most sensitive space to augmentation i", tag, all(most), evidence),
+            Verdict(f"(e) {run}: Z_0 is the least sensitive space to each augmentation", tag, all(least), evidence),
+        ]
     return verdicts
 
 
