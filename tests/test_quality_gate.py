@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import yaml
 
 if sys.version_info >= (3, 11):
@@ -16,12 +15,18 @@ else:  # the dev extra installs tomli there
     import tomli as tomllib
 
 REPO = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 
 
 def make_commands(target: str) -> list[str]:
-    """The commands `make <target>` would run, variables expanded (make -n runs nothing)."""
-    done = subprocess.run(["make", "-n", target], cwd=REPO, capture_output=True, text=True, check=True)
+    """The commands `make <target>` would run, variables expanded (make -n runs nothing).
+
+    Run as a fresh make, not a sub-make of the `make check` that may be running these tests (a sub-make would
+    print "Entering directory" lines and inherit the parent's flags).
+    """
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    done = subprocess.run(
+        ["make", "--no-print-directory", "-n", target], cwd=REPO, env=env, capture_output=True, text=True, check=True
+    )
     return done.stdout.splitlines()
 
 
