@@ -26,7 +26,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -324,73 +324,121 @@ def _gap(a: Measure, b: Measure) -> tuple[float, float]:
     return a.value - b.value, ((a.ci95 or 0.0) ** 2 + (b.ci95 or 0.0) ** 2) ** 0.5
 
 
+Lookup = Callable[[str, str, str], Measure | None]
+"""(run name, space, task) -> its measure on one dataset and seed, or None if not measured."""
+LOOC_RUNS = ("looc_r", "looc", "loocpp")
+
+
 def judge(table: dict[tuple[str, int, str, str], dict[str, Measure]], tag: str, seed: int) -> list[Verdict]:
     """One verdict per claim of the paper on one dataset and seed, by fixed rules (never tuned to agree)."""
 
     def get(run: str, space: str, task: str) -> Measure | None:
         return table.get((tag, seed, run, space), {}).get(task)
 
-    verdicts = []
+    claims = (_claim_a, _claim_b, _claim_b_like_for_like, _claim_c, _claim_d, _claim_e)
+    return [verdict for claim in claims for verdict in claim(get, tag)]
+
+
+def _beyond_noise(*pairs: tuple[Measure, Measure]) -> bool:
+    """Whether every first measure exceeds its second by more than the difference's noise."""
+    return all(gap > noise for gap, noise in (_gap(a, b) for a, b in pairs))
+
+
+def _claim_a(get: Lookup, tag: str) -> list[Verdict]:
     moco, moco_rot = get("moco", "backbone", "rotation"), get("moco_rotation", "backbone", "rotation")
     base, base_rot = get("moco", "backbone", "linear"), get("moco_rotation", "backbone", "linear")
-    if moco and moco_rot and base and base_rot:
-        drop, noise = _gap(moco, moco_rot)
-        moved, moved_noise = _gap(base_rot, base)
-        verdicts.append(
-            Verdict(
-                "(a) rotation as an invariance removes orientation information",
-                tag,
-                drop > noise,
-                f"rotation probe (backbone): MoCo {moco}, MoCo + Rotation {moco_rot} ({-drop:+.1f} ± {noise:.1f}); "
-                f"base task moves {moved:+.1f} ± {moved_noise:.1f} (paper: 61.1 -> 43.3, base 81.0 -> 79.4)",
-            )
-        )
-    for run in ("looc_r", "looc", "loocpp"):
+    if not (moco and moco_rot and base and base_rot):
+        return []
+    drop, noise = _gap(moco, moco_rot)
+    moved, moved_noise = _gap(base_rot, base)
+    evidence = (
+        f"rotation probe (backbone): MoCo {moco}, MoCo + Rotation {moco_rot} ({-drop:+.1f} ± {noise:.1f}); "
+        f"base task moves {moved:+.1f} ± {moved_noise:.1f} (paper: 61.1 -> 43.3, base 81.0 -> 79.4)"
+    )
+    return [Verdict("(a) rotation as an invariance removes orientation information", tag, drop > noise, evidence)]
+
+
+def _claim_b(get: Lookup, tag: str) -> list[Verdict]:
+    moco_rot = get("moco_rotation", "backbone", "rotation")
+    verdicts = []
+    for run in LOOC_RUNS:
         rotation, concat = get(run, "rotation", "rotation"), get(run, "concat", "rotation")
         if moco_rot and rotation and concat:
-            gains = [_gap(rotation, moco_rot), _gap(concat, moco_rot)]
             verdicts.append(
                 Verdict(
                     f"(b) {run}: LooC keeps orientation information (rotation space and concatenation)",
                     tag,
-                    all(gain > noise for gain, noise in gains),
+                    _beyond_noise((rotation, moco_rot), (concat, moco_rot)),
                     f"rotation probe: Z_rotation {rotation}, concat {concat}, vs MoCo + Rotation's backbone {moco_rot}",
                 )
             )
-        best = max(
-            (m for space in ("backbone", "concat") if (m := get(run, space, "linear"))),
-            key=lambda m: m.value,
-            default=None,
-        )
-        if best and base_rot:
-            gap, noise = _gap(best, base_rot)
+    return verdicts
+
+
+def _claim_b_like_for_like(get: Lookup, tag: str) -> list[Verdict]:
+    """Added after the first results: claim (b)'s rule sets a 128-d head space against a 512-d backbone."""
+    moco_rot = get("moco_rotation", "backbone", "rotation")
+    moco_rot_head = get("moco_rotation", "invariant", "rotation")
+    verdicts = []
+    for run in LOOC_RUNS:
+        head, backbone = get(run, "rotation", "rotation"), get(run, "backbone", "rotation")
+        if moco_rot and moco_rot_head and head and backbone:
             verdicts.append(
                 Verdict(
-                    f"(c) {run}: base-task accuracy at least MoCo + Rotation's",
+                    f"(b, like for like) {run}: LooC keeps more orientation than MoCo + Rotation, space by space",
                     tag,
-                    gap >= -noise,
-                    f"linear probe: {run} best of backbone / concat {best}, MoCo + Rotation {base_rot} "
-                    f"({gap:+.1f} ± {noise:.1f})",
+                    _beyond_noise((head, moco_rot_head), (backbone, moco_rot)),
+                    f"rotation probe: Z_rotation {head} vs MoCo + Rotation's Z_0 {moco_rot_head}; backbone "
+                    f"{backbone} vs {moco_rot}",
                 )
             )
-    colour_reference, moco_colour = get(REFERENCE, "backbone", "colour"), get("moco", "backbone", "colour")
+    return verdicts
+
+
+def _claim_c(get: Lookup, tag: str) -> list[Verdict]:
+    base_rot = get("moco_rotation", "backbone", "linear")
+    verdicts = []
+    for run in LOOC_RUNS:
+        measured = [m for space in ("backbone", "concat") if (m := get(run, space, "linear"))]
+        if not (measured and base_rot):
+            continue
+        best = max(measured, key=lambda m: m.value)
+        gap, noise = _gap(best, base_rot)
+        verdicts.append(
+            Verdict(
+                f"(c) {run}: base-task accuracy at least MoCo + Rotation's",
+                tag,
+                gap >= -noise,
+                f"linear probe: {run} best of backbone / concat {best}, MoCo + Rotation {base_rot} "
+                f"({gap:+.1f} ± {noise:.1f})",
+            )
+        )
+    return verdicts
+
+
+def _claim_d(get: Lookup, tag: str) -> list[Verdict]:
+    reference, moco_backbone = get(REFERENCE, "backbone", "colour"), get("moco", "backbone", "colour")
+    moco_head = get("moco", "invariant", "colour")
+    verdicts = []
     for run in ("looc", "loocpp"):
         kept, invariant = get(run, "color", "colour"), get(run, "invariant", "colour")
-        if kept and invariant and moco_colour:
-            gains = [_gap(kept, invariant), _gap(kept, get("moco", "invariant", "colour") or moco_colour)]
+        if kept and invariant and moco_head:
             verdicts.append(
                 Verdict(
                     f"(d) {run}: colour as an invariance removes colour information; Z_colour keeps it",
                     tag,
-                    all(gain > noise for gain, noise in gains),
-                    f"skin-tone probe (6 classes): Z_colour {kept}, Z_0 {invariant}, MoCo's Z_0 "
-                    f"{get('moco', 'invariant', 'colour')} and backbone {moco_colour}, random init {colour_reference}",
+                    _beyond_noise((kept, invariant), (kept, moco_head)),
+                    f"skin-tone probe (6 classes): Z_colour {kept}, Z_0 {invariant}, MoCo's Z_0 {moco_head} and "
+                    f"backbone {moco_backbone}, random init {reference}",
                 )
             )
-    for run in ("looc_r", "looc", "loocpp"):
+    return verdicts
+
+
+def _claim_e(get: Lookup, tag: str) -> list[Verdict]:
+    verdicts = []
+    for run in LOOC_RUNS:
         heads = [space for space in ("invariant", "color", "rotation") if get(run, space, "sens. rotation")]
-        if len(heads) < 2:
-            continue
         most, least, parts = [], [], []
         for augmentation, own in (("rotation", "rotation"), ("colour", "color")):
             if own not in heads:
@@ -399,6 +447,8 @@ def judge(table: dict[tuple[str, int, str, str], dict[str, Measure]], tag: str, 
             most.append(max(values, key=values.get) == own)
             least.append(min(values, key=values.get) == "invariant")
             parts.append(f"{augmentation}: " + ", ".join(f"{space} {value:.2f}" for space, value in values.items()))
+        if not parts:
+            continue
         evidence = "sensitivity per head space; " + "; ".join(parts)
         verdicts += [
             Verdict(f"(e) {run}: Z_i is the most sensitive space to augmentation i", tag, all(most), evidence),
