@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from looc_hub import LooCConfig, LooCModel, eval_transform
+from looc_hub.data import random_subset
 from looc_hub.eval.baselines import (
     calibrate_batchnorm,
     compare_to_baselines,
@@ -85,3 +86,14 @@ def test_compare_to_baselines_reports_every_space_and_the_reference_rows(digits_
         report.knn[report.best_space] - report.raw_pixels_knn
     )
     assert all(row["rotation"] >= 0 for row in report.sensitivity.values())
+
+
+def test_random_subset_is_seeded_in_stored_order_and_caps_at_the_dataset(digits_test):
+    numbered = digits_test.add_column("row", list(range(len(digits_test))))
+    rows = random_subset(numbered, 50, seed=3)["row"]
+    assert len(set(rows)) == 50 and rows == sorted(rows)  # distinct rows, in stored order
+    assert random_subset(numbered, 50, seed=3)["row"] == rows
+    assert random_subset(numbered, 50, seed=4)["row"] != rows  # another seed, other rows
+    assert random_subset(numbered, 10_000, seed=0) is numbered
+    with pytest.raises(ValueError, match="rows must be >= 1, got 0"):
+        random_subset(numbered, 0, seed=0)

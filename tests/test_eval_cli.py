@@ -174,3 +174,10 @@ def test_a_protocol_failing_at_run_time_keeps_the_results_of_the_others(tmp_path
         evaluate.evaluate(evaluate.parse_args(argv))
     results = load_results(tmp_path / "out" / "results.json")
     assert {r.protocol for r in results.results} >= {"knn", "linear_probe"}  # before and after the failure
+
+
+def test_a_row_cap_below_one_is_refused_naming_the_flag(tmp_path, setup):
+    model_dir, dataset = setup
+    argv = ["--model", model_dir, "--dataset", dataset, "--output_dir", str(tmp_path), "--max_test_rows", "0"]
+    with pytest.raises(ValueError, match=r"--max_train_rows / --max_test_rows must be >= 1, got 0"):
+        evaluate.evaluate(evaluate.parse_args(argv))

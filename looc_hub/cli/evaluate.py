@@ -26,7 +26,7 @@ from accelerate.logging import get_logger
 from datasets import Dataset
 
 from looc_hub import LooCModel
-from looc_hub.data import load_image_dataset
+from looc_hub.data import load_image_dataset, random_subset
 from looc_hub.eval.corruptions import CORRUPTIONS, SEVERITIES, corruption_accuracy
 from looc_hub.eval.feature_cache import FeatureCache
 from looc_hub.eval.few_shot import few_shot_accuracy, kshot_linear_probe, kshot_problem
@@ -503,13 +503,12 @@ _SETTING_CHECKS: dict[str, SettingCheck] = {  # (args, train labels, test labels
 
 
 def subset(split: Dataset, rows: int | None, seed: int) -> Dataset:
-    """Up to `rows` rows of `split`, drawn at random with `seed` and kept in their stored order."""
-    if rows is None or rows >= len(split):
+    """`random_subset` for `--max_train_rows` / `--max_test_rows` (None: the whole split)."""
+    if rows is None:
         return split
     if rows < 1:
         raise ValueError(f"--max_train_rows / --max_test_rows must be >= 1, got {rows}")
-    chosen = torch.randperm(len(split), generator=torch.Generator().manual_seed(seed))[:rows]
-    return split.select(sorted(chosen.tolist()))
+    return random_subset(split, rows, seed)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -8,6 +8,7 @@ from .load import load_image_dataset
 from .loader import build_dataloader, check_enough_rows
 from .sampler import EpochShuffleSampler
 from .screen import screen_images
+from .subset import random_subset
 
 __all__ = [
     "EMBEDDED_DATASET_NAMES",
@@ -23,6 +24,7 @@ __all__ = [
     "load_embedded_dataset",
     "load_image_dataset",
     "open_image",
+    "random_subset",
     "screen_images",
     "to_8bit",
     "to_canvas",

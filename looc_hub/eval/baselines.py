@@ -18,6 +18,7 @@ import torch
 from datasets import Dataset
 from torch import Tensor
 
+from ..data import random_subset
 from ..model import LooCModel
 from .extraction_steps import embed_images, image_batches
 from .features import extract_features
@@ -50,11 +51,8 @@ def calibrate_batchnorm(
         norm.reset_running_stats()
         norm.momentum = None  # cumulative average over the calibration batches
     model.to(device).train()
-    # A seeded random subset: datasets are often stored sorted by class (OpenMoji is), and statistics of the
-    # first rows alone would calibrate for a few classes only.
-    rows = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(0))[:max_images]
-    subset = dataset.select(sorted(rows.tolist()))
-    for images, _ in image_batches(subset, model, batch_size=batch_size):
+    # Random rows, not the first: statistics of a dataset stored sorted by class would calibrate for a few classes.
+    for images, _ in image_batches(random_subset(dataset, max_images, seed=0), model, batch_size=batch_size):
         embed_images(model, images.to(device), model.spaces)
     for norm, momentum in zip(norms, saved, strict=True):
         norm.momentum = momentum
