@@ -22,6 +22,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from .backbone import create_backbone
 from .config import LooCConfig
 from .preprocessing import default_color_jitter, default_crop_scale
+from .views.registry import get_augmentation, trained_augmentations
 
 if TYPE_CHECKING:
     from .eval.results import EvalRecord, EvalResults
@@ -39,11 +40,6 @@ _METRIC_TYPES = {"top1": "accuracy", "top5": "top_5_accuracy", "accuracy": "accu
 CARD_TAGS = ("image-feature-extraction", "looc", "pytorch_model_hub_mixin", "self-supervised", "timm")
 """Tags every LooC card carries (publishing checks them)."""
 
-_SENSITIVITY = {
-    "color": "colour (hue, saturation, brightness, contrast, grayscale)",
-    "rotation": "orientation (0/90/180/270 degrees)",
-    "texture": "texture",
-}
 _PROTOCOL_NAMES = {
     "knn": "kNN",
     "linear_probe": "linear probe",
@@ -246,7 +242,7 @@ def _result_row(record: EvalRecord) -> dict[str, str]:
 
 def _space_rows(model: LooCModel) -> list[dict[str, Any]]:
     config = model.config
-    every = ("crop", "flip", "blur", *config.invariant_augmentations, *config.augmentations)
+    every = trained_augmentations(config.augmentations, config.invariant_augmentations)
     rows = [
         {
             "name": "backbone",
@@ -267,7 +263,7 @@ def _space_rows(model: LooCModel) -> list[dict[str, Any]]:
             "name": name,
             "dim": model.embedding_dim(name),
             "what": f"Z_{name}, L2-normalised",
-            "sensitive": _SENSITIVITY[name],
+            "sensitive": get_augmentation(name).sensitive,
         }
         for name in config.augmentations
     ]

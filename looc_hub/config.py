@@ -18,11 +18,12 @@ import timm
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 from ._checks import check_int, is_number
+from .views.registry import LEAVE_ONE_OUT_AUGMENTATIONS
 
 __all__ = ["AUGMENTATIONS", "INTERPOLATIONS", "VARIANTS", "LooCConfig"]
 
-AUGMENTATIONS: tuple[str, ...] = ("color", "rotation", "texture")
-"""Augmentations that can be left out (get a space of their own) or be plain invariances."""
+AUGMENTATIONS: tuple[str, ...] = LEAVE_ONE_OUT_AUGMENTATIONS
+"""Augmentations that can be left out (get a space of their own) or be plain invariances (`views/registry.py`)."""
 
 VARIANTS: tuple[str, ...] = ("looc", "looc++")
 INTERPOLATIONS: tuple[str, ...] = ("bilinear", "bicubic", "nearest")

@@ -63,7 +63,7 @@ def moco_v2_compose(generator: LooCViewGenerator) -> v2.Compose:
     size = generator.output_size
     return v2.Compose(
         [
-            v2.RandomResizedCrop(size, scale=generator.crop.scale, antialias=False),
+            v2.RandomResizedCrop(size, scale=generator.augmentation("crop").scale, antialias=False),
             v2.RandomHorizontalFlip(),
             v2.RandomApply([v2.ColorJitter(0.4, 0.4, 0.4, 0.1)], p=0.8),
             v2.RandomGrayscale(p=0.2),

@@ -160,8 +160,8 @@ def test_from_config_reads_the_lead_configs_fields():
     assert (generator.output_size, generator.mean, generator.std) == (32, (0.5,) * 3, (0.25,) * 3)
     with pytest.raises(TypeError, match="image_size"):
         LooCViewGenerator.from_config(SimpleNamespace(augmentations=(), invariant_augmentations=()))
-    assert generator.crop.scale == (0.2, 1.0)  # MoCo v2's unless a recipe says otherwise
-    assert LooCViewGenerator.from_config(config, crop_scale=(0.5, 1.0)).crop.scale == (0.5, 1.0)
+    assert generator.augmentation("crop").scale == (0.2, 1.0)  # MoCo v2's unless a recipe says otherwise
+    assert LooCViewGenerator.from_config(config, crop_scale=(0.5, 1.0)).augmentation("crop").scale == (0.5, 1.0)
     with pytest.raises(ValueError, match="scale"):
         LooCViewGenerator.from_config(config, crop_scale=(1.0, 0.5))
 
@@ -178,7 +178,7 @@ def test_shares_query_marks_exactly_the_keys_that_render_the_querys_value():
         assert shared[1 + i].all()  # k_i: the query's parameters, by construction
         assert not shared[[v for v in range(4) if v != 1 + i]].all()
         query_params, *key_params = views.params[name].split(batch)
-        augmentation = generator._augmentation(name)
+        augmentation = generator.augmentation(name)
         query_pixels = augmentation.apply(images, query_params) if name != "rotation" else None
         for v, params in enumerate(key_params):
             if name == "rotation":
@@ -191,7 +191,7 @@ def test_shares_query_marks_exactly_the_keys_that_render_the_querys_value():
 
 
 def test_blur_sigma_scales_with_the_output_size():
-    assert LooCViewGenerator(output_size=224).blur.sigma == (0.1, 2.0)  # MoCo v2's, at its resolution
-    small = LooCViewGenerator(output_size=32).blur.sigma
+    assert LooCViewGenerator(output_size=224).augmentation("blur").sigma == (0.1, 2.0)  # MoCo v2's, at its resolution
+    small = LooCViewGenerator(output_size=32).augmentation("blur").sigma
     assert small == pytest.approx((0.1 * 32 / 224, 2.0 * 32 / 224))
-    assert LooCViewGenerator(output_size=32, blur_sigma=(0.5, 1.0)).blur.sigma == (0.5, 1.0)
+    assert LooCViewGenerator(output_size=32, blur_sigma=(0.5, 1.0)).augmentation("blur").sigma == (0.5, 1.0)

@@ -30,16 +30,7 @@ from datasets import Dataset
 from torch import Tensor
 
 from ..model import LooCModel
-from ..views import (
-    RandomColor,
-    RandomGaussianBlur,
-    RandomHorizontalFlip,
-    RandomResizedCrop,
-    RandomRotation90,
-    RandomTexture,
-    RotationParams,
-    scaled_blur_sigma,
-)
+from ..views.registry import REGISTRY, get_augmentation
 from ._plot import pyplot, save_figure
 from .extraction_steps import ImageTransform
 from .features import extract_features
@@ -48,7 +39,7 @@ from .spaces import concat_features, model_spaces, parse_space_key
 
 __all__ = ["SENSITIVITY_AUGMENTATIONS", "SensitivityMatrix", "augmentation_sensitivity", "plot_sensitivity"]
 
-SENSITIVITY_AUGMENTATIONS = ("crop", "flip", "blur", "color", "rotation", "texture")
+SENSITIVITY_AUGMENTATIONS: tuple[str, ...] = tuple(REGISTRY)  # every registered augmentation, in registry order
 
 
 @dataclass(frozen=True)
@@ -105,29 +96,17 @@ def augmentation_sensitivity(
 
 
 def fixed_augmentation(name: str, image_size: int, seed: int) -> ImageTransform:
-    """The view engine's augmentation `name`, always applied, parameters from a generator seeded with `seed`."""
-    if name not in SENSITIVITY_AUGMENTATIONS:
-        raise ValueError(f"unknown augmentation {name!r}; valid choices: {list(SENSITIVITY_AUGMENTATIONS)}")
+    """The view engine's augmentation `name`, always applied (its registry entry's `always` keywords: p = 1,
+    rotation by non-trivial turns only), parameters from a generator seeded with `seed`."""
+    spec = get_augmentation(name)
+    augmentation = spec.create(image_size, **spec.always)  # pretraining's strengths, e.g. its scaled blur sigma
     generator = torch.Generator().manual_seed(seed)
-    if name == "crop":
-        crop = RandomResizedCrop(image_size)
-        return lambda images: crop.apply(images, crop.sample(len(images), tuple(images.shape[-2:]), generator))
-    if name == "rotation":
-        rotation = RandomRotation90()
 
-        def rotate(images: Tensor) -> Tensor:
-            turns = torch.randint(1, 4, (len(images),), generator=generator)  # never the identity
-            return rotation.apply(images, RotationParams(quarter_turns=turns))
+    def augment(images: Tensor) -> Tensor:
+        params = spec.sample(augmentation, len(images), tuple(images.shape[-2:]), generator)
+        return augmentation.apply(images, params)
 
-        return rotate
-    always = {
-        "flip": lambda: RandomHorizontalFlip(p=1.0),
-        "blur": lambda: RandomGaussianBlur(scaled_blur_sigma(image_size), p=1.0),  # pretraining's blur
-        "color": lambda: RandomColor(jitter_p=1.0),
-        "texture": lambda: RandomTexture(p=1.0),
-    }
-    augmentation = always[name]()
-    return lambda images: augmentation.apply(images, augmentation.sample(len(images), generator))
+    return augment
 
 
 def plot_sensitivity(matrix: SensitivityMatrix, path: str | Path) -> Path:

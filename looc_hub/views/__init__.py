@@ -15,12 +15,15 @@ from looc_hub.views.params import (
     RotationParams,
     TextureParams,
 )
+from looc_hub.views.registry import REGISTRY, AugmentationSpec, get_augmentation
 from looc_hub.views.rotation import RandomRotation90
 from looc_hub.views.texture import RandomTexture
 
 __all__ = [
     "AUGMENTATIONS",
+    "REGISTRY",
     "AugmentationParams",
+    "AugmentationSpec",
     "BlurParams",
     "ColorParams",
     "CropParams",
@@ -35,6 +38,7 @@ __all__ = [
     "RandomTexture",
     "RotationParams",
     "TextureParams",
+    "get_augmentation",
     "resized_crop",
     "scaled_blur_sigma",
 ]

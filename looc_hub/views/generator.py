@@ -19,16 +19,19 @@ from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from torch import Tensor
 
 from looc_hub._checks import check_int, is_number
-from looc_hub.config import AUGMENTATIONS  # the names a generator accepts, in parameter-draw order
 from looc_hub.views._validate import check_float_batch, resolve_device, to_unit_float
-from looc_hub.views.blur import RandomGaussianBlur, scaled_blur_sigma
-from looc_hub.views.color import RandomColor
-from looc_hub.views.crop import RandomResizedCrop
-from looc_hub.views.flip import RandomHorizontalFlip
 from looc_hub.views.geometry import resized_crop
 from looc_hub.views.params import AugmentationParams
-from looc_hub.views.rotation import RandomRotation90
-from looc_hub.views.texture import RandomTexture
+from looc_hub.views.registry import (
+    GEOMETRY_AUGMENTATIONS,
+    IN_PLACE_AUGMENTATIONS,
+    LEAVE_ONE_OUT_AUGMENTATIONS,
+    REGISTRY,
+    create_augmentations,
+    get_augmentation,
+)
+
+AUGMENTATIONS = LEAVE_ONE_OUT_AUGMENTATIONS  # the names a generator accepts, in parameter-draw order
 
 _MIN_OUTPUT_SIZE = 8  # smaller views cannot hold a blur kernel or a texture period
 _CHUNK_BYTES = 2**22  # CPU: rows rendered together, so the temporaries of one chunk stay in cache
@@ -51,11 +54,13 @@ class LooCViewGenerator:
     """Batched LooC views (docs/method.md, "Views"): q and k_0 resample everything; k_i copies the query's
     parameters of the i-th leave-one-out augmentation and resamples all other augmentations.
 
-    Base augmentations (random resized crop, horizontal flip, Gaussian blur; MoCo v2 settings) are resampled for
-    every view. ``invariant_augmentations`` are resampled for every view too: with ``augmentations=()`` this is
-    plain MoCo with one key (MoCo v2: ``invariant_augmentations=("color",)``; MoCo + Rotation:
-    ``("color", "rotation")``). Every view of the batch is sampled at once and rendered as one stack, each
-    augmentation batched over the stack (in cache-sized row chunks on CPU).
+    Which augmentations exist, their roles, keywords and rendering order come from the registry
+    (``looc_hub.views.registry``). Base augmentations (random resized crop, horizontal flip, Gaussian blur; MoCo
+    v2 settings) are resampled for every view unless left out. ``invariant_augmentations`` are resampled for
+    every view too: with ``augmentations=()`` this is plain MoCo with one key (MoCo v2:
+    ``invariant_augmentations=("color",)``; MoCo + Rotation: ``("color", "rotation")``). Every view of the batch
+    is sampled at once and rendered as one stack, each augmentation batched over the stack (in cache-sized row
+    chunks on CPU).
 
     Order of operations (ours; flip, rotation and blur commute with colour, so this is MoCo v2's order for its
     augmentations): crop + flip + rotation, texture, colour jitter + grayscale, blur, normalisation.
@@ -66,18 +71,20 @@ class LooCViewGenerator:
         invariant_augmentations: further augmentations applied as ordinary invariances.
         output_size: side of the square views.
         mean, std: per-channel normalisation of the output.
-        crop_scale, crop_ratio: random resized crop ranges (MoCo v2: (0.2, 1.0); (3/4, 4/3)).
-        flip_p: horizontal flip probability (0.5).
-        blur_sigma, blur_p: Gaussian blur sigma range in output pixels and probability. None: MoCo v2's
-            (0.1, 2.0) px at 224 px, scaled to ``output_size`` (ours, ``scaled_blur_sigma``); p 0.5.
-        brightness, contrast, saturation, hue, color_p, grayscale_p: colour jitter strengths and probabilities
-            (MoCo v2: 0.4, 0.4, 0.4, 0.1, 0.8, 0.2).
-        texture_strength, texture_frequency, texture_p: see ``RandomTexture`` (project choice).
         chunk_size: rows rendered together; None picks cache-sized chunks on CPU (rendered by parallel worker
             threads, see ``render``) and whole views on other devices. Results do not depend on it.
+        **strengths: the registry's keywords, None or absent for the default:
+            crop_scale, crop_ratio: random resized crop ranges (MoCo v2: (0.2, 1.0); (3/4, 4/3)).
+            flip_p: horizontal flip probability (0.5).
+            blur_sigma, blur_p: Gaussian blur sigma range in output pixels and probability. Default: MoCo v2's
+                (0.1, 2.0) px at 224 px, scaled to ``output_size`` (ours, ``scaled_blur_sigma``); p 0.5.
+            brightness, contrast, saturation, hue, color_p, grayscale_p: colour jitter strengths and
+                probabilities (MoCo v2: 0.4, 0.4, 0.4, 0.1, 0.8, 0.2).
+            texture_strength, texture_frequency, texture_p: see ``RandomTexture`` (project choice).
 
     Raises:
         ValueError: an unknown, repeated or overlapping augmentation name, or an invalid strength.
+        TypeError: a keyword no registered augmentation takes.
 
     Example::
 
@@ -94,21 +101,8 @@ class LooCViewGenerator:
         mean: Sequence[float] = IMAGENET_DEFAULT_MEAN,
         std: Sequence[float] = IMAGENET_DEFAULT_STD,
         *,
-        crop_scale: Sequence[float] = (0.2, 1.0),
-        crop_ratio: Sequence[float] = (3.0 / 4.0, 4.0 / 3.0),
-        flip_p: float = 0.5,
-        blur_sigma: Sequence[float] | None = None,
-        blur_p: float = 0.5,
-        brightness: float = 0.4,
-        contrast: float = 0.4,
-        saturation: float = 0.4,
-        hue: float = 0.1,
-        color_p: float = 0.8,
-        grayscale_p: float = 0.2,
-        texture_strength: Sequence[float] = (0.3, 0.6),
-        texture_frequency: Sequence[float] = (4.0, 16.0),
-        texture_p: float = 0.8,
         chunk_size: int | None = None,
+        **strengths: Any,
     ) -> None:
         self.augmentations = _check_names("augmentations", augmentations)
         self.invariant_augmentations = _check_names("invariant_augmentations", invariant_augmentations)
@@ -119,12 +113,10 @@ class LooCViewGenerator:
         self.mean = _check_channels("mean", mean, positive=False)
         self.std = _check_channels("std", std, positive=True)
         self.chunk_size = None if chunk_size is None else check_int("chunk_size", chunk_size)
-        self.crop = RandomResizedCrop(output_size, crop_scale, crop_ratio)
-        self.flip = RandomHorizontalFlip(flip_p)
-        self.blur = RandomGaussianBlur(scaled_blur_sigma(output_size) if blur_sigma is None else blur_sigma, blur_p)
-        self.color = RandomColor(brightness, contrast, saturation, hue, color_p, grayscale_p)
-        self.rotation = RandomRotation90()
-        self.texture = RandomTexture(texture_strength, texture_frequency, p=texture_p)
+        self._augmentations = create_augmentations(self.output_size, **strengths)
+        listed = (*self.augmentations, *self.invariant_augmentations)
+        # drawn for every batch, in registry order
+        self._drawn = tuple(name for name, spec in REGISTRY.items() if spec.base or name in listed)
 
     @classmethod
     def from_config(cls, config: Any, **strengths: Any) -> LooCViewGenerator:
@@ -198,17 +190,12 @@ class LooCViewGenerator:
         check_int("batch_size", batch_size)
         device = resolve_device(generator, device)
         rows = self.num_views * batch_size
-        params: dict[str, AugmentationParams] = {
-            "crop": self.crop.sample(rows, image_size, generator, device),
-            "flip": self.flip.sample(rows, generator, device),
-            "blur": self.blur.sample(rows, generator, device),
-        }
-        for name in AUGMENTATIONS:
+        params: dict[str, AugmentationParams] = {}
+        for name in self._drawn:
+            drawn = REGISTRY[name].sample(self._augmentations[name], rows, image_size, generator, device)
             if name in self.augmentations:
-                drawn = self._augmentation(name).sample(rows, generator, device)
-                params[name] = _share_with_query(drawn, 2 + self.augmentations.index(name), batch_size)
-            elif name in self.invariant_augmentations:
-                params[name] = self._augmentation(name).sample(rows, generator, device)
+                drawn = _share_with_query(drawn, 2 + self.augmentations.index(name), batch_size)
+            params[name] = drawn
         return params
 
     def render(self, images: Tensor, params: dict[str, AugmentationParams]) -> Tensor:
@@ -249,15 +236,17 @@ class LooCViewGenerator:
         return output
 
     def _render_rows(self, images: Tensor, params: dict[str, AugmentationParams]) -> Tensor:
-        views = resized_crop(images, params["crop"], self.output_size, params["flip"], params.get("rotation"))
-        if "texture" in params:
-            self.texture.apply_(views, params["texture"])
-        if "color" in params:
-            self.color.apply_(views, params["color"])
-        return self.blur.apply_(views, params["blur"])
+        geometry = {name: params.get(name) for name in GEOMETRY_AUGMENTATIONS}
+        views = resized_crop(images, output_size=self.output_size, **geometry)
+        for name in IN_PLACE_AUGMENTATIONS:
+            if name in params:
+                self._augmentations[name].apply_(views, params[name])
+        return views
 
-    def _augmentation(self, name: str) -> RandomColor | RandomRotation90 | RandomTexture:
-        return {"color": self.color, "rotation": self.rotation, "texture": self.texture}[name]
+    def augmentation(self, name: str) -> Any:
+        """The generator's instance of augmentation ``name`` (e.g. ``augmentation("crop").scale``)."""
+        get_augmentation(name)  # an unknown name fails listing the valid ones
+        return self._augmentations[name]
 
     def _chunk_rows(self, device: torch.device, batch_size: int) -> int:
         if self.chunk_size is not None:
@@ -267,10 +256,10 @@ class LooCViewGenerator:
         return max(1, _CHUNK_BYTES // (3 * self.output_size**2 * 4))
 
     def __repr__(self) -> str:
+        instances = ", ".join(f"{name}={augmentation}" for name, augmentation in self._augmentations.items())
         return (
             f"{type(self).__name__}(augmentations={self.augmentations}, "
-            f"invariant_augmentations={self.invariant_augmentations}, output_size={self.output_size}, "
-            f"crop={self.crop}, flip={self.flip}, blur={self.blur}, color={self.color}, texture={self.texture})"
+            f"invariant_augmentations={self.invariant_augmentations}, output_size={self.output_size}, {instances})"
         )
 
 
