@@ -56,7 +56,7 @@ class LooCConfig:
             sensitive to it. Empty for the MoCo baselines.
         invariant_augmentations: augmentations trained as plain invariances with no space of their own
             (MoCo: ("color",); MoCo + Rotation: ("color", "rotation")). Random resized crop, flip and blur are
-            always invariances (MoCo v2's base augmentations) and are not listed.
+            always applied (MoCo v2's base augmentations) and need not be listed; blur may be left out (ours).
         variant: "looc" (heads share the whole backbone) or "looc++" (each head owns a copy of the last stage).
         head_hidden_dim: hidden width of the MoCo v2 projection MLP; None means the backbone's feature dim.
         head_out_dim: dimension of each space Z_i (MoCo v2: 128).

@@ -51,8 +51,8 @@ def test_the_card_describes_each_space_with_the_registrys_words():
     assert "invariant to crop, flip, blur, color, rotation, texture" in text
 
 
-def test_roles_and_rendering_order_are_todays():
-    assert AUGMENTATIONS == ("color", "rotation", "texture")
+def test_roles_and_rendering_order():
+    assert AUGMENTATIONS == ("blur", "color", "rotation", "texture")  # blur: base unless left out
     assert SENSITIVITY_AUGMENTATIONS == ("crop", "flip", "blur", "color", "rotation", "texture")
     assert GEOMETRY_AUGMENTATIONS == ("crop", "flip", "rotation")  # one resampling
     assert IN_PLACE_AUGMENTATIONS == ("texture", "color", "blur")  # then in place, in this order

@@ -114,6 +114,10 @@ class BlurParams(AugmentationParams):
     blurred: Tensor  # (N,) bool
     sigma: Tensor  # (N,) float32, in output pixels
 
+    def same_effect(self, other: BlurParams) -> Tensor:
+        """Rows unblurred in both (whatever their unused sigma), or blurred with the very same sigma."""
+        return (~self.blurred & ~other.blurred) | super().same_effect(other)
+
 
 @dataclass(frozen=True, eq=False)
 class ColorParams(AugmentationParams):

@@ -90,8 +90,8 @@ class AugmentationSpec:
 
 
 _SPECS = (
-    # Base augmentations and strengths: MoCo v2's. Rendering order (texture before colour) and the blur sigma
-    # scaled to the output side are ours.
+    # Base augmentations and strengths: MoCo v2's. Rendering order (texture before colour), the blur sigma scaled
+    # to the output side and blur as a leave-one-out augmentation are ours.
     AugmentationSpec(
         name="crop",
         augmentation=RandomResizedCrop,
@@ -120,7 +120,7 @@ _SPECS = (
         augmentation=RandomGaussianBlur,
         params=BlurParams,
         base=True,
-        leave_one_out=False,
+        leave_one_out=True,  # ours: base unless listed, and may be left out (issue 13's example)
         stage=3,
         options={"blur_sigma": "sigma", "blur_p": "p"},
         sensitive="sharpness (Gaussian blur)",
