@@ -126,6 +126,7 @@ def evaluate(args: argparse.Namespace) -> EvalResults:
     try:
         for context in contexts:
             failures += run_protocols(context, protocols, cache, results)
+            context.train_features, context.test_features = {}, {}  # one dataset's features in memory at a time
     finally:  # whatever finished is written, even on an interrupt
         path = save_results(results, output_dir / "results.json")
         print(results_table(results.results))
