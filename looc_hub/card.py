@@ -25,6 +25,7 @@ from .preprocessing import default_color_jitter, default_crop_scale
 from .views.registry import get_augmentation, trained_augmentations
 
 if TYPE_CHECKING:
+    from .eval.protocol import Protocol
     from .eval.results import EvalRecord, EvalResults
     from .model import LooCModel
 
@@ -40,27 +41,6 @@ _METRIC_TYPES = {"top1": "accuracy", "top5": "top_5_accuracy", "accuracy": "accu
 CARD_TAGS = ("image-feature-extraction", "looc", "pytorch_model_hub_mixin", "self-supervised", "timm")
 """Tags every LooC card carries (publishing checks them)."""
 
-_PROTOCOL_NAMES = {
-    "knn": "kNN",
-    "linear_probe": "linear probe",
-    "few_shot": "few-shot",  # episodic N-way prototypes; its params (ways, shots, episodes) say so
-    "kshot_linear_probe": "K-shot linear probe (all classes)",
-    "rotation_probe": "rotation prediction probe",
-    "corruption": "corruption robustness",
-    "head_contribution": "head contribution",
-    "sensitivity": "sensitivity",
-    "space_selection": "space selection",
-    "finetune": "fine-tuning",
-}
-_CLASSIFICATION_PROTOCOLS = (
-    "knn",
-    "linear_probe",
-    "few_shot",
-    "kshot_linear_probe",
-    "rotation_probe",
-    "corruption",
-    "finetune",
-)
 
 
 def build_model_card(
@@ -207,20 +187,26 @@ def eval_results_metadata(results: EvalResults) -> list[EvalResult]:
     """
     return [
         EvalResult(
-            task_type="image-classification"
-            if record.protocol in _CLASSIFICATION_PROTOCOLS
-            else "image-feature-extraction",
-            task_name=_PROTOCOL_NAMES[record.protocol],
+            task_type=_protocol(record.protocol).task_type,
+            task_name=_protocol(record.protocol).display_name,
             dataset_type=record.dataset,
             dataset_name=record.dataset,
             dataset_split=record.split,
             metric_type=_METRIC_TYPES.get(record.metric, record.metric),
-            metric_name=f"{_PROTOCOL_NAMES[record.protocol]} {record.metric}, space {record.space}",
+            metric_name=f"{_protocol(record.protocol).display_name} {record.metric}, space {record.space}",
             metric_value=record.value,
             metric_args=dict(record.params) or None,
         )
         for record in results.results
     ]
+
+
+def _protocol(name: str) -> Protocol:
+    """The protocol's card name and task type, from the one protocol table."""
+    # Imported here: looc_hub.eval imports the model, which imports this module.
+    from .eval.protocols import REGISTRY
+
+    return REGISTRY[name]
 
 
 def _result_row(record: EvalRecord) -> dict[str, str]:
@@ -231,7 +217,7 @@ def _result_row(record: EvalRecord) -> dict[str, str]:
     value = f"{record.value:.2f}" + (f" ± {record.ci95:.2f}" if record.ci95 is not None else "") + unit
     params = ", ".join(f"{key}={value}" for key, value in record.params.items())
     return {
-        "protocol": _PROTOCOL_NAMES[record.protocol],
+        "protocol": _protocol(record.protocol).display_name,
         "dataset": f"{record.dataset} ({record.split})",
         "space": record.space,
         "metric": record.metric,

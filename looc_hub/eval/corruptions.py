@@ -28,9 +28,10 @@ AlexNet's errors, which do not exist here, so we report mean accuracy instead; o
 
 from __future__ import annotations
 
+import argparse
 import io
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,12 +45,14 @@ from .._checks import is_int
 from ..model import LooCModel
 from ..views.blur import blur_rows
 from .features import extract_features
-from .linear_probe import LinearProbe
+from .linear_probe import LinearProbe, fit_probe, penalty_problems, probe_params
+from .protocol import EvalContext, Protocol
 from .results import EvalRecord
 from .spaces import concat_features, parse_space_key
 
 __all__ = [
     "CORRUPTIONS",
+    "PROTOCOL",
     "SEVERITIES",
     "SEVERITY_CONSTANTS",
     "Corruption",
@@ -255,3 +258,48 @@ _OPERATIONS = {
     "pixelate": _pixelate,
     "jpeg_compression": _jpeg_compression,
 }
+
+
+def _add_arguments(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "--corruptions", nargs="+", default=list(CORRUPTIONS), choices=CORRUPTIONS, help="corruption: which ones"
+    )
+    group.add_argument(
+        "--severities",
+        type=int,
+        nargs="+",
+        default=list(SEVERITIES),
+        choices=SEVERITIES,
+        help="corruption: severity levels",
+    )
+
+
+def _run(context: EvalContext) -> Iterator[EvalRecord]:
+    args = context.args
+    probes = {
+        key: fit_probe(context, concat_features(context.train_features, key), context.train_labels)
+        for key in context.keys
+    }
+    corrupted = corruption_accuracy(
+        context.model,
+        context.test,
+        probes,
+        corruptions=args.corruptions,
+        severities=args.severities,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        device=args.device,
+    )
+    for key, outcome in corrupted.items():
+        yield from outcome.records(key, context.source, args.test_split, probe_params(context, probes[key]))
+
+
+PROTOCOL = Protocol(
+    "corruption",
+    "corruption robustness",
+    "image-classification",
+    run=_run,
+    add_arguments=_add_arguments,
+    check=penalty_problems,
+    labelled=True,
+)

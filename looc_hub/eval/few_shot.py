@@ -14,8 +14,9 @@ The paper reports 5- and 10-shot accuracy but not its protocol. Two are common, 
 
 from __future__ import annotations
 
+import argparse
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -25,8 +26,19 @@ from torch import Tensor
 
 from .._checks import check_int, is_int
 from .linear_probe import WEIGHT_DECAY_GRID, fit_linear_probe
+from .protocol import EvalContext, Protocol
+from .results import EvalRecord
+from .spaces import concat_features
 
-__all__ = ["FewShotResult", "KShotResult", "few_shot_accuracy", "kshot_linear_probe", "kshot_problem"]
+__all__ = [
+    "FEW_SHOT",
+    "KSHOT_LINEAR_PROBE",
+    "FewShotResult",
+    "KShotResult",
+    "few_shot_accuracy",
+    "kshot_linear_probe",
+    "kshot_problem",
+]
 
 
 @dataclass(frozen=True)
@@ -165,3 +177,120 @@ def kshot_linear_probe(
     values = torch.tensor(accuracies, dtype=torch.float64)
     half_width = float(student_t.ppf(0.975, draws - 1) * values.std().item() / math.sqrt(draws)) if draws > 1 else 0.0
     return KShotResult(values.mean().item(), half_width, shots, tuple(accuracies), tuple(chosen))
+
+
+def _add_few_shot_arguments(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--shots", type=int, nargs="+", default=[5, 10], help="few_shot (episodic) shots")
+    group.add_argument("--ways", type=int, default=5, help="few_shot (episodic) ways")
+    group.add_argument("--queries", type=int, default=15, help="few_shot (episodic) queries per class")
+    group.add_argument("--episodes", type=int, default=600, help="few_shot (episodic) episodes")
+
+
+def _check_few_shot(context: EvalContext) -> list[str]:
+    args, found = context.args, []
+    if args.ways < 2:
+        found.append(f"--ways must be >= 2, got {args.ways}")
+    for name in ("queries", "episodes"):
+        if getattr(args, name) < 1:
+            found.append(f"--{name} must be >= 1, got {getattr(args, name)}")
+    test_counts = torch.bincount(context.test_labels)
+    ranked = test_counts.sort(descending=True).values  # images per class, largest first
+    for shots in args.shots:
+        eligible = int((test_counts >= shots + args.queries).sum())
+        if shots < 1:
+            found.append(f"--shots must be >= 1, got {shots}")
+        elif eligible < args.ways:
+            largest = int(ranked[args.ways - 1]) - args.queries if len(ranked) >= args.ways else 0
+            fix = f"--shots <= {largest} fit" if largest >= 1 else "use fewer --ways or --queries"
+            found.append(
+                f"--ways {args.ways} --shots {shots} --queries {args.queries} needs {args.ways} classes with "
+                f"{shots + args.queries}+ images in the {args.test_split!r} split; {eligible} have that ({fix})"
+            )
+    return found
+
+
+def _run_few_shot(context: EvalContext) -> Iterator[EvalRecord]:
+    args = context.args
+    for key in context.keys:
+        for shots in args.shots:
+            few = few_shot_accuracy(
+                concat_features(context.test_features, key),
+                context.test_labels,
+                ways=args.ways,
+                shots=shots,
+                queries=args.queries,
+                episodes=args.episodes,
+                seed=args.seed,
+            )
+            setting = {"ways": args.ways, "shots": shots, "queries": args.queries, "episodes": args.episodes}
+            yield context.record(
+                "few_shot", key, "accuracy", few.accuracy, few.ci95, **setting, method="episodic prototypes"
+            )
+
+
+FEW_SHOT = Protocol(
+    "few_shot",
+    "few-shot",  # episodic N-way prototypes; its params (ways, shots, episodes) say so
+    "image-classification",
+    run=_run_few_shot,
+    add_arguments=_add_few_shot_arguments,
+    check=_check_few_shot,
+    default=True,
+)
+
+
+def _add_kshot_arguments(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--kshot", type=int, nargs="+", default=[5, 10], help="kshot_linear_probe: K per class")
+    group.add_argument("--kshot_draws", type=int, default=5, help="kshot_linear_probe: seeded draws of the K shots")
+
+
+def _check_kshot(context: EvalContext) -> list[str]:
+    args, found = context.args, []
+    if args.kshot_draws < 1:
+        found.append(f"--kshot_draws must be >= 1, got {args.kshot_draws}")
+    num_classes = max(len(torch.bincount(context.train_labels)), len(torch.bincount(context.test_labels)))
+    for shots in args.kshot:
+        choose_penalty = args.probe_weight_decay is None
+        reason = kshot_problem(context.train_labels, shots, num_classes=num_classes, choose_penalty=choose_penalty)
+        if reason is not None:
+            found.append(f"--kshot {shots}: {reason}")
+    return found
+
+
+def _run_kshot(context: EvalContext) -> Iterator[EvalRecord]:
+    args = context.args
+    chosen = "fixed" if args.probe_weight_decay is not None else "leave-one-shot-out"
+    for key in context.keys:
+        for shots in args.kshot:
+            result = kshot_linear_probe(
+                concat_features(context.train_features, key),
+                context.train_labels,
+                concat_features(context.test_features, key),
+                context.test_labels,
+                shots=shots,
+                draws=args.kshot_draws,
+                seed=args.seed,
+                weight_decay=args.probe_weight_decay,
+            )
+            setting = {"shots": shots, "draws": args.kshot_draws, "method": "lbfgs", "weight_decay_from": chosen}
+            yield context.record(
+                "kshot_linear_probe",
+                key,
+                "top1",
+                result.accuracy,
+                result.ci95,
+                **setting,
+                weight_decays=list(result.weight_decays),
+            )
+
+
+KSHOT_LINEAR_PROBE = Protocol(
+    "kshot_linear_probe",
+    "K-shot linear probe (all classes)",
+    "image-classification",
+    run=_run_kshot,
+    add_arguments=_add_kshot_arguments,
+    check=_check_kshot,
+    labelled=True,
+    default=True,
+)

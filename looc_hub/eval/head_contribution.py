@@ -14,19 +14,25 @@ it is the largest one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import argparse
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
 from ._plot import pyplot, save_figure
 from .linear_probe import fit_linear_probe
+from .protocol import EvalContext, Protocol, per_class_problems
 from .results import EvalRecord
 from .spaces import space_key
 
-__all__ = ["HeadContributions", "head_contributions", "plot_head_contributions"]
+if TYPE_CHECKING:
+    from ..model import LooCModel
+
+__all__ = ["PROTOCOL", "HeadContributions", "head_contributions", "plot_head_contributions"]
 
 
 @dataclass(frozen=True)
@@ -105,3 +111,46 @@ def plot_head_contributions(result: HeadContributions, path: str | Path, *, bins
     axes.legend(fontsize=8)
     figure.tight_layout()
     return save_figure(figure, path)
+
+
+def _add_arguments(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--head_spaces", nargs="+", default=None, help="head contribution (default: the model's heads)")
+
+
+def _head_spaces(args: argparse.Namespace, model: LooCModel) -> list[str]:
+    return args.head_spaces or list(model.head_names)
+
+
+def _check(context: EvalContext) -> list[str]:
+    found = per_class_problems(context, 2)
+    head_spaces = _head_spaces(context.args, context.model)
+    if len(head_spaces) < 2:
+        found.append(f"it compares 2+ spaces, got --head_spaces {head_spaces}")
+    return found
+
+
+def _run(context: EvalContext) -> Iterator[EvalRecord]:
+    method = context.args.probe_method
+    heads = head_contributions(
+        context.train_features,
+        context.train_labels,
+        context.test_features,
+        context.test_labels,
+        spaces=_head_spaces(context.args, context.model),
+        method=method,
+    )
+    yield from heads.records(context.source, context.args.test_split, {"method": method})
+    path = context.output_dir / f"{context.file_prefix()}head_contribution.png"
+    context.artifact(plot_head_contributions(heads, path))
+
+
+PROTOCOL = Protocol(
+    "head_contribution",
+    "head contribution",
+    "image-feature-extraction",
+    run=_run,
+    add_arguments=_add_arguments,
+    check=_check,
+    labelled=True,
+    extra_spaces=_head_spaces,
+)

@@ -8,10 +8,18 @@ Shared by the pretraining kNN monitor and the evaluation protocols.
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Iterator
+
 import torch
 import torch.nn.functional as F
 
-__all__ = ["knn_accuracy", "knn_class_scores"]
+from .intervals import accuracy_ci95
+from .protocol import EvalContext, Protocol
+from .results import EvalRecord
+from .spaces import concat_features
+
+__all__ = ["PROTOCOL", "knn_accuracy", "knn_class_scores"]
 
 # Similarity blocks hold at most this many entries (256 MiB in float32): query chunk size = this / bank size.
 _MAX_BLOCK_ELEMENTS = 2**26
@@ -126,3 +134,43 @@ def _num_classes(bank_labels: torch.Tensor, num_classes: int | None) -> int:
     if num_classes < needed:
         raise ValueError(f"num_classes={num_classes} but the bank holds label {needed - 1}")
     return num_classes
+
+
+def _add_arguments(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--knn_k", type=int, default=200, help="knn: neighbours")
+    group.add_argument("--knn_temperature", type=float, default=0.07, help="knn: temperature of the weighted vote")
+
+
+def _check(context: EvalContext) -> list[str]:
+    args, found = context.args, []
+    if args.knn_k < 1:
+        found.append(f"--knn_k must be >= 1, got {args.knn_k}")
+    if not args.knn_temperature > 0:
+        found.append(f"--knn_temperature must be > 0, got {args.knn_temperature}")
+    return found
+
+
+def _run(context: EvalContext) -> Iterator[EvalRecord]:
+    args = context.args
+    for key in context.keys:
+        train_x, test_x = (
+            concat_features(f, key, normalize_parts=True) for f in (context.train_features, context.test_features)
+        )
+        knn = knn_accuracy(
+            train_x, context.train_labels, test_x, context.test_labels, k=args.knn_k, temperature=args.knn_temperature
+        )
+        for metric, value in knn.items():
+            ci95 = accuracy_ci95(value, len(context.test_labels))
+            yield context.record("knn", key, metric, value, ci95, k=args.knn_k, temperature=args.knn_temperature)
+
+
+PROTOCOL = Protocol(
+    "knn",
+    "kNN",
+    "image-classification",
+    run=_run,
+    add_arguments=_add_arguments,
+    check=_check,
+    labelled=True,
+    default=True,
+)

@@ -25,7 +25,7 @@ accuracy wins (ties: the stronger penalty), and the probe is refitted on the who
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -33,13 +33,21 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._checks import check_int
+from .intervals import accuracy_ci95
+from .protocol import EvalContext, Protocol, per_class_problems
+from .results import EvalRecord
+from .spaces import concat_features
 
 __all__ = [
     "PROBE_METHODS",
+    "PROTOCOL",
     "WEIGHT_DECAY_GRID",
     "ConvergenceWarning",
     "LinearProbe",
     "fit_linear_probe",
+    "fit_probe",
+    "penalty_problems",
+    "probe_params",
     "stratified_folds",
     "stratified_split",
     "topk_accuracy",
@@ -336,3 +344,48 @@ class _Fitter:
                 optimizer.step()
                 schedule.step()
         self.last_iterations, self.last_converged = None, None
+
+
+def fit_probe(context: EvalContext, features: Tensor, labels: Tensor) -> LinearProbe:
+    """`fit_linear_probe` with `looc-evaluate`'s probe flags, shared by every protocol that fits one."""
+    args = context.args
+    return fit_linear_probe(
+        features,
+        labels,
+        method=args.probe_method,
+        epochs=args.probe_epochs,
+        weight_decay=args.probe_weight_decay,
+        seed=args.seed,
+    )
+
+
+def probe_params(context: EvalContext, probe: LinearProbe) -> dict[str, object]:
+    """The probe's settings for a record: method, the penalty it used and how it was chosen."""
+    chosen = "fixed" if context.args.probe_weight_decay is not None else "validation split"
+    return {"method": context.args.probe_method, "weight_decay": probe.weight_decay, "weight_decay_from": chosen}
+
+
+def penalty_problems(context: EvalContext) -> list[str]:
+    """A probe choosing its penalty holds out a validation image of every class: each class needs 2+."""
+    if context.args.probe_weight_decay is not None:
+        return []
+    return per_class_problems(context, 2, " (or pass --probe_weight_decay)")
+
+
+def _run(context: EvalContext) -> Iterator[EvalRecord]:
+    for key in context.keys:
+        probe = fit_probe(context, concat_features(context.train_features, key), context.train_labels)
+        for metric, value in probe.accuracy(concat_features(context.test_features, key), context.test_labels).items():
+            ci95 = accuracy_ci95(value, len(context.test_labels))
+            yield context.record("linear_probe", key, metric, value, ci95, **probe_params(context, probe))
+
+
+PROTOCOL = Protocol(
+    "linear_probe",
+    "linear probe",
+    "image-classification",
+    run=_run,
+    check=penalty_problems,
+    labelled=True,
+    default=True,
+)

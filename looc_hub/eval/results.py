@@ -32,7 +32,7 @@ from .spaces import parse_space_key
 
 __all__ = [
     "PERCENT_METRICS",
-    "PROTOCOLS",
+    "PROTOCOLS",  # noqa: F822 (module __getattr__)
     "SCHEMA",
     "SCHEMA_VERSION",
     "EvalRecord",
@@ -46,22 +46,26 @@ __all__ = [
 
 SCHEMA = "looc-hub/results"
 SCHEMA_VERSION = 1
-PROTOCOLS = (
-    "knn",
-    "linear_probe",
-    "few_shot",
-    "kshot_linear_probe",
-    "rotation_probe",
-    "corruption",
-    "head_contribution",
-    "sensitivity",
-    "space_selection",
-    "finetune",
-)
-"""Protocol names of records. "few_shot" is the episodic N-way nearest-prototype protocol on the test split,
-"kshot_linear_probe" the all-class linear probe trained on K images per class (`looc_hub.eval.few_shot`)."""
 PERCENT_METRICS = ("top1", "top5", "accuracy", "mean_corruption_accuracy")
 """Metrics that are percentages and must lie in [0, 100]; other metrics only need to be finite numbers."""
+
+
+def __getattr__(name: str) -> Any:
+    """`PROTOCOLS`, the protocol names of records, read from `looc_hub.eval.protocols` when asked.
+
+    Read late because the protocol modules import this one. "few_shot" is the episodic N-way nearest-prototype
+    protocol on the test split, "kshot_linear_probe" the all-class linear probe on K images per class.
+    """
+    if name == "PROTOCOLS":
+        return _protocols()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _protocols() -> tuple[str, ...]:
+    from .protocols import record_protocols
+
+    return record_protocols()
+
 
 _TOP_KEYS = {
     "schema": str,
@@ -222,8 +226,9 @@ def _check_record(prefix: str, record: Any) -> None:
         raise ValueError(f"{prefix[:-1]} must be an object, got {type(record).__name__}")
     optional = {"params": dict, "ci95": (int, float)}
     _check_keys(prefix, record, _RECORD_KEYS, optional)
-    if record["protocol"] not in PROTOCOLS:
-        raise ValueError(f"{prefix}protocol {record['protocol']!r} is unknown; valid protocols: {list(PROTOCOLS)}")
+    protocols = _protocols()
+    if record["protocol"] not in protocols:
+        raise ValueError(f"{prefix}protocol {record['protocol']!r} is unknown; valid protocols: {list(protocols)}")
     parse_space_key(record["space"])
     value = record["value"]
     if not is_number(value) or not math.isfinite(value):

@@ -8,7 +8,8 @@ choice of queries (evenly spaced through the query set) and the grid layout are 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import argparse
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import torch
@@ -19,9 +20,11 @@ from torch import Tensor
 from ..data import LABEL_COLUMN
 from ._plot import pyplot, save_figure
 from .extraction_steps import image_batches
+from .protocol import EvalContext, Protocol
+from .results import EvalRecord
 from .spaces import concat_features
 
-__all__ = ["nearest_neighbours", "plot_retrieval"]
+__all__ = ["PROTOCOL", "nearest_neighbours", "plot_retrieval"]
 
 
 def nearest_neighbours(bank: Tensor, queries: Tensor, k: int) -> Tensor:
@@ -99,3 +102,34 @@ def _images(dataset: Dataset, indices: list[int], image_size: int) -> Tensor:
     """(len(indices), 3, S, S) float images in [0, 1] for display (the loader's canvas), in `indices` order."""
     images, _ = next(image_batches(dataset.select(indices), image_size, batch_size=len(indices)))
     return images
+
+
+def _add_arguments(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--retrieval_queries", type=int, default=4, help="retrieval: query images in the grid")
+    group.add_argument("--retrieval_k", type=int, default=8, help="retrieval: neighbours shown per query")
+
+
+def _run(context: EvalContext) -> Iterator[EvalRecord]:
+    grid = plot_retrieval(
+        context.train,
+        context.train_features,
+        context.test,
+        context.test_features,
+        context.output_dir / f"{context.file_prefix()}retrieval.png",
+        keys=context.keys,
+        num_queries=min(context.args.retrieval_queries, len(context.test)),
+        k=min(context.args.retrieval_k, len(context.train)),
+    )
+    context.artifact(grid)
+    yield from ()  # a PNG only: no record
+
+
+PROTOCOL = Protocol(
+    "retrieval",
+    "retrieval",
+    "image-feature-extraction",
+    run=_run,
+    add_arguments=_add_arguments,
+    reads_labels=False,
+    writes_records=False,
+)

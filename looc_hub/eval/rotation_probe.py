@@ -8,7 +8,7 @@ parameters) and a linear probe predicts the quarter turn: 4-way, chance 25%. A r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import torch
 from datasets import Dataset
@@ -17,8 +17,13 @@ from torch import Tensor
 from ..model import LooCModel
 from ..views import RandomRotation90, RotationParams
 from .features import extract_features
+from .intervals import accuracy_ci95
+from .linear_probe import fit_probe, probe_params
+from .protocol import EvalContext, Protocol
+from .results import EvalRecord
+from .spaces import concat_features
 
-__all__ = ["QUARTER_TURNS", "rotation_features"]
+__all__ = ["PROTOCOL", "QUARTER_TURNS", "rotation_features"]
 
 QUARTER_TURNS = 4
 
@@ -47,3 +52,26 @@ def rotation_features(
     features = {space: torch.cat([turn[space] for turn in per_turn]) for space in spaces}
     targets = torch.arange(QUARTER_TURNS).repeat_interleave(len(per_turn[0][spaces[0]]))
     return features, targets
+
+
+def _check(context: EvalContext) -> list[str]:
+    train, test = len(context.train_labels), len(context.test_labels)
+    if train < 2 or test < 1:
+        return [f"it needs 2+ train and 1+ test images, got {train} and {test}"]
+    return []
+
+
+def _run(context: EvalContext) -> Iterator[EvalRecord]:
+    extract = {"spaces": context.needed, "batch_size": context.args.batch_size, "device": context.args.device}
+    train_rot, train_turns = rotation_features(context.model, context.train, **extract)
+    test_rot, test_turns = rotation_features(context.model, context.test, **extract)
+    for key in context.keys:
+        probe = fit_probe(context, concat_features(train_rot, key), train_turns)
+        accuracy = probe.accuracy(concat_features(test_rot, key), test_turns)["top1"]
+        ci95 = accuracy_ci95(accuracy, len(context.test))  # per image: its four turns are not independent
+        yield context.record("rotation_probe", key, "top1", accuracy, ci95, **probe_params(context, probe), ways=4)
+
+
+PROTOCOL = Protocol(
+    "rotation_probe", "rotation prediction probe", "image-classification", run=_run, check=_check, default=True
+)

@@ -20,7 +20,8 @@ p = 1 and the non-trivial turns are our choices; the paper has no such table.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import argparse
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,10 +35,11 @@ from ..views.registry import REGISTRY, get_augmentation
 from ._plot import pyplot, save_figure
 from .extraction_steps import ImageTransform
 from .features import extract_features
+from .protocol import EvalContext, Protocol
 from .results import EvalRecord
 from .spaces import concat_features, model_spaces, parse_space_key
 
-__all__ = ["SENSITIVITY_AUGMENTATIONS", "SensitivityMatrix", "augmentation_sensitivity", "plot_sensitivity"]
+__all__ = ["PROTOCOL", "SENSITIVITY_AUGMENTATIONS", "SensitivityMatrix", "augmentation_sensitivity", "plot_sensitivity"]
 
 SENSITIVITY_AUGMENTATIONS: tuple[str, ...] = tuple(REGISTRY)  # every registered augmentation, in registry order
 
@@ -136,3 +138,33 @@ def _derangement(count: int, seed: int) -> Tensor:
     partner = torch.empty_like(order)
     partner[order] = order.roll(-1)
     return partner
+
+
+def _add_arguments(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "--augmentations",
+        nargs="+",
+        default=list(SENSITIVITY_AUGMENTATIONS),
+        choices=SENSITIVITY_AUGMENTATIONS,
+        help="sensitivity: augmentations each space is measured against",
+    )
+
+
+def _run(context: EvalContext) -> Iterator[EvalRecord]:
+    args = context.args
+    matrix = augmentation_sensitivity(
+        context.model,
+        context.test,
+        keys=context.keys,
+        augmentations=args.augmentations,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        device=args.device,
+    )
+    yield from matrix.records(context.source, args.test_split, args.seed)
+    context.artifact(plot_sensitivity(matrix, context.output_dir / f"{context.file_prefix()}sensitivity.png"))
+
+
+PROTOCOL = Protocol(
+    "sensitivity", "sensitivity", "image-feature-extraction", run=_run, add_arguments=_add_arguments, reads_labels=False
+)

@@ -10,18 +10,22 @@ must earn its extra dimensions.
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
 from torch import Tensor
 
 from .linear_probe import fit_linear_probe, stratified_split
+from .protocol import EvalContext, Protocol, per_class_problems
 from .results import EvalRecord
 from .spaces import concat_features, space_key
 
-__all__ = ["SpaceRanking", "candidate_keys", "select_space"]
+__all__ = ["PROTOCOL", "SpaceRanking", "candidate_keys", "select_space"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -81,3 +85,19 @@ def select_space(
     close = [key for key, value in ranked.items() if value >= best - error]
     recommended = min(close, key=lambda key: (dims[key], -ranked[key]))
     return SpaceRanking(ranked, dims, recommended, error)
+
+
+def _check(context: EvalContext) -> list[str]:
+    return per_class_problems(context, 3)  # the probe's validation split nests inside this one's fit part
+
+
+def _run(context: EvalContext) -> Iterator[EvalRecord]:
+    seed = context.args.seed
+    ranking = select_space(context.train_features, context.train_labels, keys=context.keys, seed=seed)
+    yield from ranking.records(context.source, context.args.train_split, {"method": "lbfgs", "seed": seed})
+    logger.info(f"{context.source}: recommended feature {ranking.recommended!r}")
+
+
+PROTOCOL = Protocol(
+    "space_selection", "space selection", "image-feature-extraction", run=_run, check=_check, labelled=True
+)
