@@ -39,7 +39,7 @@ from looc_hub.eval.retrieval import plot_retrieval
 from looc_hub.eval.rotation_probe import rotation_features
 from looc_hub.eval.sensitivity import SENSITIVITY_AUGMENTATIONS, augmentation_sensitivity, plot_sensitivity
 from looc_hub.eval.space_selection import select_space
-from looc_hub.eval.spaces import PIXELS, concat_features, model_spaces, parse_space_key
+from looc_hub.spaces import PIXELS, concat_features, model_spaces, parse_space_key
 
 from ._args import HelpFormatter, add_log_level_flag
 from ._console import setup_logging

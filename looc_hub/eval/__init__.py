@@ -1,5 +1,6 @@
 """Evaluation of LooC embeddings: feature extraction over a dataset and the protocols built on it."""
 
+from ..spaces import concat_features, space_key
 from .corruptions import CORRUPTIONS, SEVERITIES, Corruption, CorruptionResult, corrupt, corruption_accuracy
 from .feature_cache import FeatureCache
 from .features import extract_features
@@ -12,7 +13,6 @@ from .retrieval import nearest_neighbours, plot_retrieval
 from .rotation_probe import rotation_features
 from .sensitivity import SENSITIVITY_AUGMENTATIONS, SensitivityMatrix, augmentation_sensitivity, plot_sensitivity
 from .space_selection import SpaceRanking, candidate_keys, select_space
-from .spaces import concat_features, space_key
 
 __all__ = [
     "CORRUPTIONS",

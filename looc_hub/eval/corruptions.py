@@ -32,6 +32,7 @@ import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -41,12 +42,14 @@ from PIL import Image
 from torch import Tensor
 
 from .._checks import is_int
-from ..model import LooCModel
+from ..spaces import concat_features, parse_space_key
 from ..views.blur import blur_rows
 from .features import extract_features
 from .linear_probe import LinearProbe
 from .results import EvalRecord
-from .spaces import concat_features, parse_space_key
+
+if TYPE_CHECKING:
+    from ..model import LooCModel  # hints only: the model's Hub layer (card) imports evaluation
 
 __all__ = [
     "CORRUPTIONS",

@@ -21,10 +21,10 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from ..spaces import space_key
 from ._plot import pyplot, save_figure
 from .linear_probe import fit_linear_probe
 from .results import EvalRecord
-from .spaces import space_key
 
 __all__ = ["HeadContributions", "head_contributions", "plot_head_contributions"]
 

@@ -28,7 +28,8 @@ from typing import Any
 
 from .._atomic import atomic_file
 from .._checks import is_number
-from .spaces import parse_space_key
+from .._version import __version__
+from ..spaces import parse_space_key
 
 __all__ = [
     "PERCENT_METRICS",
@@ -121,7 +122,7 @@ class EvalResults:
     results: list[EvalRecord] = field(default_factory=list)
     artifacts: dict[str, str] = field(default_factory=dict)
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
-    looc_hub_version: str = field(default_factory=lambda: _package_version())
+    looc_hub_version: str = __version__
 
     def to_dict(self) -> dict[str, Any]:
         data = {
@@ -255,9 +256,3 @@ def _check_keys(
         if wrong_bool or not isinstance(value, expected):
             names = [t.__name__ for t in (expected if isinstance(expected, tuple) else (expected,))]
             raise ValueError(f"{prefix}{key} must be {' or '.join(names)}, got {value!r}")
-
-
-def _package_version() -> str:
-    from .. import __version__
-
-    return __version__

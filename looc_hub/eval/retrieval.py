@@ -17,9 +17,9 @@ from datasets import Dataset
 from torch import Tensor
 
 from ..data import LABEL_COLUMN
+from ..spaces import concat_features
 from ._plot import pyplot, save_figure
 from .extraction_steps import image_batches
-from .spaces import concat_features
 
 __all__ = ["nearest_neighbours", "plot_retrieval"]
 

@@ -9,14 +9,17 @@ parameters) and a linear probe predicts the quarter turn: 4-way, chance 25%. A r
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import torch
 from datasets import Dataset
 from torch import Tensor
 
-from ..model import LooCModel
 from ..views import RandomRotation90, RotationParams
 from .features import extract_features
+
+if TYPE_CHECKING:
+    from ..model import LooCModel  # hints only: the model's Hub layer (card) imports evaluation
 
 __all__ = ["QUARTER_TURNS", "rotation_features"]
 

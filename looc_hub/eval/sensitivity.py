@@ -23,13 +23,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from datasets import Dataset
 from torch import Tensor
 
-from ..model import LooCModel
+from ..spaces import concat_features, model_spaces, parse_space_key
 from ..views import (
     RandomColor,
     RandomGaussianBlur,
@@ -44,7 +45,9 @@ from ._plot import pyplot, save_figure
 from .extraction_steps import ImageTransform
 from .features import extract_features
 from .results import EvalRecord
-from .spaces import concat_features, model_spaces, parse_space_key
+
+if TYPE_CHECKING:
+    from ..model import LooCModel  # hints only: the model's Hub layer (card) imports evaluation
 
 __all__ = ["SENSITIVITY_AUGMENTATIONS", "SensitivityMatrix", "augmentation_sensitivity", "plot_sensitivity"]
 

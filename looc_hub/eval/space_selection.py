@@ -17,9 +17,9 @@ from itertools import combinations
 
 from torch import Tensor
 
+from ..spaces import concat_features, space_key
 from .linear_probe import fit_linear_probe, stratified_split
 from .results import EvalRecord
-from .spaces import concat_features, space_key
 
 __all__ = ["SpaceRanking", "candidate_keys", "select_space"]
 

@@ -1,7 +1,7 @@
 """The model card written beside every saved LooC model (Hub card conventions, timm's card sections).
 
 Cards are generated, never hand-edited: `save_pretrained`, `scripts/make_cards.py` and `looc-publish` all
-render `templates/model_card.md` through `build_model_card`. Measured numbers come only from a results file
+render `hub/templates/model_card.md` through `build_model_card`. Measured numbers come only from a results file
 (`looc_hub.eval.results`): its records become both the card's `model-index` metadata and its results table.
 """
 
@@ -19,13 +19,14 @@ from huggingface_hub.utils import validate_repo_id
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from .backbone import create_backbone
-from .config import LooCConfig
-from .preprocessing import default_color_jitter, default_crop_scale
+from ..backbone import create_backbone
+from ..config import LooCConfig
+from ..data.embedded import EMBEDDED_DATASET_NAMES
+from ..eval.results import PERCENT_METRICS, EvalRecord, EvalResults
+from ..preprocessing import default_color_jitter, default_crop_scale
 
 if TYPE_CHECKING:
-    from .eval.results import EvalRecord, EvalResults
-    from .model import LooCModel
+    from ..model import LooCModel
 
 __all__ = ["CARD_TAGS", "EXAMPLE_IMAGE_URL", "build_model_card", "eval_results_metadata", "model_statistics"]
 
@@ -120,7 +121,7 @@ def build_model_card(
         eval_results=eval_results_metadata(eval_results) if eval_results and eval_results.results else None,
         **extra_metadata,
     )
-    template = resources.files("looc_hub").joinpath("templates/model_card.md").read_text()
+    template = resources.files("looc_hub.hub").joinpath("templates/model_card.md").read_text()
     return ModelCard.from_template(
         card_data,
         template_str=template,
@@ -157,8 +158,6 @@ def _is_repo_id(text: str) -> bool:
 
 
 def _is_hub_dataset(name: str) -> bool:
-    from .data.embedded import EMBEDDED_DATASET_NAMES  # imported here: the data package is not needed otherwise
-
     return _is_repo_id(name) and name not in EMBEDDED_DATASET_NAMES
 
 
@@ -228,9 +227,6 @@ def eval_results_metadata(results: EvalResults) -> list[EvalResult]:
 
 
 def _result_row(record: EvalRecord) -> dict[str, str]:
-    # Imported here: looc_hub.eval imports the model, which imports this module.
-    from .eval.results import PERCENT_METRICS
-
     unit = " %" if record.metric in PERCENT_METRICS else ""
     value = f"{record.value:.2f}" + (f" ± {record.ci95:.2f}" if record.ci95 is not None else "") + unit
     params = ", ".join(f"{key}={value}" for key, value in record.params.items())
