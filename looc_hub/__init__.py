@@ -1,14 +1,15 @@
 """looc-hub: Leave-one-out Contrastive Learning (Xiao et al., ICLR 2021) with timm backbones and the Hub."""
 
+from ._version import __version__
 from .config import AUGMENTATIONS, VARIANTS, LooCConfig
 from .data import build_dataloader, load_image_dataset
+from .hub.factory import create_model
+from .hub.publish import publish
+from .hub.validation import validate_model_dir
+from .hub.zoo import ZooEntry, get_zoo_entry, list_models, list_pretrained
 from .model import LooCModel
 from .preprocessing import eval_transform
-from .publish import publish, validate_model_dir
 from .views import LooCViewGenerator, LooCViews
-from .zoo import ZooEntry, create_model, get_zoo_entry, list_models, list_pretrained
-
-__version__ = "0.1.0"
 
 __all__ = [
     "AUGMENTATIONS",
@@ -18,6 +19,7 @@ __all__ = [
     "LooCViewGenerator",
     "LooCViews",
     "ZooEntry",
+    "__version__",
     "build_dataloader",
     "create_model",
     "eval_transform",

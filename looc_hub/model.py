@@ -17,41 +17,28 @@ Spaces (`model.spaces`):
 from __future__ import annotations
 
 import copy
-import json
-import os
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
 import torch
 import torch.nn.functional as F
-from huggingface_hub import ModelCard, PyTorchModelHubMixin
-from huggingface_hub.errors import LocalEntryNotFoundError, RepositoryNotFoundError
 from torch import nn
 
-from . import _hub
-from ._atomic import atomic_directory
 from .backbone import create_backbone, stage_split_for
-from .card import build_model_card
 from .config import LooCConfig
 from .heads import ProjectionHead
+from .hub.mixin import LooCHubMixin
 from .preprocessing import pretrained_cfg_for
+from .spaces import check_spaces
 
 __all__ = ["LooCModel"]
 
 _FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
-_DOWNLOAD_KWARGS = ("revision", "cache_dir", "force_download", "local_files_only", "token")
 
 
-class LooCModel(
-    nn.Module,
-    PyTorchModelHubMixin,
-    library_name="looc-hub",
-    tags=["looc", "self-supervised", "timm", "image-feature-extraction"],
-    pipeline_tag="image-feature-extraction",
-    paper_url="https://arxiv.org/abs/2008.05659",
-):
+class LooCModel(nn.Module, LooCHubMixin):
     """A LooC / LooC++ model: one backbone pass gives every space.
+
+    `save_pretrained`, `from_pretrained` and `push_to_hub` come from `LooCHubMixin` (`looc_hub.hub.mixin`).
 
     Args:
         config: the architecture, objective and preprocessing (`LooCConfig`).
@@ -168,23 +155,7 @@ class LooCModel(
         }
 
     def _check_spaces(self, space: str | Sequence[str]) -> list[str]:
-        if not isinstance(space, str | Sequence):  # a set has no order: its columns would follow the hash seed
-            raise TypeError(
-                f"space must be a space name or an ordered list of them, got {type(space).__name__} {space!r}; "
-                f"valid spaces: {list(self.spaces)}"
-            )
-        names = [space] if isinstance(space, str) else list(space)
-        bad = [name for name in names if not isinstance(name, str)]
-        if bad:
-            raise TypeError(f"Space names must be strings, got {bad}; valid spaces: {list(self.spaces)}")
-        if not names:
-            raise ValueError(f"No space requested; valid spaces: {list(self.spaces)}")
-        unknown = [name for name in names if name not in self.spaces]
-        if unknown:
-            raise ValueError(f"Unknown space(s) {unknown}; valid spaces of this model: {list(self.spaces)}")
-        if len(set(names)) != len(names):
-            raise ValueError(f"A space is listed twice: {names}")
-        return names
+        return check_spaces(space, self.spaces)
 
     def _check_input(self, x: torch.Tensor) -> None:
         if not isinstance(x, torch.Tensor):
@@ -217,143 +188,3 @@ class LooCModel(
                 "A batch of one image in train mode: BatchNorm needs at least 2 images per batch. Call model.eval() "
                 "to embed single images, or train with larger batches"
             )
-
-    # Hub I/O ----------------------------------------------------------------------------------------------
-
-    def save_pretrained(
-        self,
-        save_directory: str | Path,
-        *,
-        config: dict | None = None,
-        repo_id: str | None = None,
-        push_to_hub: bool = False,
-        model_card_kwargs: dict[str, Any] | None = None,
-        overwrite: bool = False,
-        **push_to_hub_kwargs: Any,
-    ) -> str | None:
-        """Write config.json, model.safetensors, looc_heads.safetensors and README.md, atomically.
-
-        The directory appears complete or not at all: files go to a temporary sibling first, which then
-        replaces `save_directory`. Because the whole folder is replaced, an existing one must be empty or hold
-        only a previous looc-hub save; anything else (a `.git/`, notes) is an error naming the files, unless
-        `overwrite=True`. `config` is accepted for the mixin's signature; the LooC config is always written
-        from `self.config`.
-        """
-        if config is not None:
-            raise ValueError("LooCModel writes its own config.json from model.config; do not pass config=")
-        with atomic_directory(save_directory, foreign=_hub.foreign_files, overwrite=overwrite) as staging:
-            super().save_pretrained(staging, model_card_kwargs=model_card_kwargs)
-        if push_to_hub:
-            return self.push_to_hub(
-                repo_id or Path(save_directory).name,
-                model_card_kwargs=model_card_kwargs,
-                **push_to_hub_kwargs,
-            )
-        return None
-
-    def push_to_hub(
-        self,
-        repo_id: str,
-        *,
-        model_card_kwargs: dict[str, Any] | None = None,
-        token: str | None = None,
-        private: bool | None = None,
-        **kwargs: Any,
-    ) -> str:
-        """The mixin's upload, with the card's snippets and title naming the real repo ("org/name")."""
-        from huggingface_hub import HfApi
-
-        full_id = HfApi(token=token).create_repo(repo_id, private=private, exist_ok=True).repo_id
-        card = {"repo_id": full_id, **(model_card_kwargs or {})}
-        return super().push_to_hub(full_id, model_card_kwargs=card, token=token, private=private, **kwargs)
-
-    def _save_pretrained(self, save_directory: Path) -> None:
-        hub_config = _hub.hub_config_dict(self.config, self.backbone, self.pretrained_cfg)
-        (save_directory / _hub.CONFIG_NAME).write_text(json.dumps(hub_config, indent=2) + "\n")
-        _hub.write_safetensors(self.backbone.state_dict(), save_directory / _hub.BACKBONE_WEIGHTS)
-        _hub.write_safetensors(self._heads_state_dict(), save_directory / _hub.HEADS_WEIGHTS)
-
-    def generate_model_card(self, *args: Any, **kwargs: Any) -> ModelCard:
-        return build_model_card(self, **kwargs)
-
-    def _heads_state_dict(self) -> dict[str, torch.Tensor]:
-        return {k: v for k, v in self.state_dict().items() if not k.startswith("backbone.")}
-
-    @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path: str | Path, **kwargs: Any) -> LooCModel:
-        """Load a directory or a Hub repo id (`revision=`, `cache_dir=`, `map_location=`, offline mode apply).
-
-        Loading is strict: config, timm keys and both weight files must agree exactly. A folder that does not
-        exist, a config.json that is not a JSON object, or the repo of a zoo entry that is not published yet
-        (`looc_hub.zoo.NotPublishedError`) is an error naming it before the Hub client reads it.
-        """
-        _hub.check_model_source(pretrained_model_name_or_path)
-        source = os.fspath(pretrained_model_name_or_path)
-        if not os.path.isdir(source):
-            from .zoo import check_published  # the zoo imports this module
-
-            check_published(source)  # a zoo repo that holds no weights yet: say so now, not after retries
-        download = {k: kwargs[k] for k in _DOWNLOAD_KWARGS if k in kwargs}
-        try:  # validated here: the mixin reads config.json first, leniently
-            _hub.read_config(_hub.resolve_file(source, _hub.CONFIG_NAME, **download), source)
-        except (LocalEntryNotFoundError, RepositoryNotFoundError) as error:
-            error.add_note(f"looc-hub: no local folder {source!r} exists either")
-            raise
-        return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
-
-    @classmethod
-    def _from_pretrained(
-        cls,
-        *,
-        model_id: str,
-        revision: str | None,
-        cache_dir: str | Path | None,
-        force_download: bool,
-        local_files_only: bool,
-        token: str | bool | None,
-        map_location: str | torch.device = "cpu",
-        config: LooCConfig | None = None,
-    ) -> LooCModel:
-        download = {
-            "revision": revision,
-            "cache_dir": cache_dir,
-            "force_download": force_download,
-            "local_files_only": local_files_only,
-            "token": token,
-        }
-        # The mixin decodes config.json leniently; re-read it to validate every key, timm's included.
-        raw = _hub.read_config(_hub.resolve_file(model_id, _hub.CONFIG_NAME, **download), model_id)
-        config = _hub.config_from_hub_dict(raw, source=model_id)
-        backbone_path = _hub.resolve_file(model_id, _hub.BACKBONE_WEIGHTS, **download)
-        heads_path = _hub.resolve_file(model_id, _hub.HEADS_WEIGHTS, **download)
-        # A skeleton on the meta device (no memory) is checked against the files' headers before the real model
-        # is built, so a config.json asking for absurd sizes cannot exhaust memory.
-        with torch.device("meta"):
-            skeleton = cls(config)
-        if raw.get("num_features") != skeleton.num_features:
-            raise ValueError(
-                f"{model_id}: config.json says num_features={raw.get('num_features')}, but {config.backbone} "
-                f"with model_args {dict(config.backbone_kwargs)} has {skeleton.num_features}"
-            )
-        _hub.check_weight_headers(skeleton.backbone, backbone_path, f"{model_id}/{_hub.BACKBONE_WEIGHTS}")
-        _hub.check_weight_headers(_HeadsView(skeleton), heads_path, f"{model_id}/{_hub.HEADS_WEIGHTS}")
-        del skeleton
-        model = cls(config)
-        backbone_state = _hub.read_safetensors(backbone_path)
-        heads_state = _hub.read_safetensors(heads_path)
-        _hub.load_state_strict(model.backbone, backbone_state, f"{model_id}/{_hub.BACKBONE_WEIGHTS}")
-        _hub.load_state_strict(_HeadsView(model), heads_state, f"{model_id}/{_hub.HEADS_WEIGHTS}")
-        tag = raw.get("pretrained_cfg", {}).get("tag")
-        if isinstance(tag, str) and tag:  # the model's name (a zoo name), kept through save / load
-            model.pretrained_cfg["tag"] = tag
-        return model.to(map_location).eval()
-
-
-class _HeadsView(nn.Module):
-    """The model's non-backbone modules under their own names, for strict loading of the heads file."""
-
-    def __init__(self, model: LooCModel) -> None:
-        super().__init__()
-        self.heads = model.heads
-        if model.last_stages is not None:
-            self.last_stages = model.last_stages

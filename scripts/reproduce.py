@@ -38,7 +38,7 @@ from looc_hub import LooCModel, get_zoo_entry  # noqa: E402
 from looc_hub.data import load_image_dataset  # noqa: E402
 from looc_hub.eval.baselines import random_init_like  # noqa: E402
 from looc_hub.eval.results import EvalResults, load_results, save_results  # noqa: E402
-from looc_hub.eval.spaces import PIXELS  # noqa: E402
+from looc_hub.spaces import PIXELS  # noqa: E402
 
 
 @dataclass(frozen=True)

@@ -187,7 +187,8 @@ def _publish_cli(*args: str, endpoint: str | None = None) -> subprocess.Complete
 
 
 def test_a_dry_run_with_results_changes_nothing_on_disk(small_model, saved, tmp_path):
-    from looc_hub.eval.results import EvalRecord, EvalResults, ModelInfo, save_results
+    from looc_hub.eval.record import EvalRecord
+    from looc_hub.eval.results import EvalResults, ModelInfo, save_results
 
     target = Path(shutil.copytree(saved, tmp_path / "model"))
     (target / "README.md").write_text((target / "README.md").read_text() + "\nA hand edit.\n")
@@ -204,7 +205,7 @@ def test_a_dry_run_with_results_changes_nothing_on_disk(small_model, saved, tmp_
 def test_repo_files_the_folder_lacks_are_deleted_only_when_asked(loopback_hub, saved):
     from huggingface_hub import CommitOperationAdd
 
-    from looc_hub.publish import publish
+    from looc_hub.hub.publish import publish
 
     repo_id = "looc-test/has-license"
     publish(saved, repo_id)
@@ -229,7 +230,7 @@ def test_repo_files_the_folder_lacks_are_deleted_only_when_asked(loopback_hub, s
 
 
 def test_a_symlink_to_a_file_outside_the_folder_is_refused(saved, tmp_path):
-    from looc_hub.publish import validate_model_dir
+    from looc_hub.hub.validation import validate_model_dir
 
     target = Path(shutil.copytree(saved, tmp_path / "model"))
     secret = tmp_path / "secret.txt"
@@ -237,13 +238,13 @@ def test_a_symlink_to_a_file_outside_the_folder_is_refused(saved, tmp_path):
     (target / "README.md").unlink()
     (target / "README.md").symlink_to(secret)
     with pytest.raises(ValueError, match=r"README.md is a symlink to .*secret.txt, outside the folder"):
-        validate_model_dir(target)
+        validate_model_dir(target, LooCModel)
 
 
 def test_push_to_hub_target_is_checked_before_training(tmp_path, monkeypatch):
     from huggingface_hub import constants
 
-    from looc_hub.publish import check_push_target
+    from looc_hub.hub.publish import check_push_target
     from tests.pretrain_runs import run_pretrain
 
     with pytest.raises(AssertionError, match="'bad id!!' is not a Hub repo id"):

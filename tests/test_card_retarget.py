@@ -6,8 +6,8 @@ import pytest
 from huggingface_hub import ModelCard
 
 from looc_hub import LooCConfig, LooCModel
-from looc_hub.card import build_model_card
-from looc_hub.card_retarget import card_repo_id, retarget_card
+from looc_hub.hub.card import build_model_card
+from looc_hub.hub.card_retarget import card_repo_id, retarget_card
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,9 @@ import torch
 from huggingface_hub import ModelCard
 
 from looc_hub import LooCConfig, LooCModel, create_model
-from looc_hub.card import build_model_card, model_statistics
-from looc_hub.eval.results import EvalRecord, EvalResults, ModelInfo
+from looc_hub.eval.record import EvalRecord
+from looc_hub.eval.results import EvalResults, ModelInfo
+from looc_hub.hub.card import build_model_card, model_statistics
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = LooCConfig(backbone="resnet18", image_size=32, augmentations=("color", "rotation"), queue_size=64)

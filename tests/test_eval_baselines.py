@@ -12,7 +12,7 @@ from looc_hub.eval.baselines import (
     random_init_like,
 )
 from looc_hub.eval.features import extract_features
-from looc_hub.eval.spaces import PIXELS
+from looc_hub.spaces import PIXELS
 
 
 def small_model(seed: int = 0) -> LooCModel:

@@ -9,13 +9,14 @@ import pytest
 import torch
 from datasets import DatasetDict
 from huggingface_hub import ModelCard
+from looc_hub.card import build_model_card
 
 from looc_hub import LooCConfig, LooCModel
-from looc_hub.card import build_model_card
 from looc_hub.cli import evaluate
-from looc_hub.eval import protocols, results
+from looc_hub.eval import protocols
 from looc_hub.eval.protocol import EvalContext, Protocol
-from looc_hub.eval.results import EvalRecord, EvalResults, ModelInfo, load_results, validate_results
+from looc_hub.eval.record import EvalRecord
+from looc_hub.eval.results import EvalResults, ModelInfo, load_results, validate_results
 from tests.models import trained_like
 
 SMALL = LooCConfig(backbone="resnet10t", image_size=32, augmentations=("color", "rotation"))
@@ -41,8 +42,8 @@ def card_results(names: list[str]) -> tuple[LooCModel, EvalResults]:
 
 
 def test_results_card_and_evaluate_all_read_the_table():
-    assert tuple(CARD_NAMES) == results.PROTOCOLS  # names and order of the results schema
-    assert "retrieval" in protocols.REGISTRY and "retrieval" not in results.PROTOCOLS  # a PNG, no record
+    assert tuple(CARD_NAMES) == protocols.record_protocols()  # names and order of the results schema
+    assert "retrieval" in protocols.REGISTRY and "retrieval" not in protocols.record_protocols()  # a PNG, no record
     model, measured = card_results(list(CARD_NAMES))
     card = ModelCard(str(build_model_card(model, repo_id="org/name", eval_results=measured)))
     filed = {(r.metric_name, r.task_type) for r in card.data.eval_results}
@@ -57,7 +58,7 @@ def test_results_card_and_evaluate_all_read_the_table():
 
 def test_a_protocol_missing_from_the_table_is_no_valid_record(monkeypatch):
     monkeypatch.delitem(protocols.REGISTRY, "space_selection")
-    assert "space_selection" not in results.PROTOCOLS
+    assert "space_selection" not in protocols.record_protocols()
     _, measured = card_results(["space_selection"])
     with pytest.raises(ValueError, match="protocol 'space_selection' is unknown"):
         validate_results(measured.to_dict())

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from looc_hub import LooCConfig, LooCModel
-from looc_hub.eval.results import EvalRecord, EvalResults, ModelInfo, load_results, save_results, validate_results
+from looc_hub.eval.record import EvalRecord
+from looc_hub.eval.results import EvalResults, ModelInfo, load_results, save_results, validate_results
 
 
 @pytest.fixture(scope="module")

@@ -12,12 +12,12 @@ from huggingface_hub import ModelCard
 from PIL import Image
 
 from looc_hub import LooCModel
-from looc_hub.card import EXAMPLE_IMAGE_URL
 from looc_hub.cli import finetune
 from looc_hub.data import load_image_dataset
 from looc_hub.eval.features import extract_features
 from looc_hub.eval.linear_probe import fit_linear_probe
 from looc_hub.finetune import LooCClassifier, classification_loader, default_color_jitter, default_crop_scale
+from looc_hub.hub.card import EXAMPLE_IMAGE_URL
 from tests.hub_cache import add_to_hf_cache
 from tests.models import calibrated_model
 

@@ -45,7 +45,7 @@ def test_the_wheel_ships_every_recipe_and_accelerate_config_and_the_package_data
     assert len(shipped) == len(list(RECIPE_DIR.rglob("*.yaml"))) >= 12
     missing = sorted(set(shipped) - names)
     assert not missing, missing
-    for data in ("looc_hub/py.typed", "looc_hub/templates/model_card.md", "looc_hub/data/openmoji_groups.json"):
+    for data in ("looc_hub/py.typed", "looc_hub/hub/templates/model_card.md", "looc_hub/data/openmoji_groups.json"):
         assert data in names
     assert "looc_hub/cli/pretrain.py" in names
 

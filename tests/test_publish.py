@@ -18,8 +18,10 @@ from huggingface_hub import hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
 
 from looc_hub import LooCConfig, LooCModel
-from looc_hub.eval.results import EvalRecord, EvalResults, ModelInfo, save_results
-from looc_hub.publish import attach_results, publish, validate_model_dir
+from looc_hub.eval.record import EvalRecord
+from looc_hub.eval.results import EvalResults, ModelInfo, save_results
+from looc_hub.hub.publish import attach_results, publish
+from looc_hub.hub.validation import validate_model_dir
 from tests.models import trained_like
 
 SMALL = LooCConfig(backbone="resnet18", image_size=32, augmentations=("color", "rotation"), queue_size=64)
@@ -182,13 +184,13 @@ def _copy(directory, tmp_path):
 
 
 def test_a_valid_directory_lists_exactly_its_files(first, with_results):
-    assert validate_model_dir(first[1]).files == (
+    assert validate_model_dir(first[1], LooCModel).files == (
         "README.md",
         "config.json",
         "looc_heads.safetensors",
         "model.safetensors",
     )
-    plan = validate_model_dir(with_results[1])
+    plan = validate_model_dir(with_results[1], LooCModel)
     assert "results.json" in plan.files and "sensitivity.png" in plan.files
     assert "sensitivity.png" in plan.describe()
 
@@ -197,12 +199,12 @@ def test_missing_and_unexpected_files(first, tmp_path):
     target = _copy(first[1], tmp_path)
     (target / "checkpoint.pt").write_bytes(b"\x80\x04pickle")
     with pytest.raises(ValueError, match=r"unexpected file\(s\) \['checkpoint.pt'\]"):
-        validate_model_dir(target)
+        validate_model_dir(target, LooCModel)
     (target / "model.safetensors").unlink()
     with pytest.raises(ValueError, match="missing model.safetensors"):
-        validate_model_dir(target)
+        validate_model_dir(target, LooCModel)
     with pytest.raises(ValueError, match="is not a directory"):
-        validate_model_dir(tmp_path / "nowhere")
+        validate_model_dir(tmp_path / "nowhere", LooCModel)
 
 
 def test_card_metadata_is_checked(first, tmp_path):
@@ -211,14 +213,14 @@ def test_card_metadata_is_checked(first, tmp_path):
     card = card.replace("library_name: looc-hub", "library_name: timm").replace("- self-supervised\n", "")
     (target / "README.md").write_text(card)
     with pytest.raises(ValueError, match=r"library_name is 'timm'.*lacks tag\(s\) \['self-supervised'\]"):
-        validate_model_dir(target)
+        validate_model_dir(target, LooCModel)
 
 
 def test_card_must_hold_exactly_the_results_numbers(with_results, first, tmp_path):
     target = _copy(with_results[1], tmp_path)
     shutil.copyfile(first[1] / "README.md", target / "README.md")  # a card without the model-index
     with pytest.raises(ValueError, match=r"model-index \(0 metric\(s\)\) does not match results.json \(3 record"):
-        validate_model_dir(target)
+        validate_model_dir(target, LooCModel)
 
 
 def test_results_file_is_validated_against_schema_model_and_artifacts(with_results, tmp_path):
@@ -229,7 +231,7 @@ def test_results_file_is_validated_against_schema_model_and_artifacts(with_resul
     (target / "results.json").write_text(json.dumps(results))
     (target / "sensitivity.png").unlink()
     with pytest.raises(ValueError) as error:
-        validate_model_dir(target)
+        validate_model_dir(target, LooCModel)
     message = str(error.value)
     assert "artifact(s) that are not in the directory: ['sensitivity.png']" in message
     assert "'resnet50'" in message and "space(s) ['texture']" in message
@@ -237,4 +239,4 @@ def test_results_file_is_validated_against_schema_model_and_artifacts(with_resul
     del results["results"][0]["metric"]
     (target / "results.json").write_text(json.dumps(results))
     with pytest.raises(ValueError, match=r"missing key\(s\) \['results\[0\]\.metric'\]"):
-        validate_model_dir(target)
+        validate_model_dir(target, LooCModel)

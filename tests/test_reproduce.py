@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from looc_hub.eval.results import EvalRecord, EvalResults, ModelInfo, load_results, save_results
+from looc_hub.eval.record import EvalRecord
+from looc_hub.eval.results import EvalResults, ModelInfo, load_results, save_results
 from looc_hub.recipes import recipe_path
 from tests.pretrain_runs import REPO
 

@@ -14,7 +14,7 @@ from huggingface_hub import ModelCard
 from PIL import Image
 
 from looc_hub import LooCConfig, LooCModel
-from looc_hub.card import EXAMPLE_IMAGE_URL
+from looc_hub.hub.card import EXAMPLE_IMAGE_URL
 from tests.hub_cache import add_to_hf_cache
 from tests.models import trained_like
 

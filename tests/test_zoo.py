@@ -5,8 +5,9 @@ import torch
 from PIL import Image
 
 import looc_hub
-from looc_hub import LooCModel, zoo
-from looc_hub.zoo import NotPublishedError, ZooEntry
+from looc_hub import LooCModel
+from looc_hub.hub import zoo
+from looc_hub.hub.zoo import NotPublishedError, ZooEntry
 from tests.hub_cache import add_to_hf_cache
 
 

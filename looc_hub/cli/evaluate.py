@@ -32,7 +32,7 @@ from looc_hub.eval.linear_probe import PROBE_METHODS
 from looc_hub.eval.protocol import EvalContext, Protocol, protocol_problems
 from looc_hub.eval.protocols import REGISTRY, default_protocols, evaluate_protocols
 from looc_hub.eval.results import EvalResults, ModelInfo, results_table, save_results
-from looc_hub.eval.spaces import PIXELS, model_spaces, parse_space_key
+from looc_hub.spaces import PIXELS, model_spaces, parse_space_key
 
 from ._args import HelpFormatter, add_log_level_flag
 from ._console import setup_logging

@@ -13,7 +13,7 @@ import argparse
 from collections.abc import Sequence
 
 from looc_hub import LooCModel
-from looc_hub.export import export_program, export_timm, export_torchvision_resnet
+from looc_hub.hub.export import export_program, export_timm, export_torchvision_resnet
 
 from ._args import HelpFormatter
 

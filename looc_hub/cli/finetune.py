@@ -30,7 +30,6 @@ from tqdm.auto import tqdm
 
 from looc_hub import LooCModel
 from looc_hub.data import load_image_dataset
-from looc_hub.eval.spaces import parse_space_key, space_key
 from looc_hub.finetune import (
     FINETUNE_MODES,
     HEAD_INITS,
@@ -39,6 +38,7 @@ from looc_hub.finetune import (
     init_head_from_linear_probe,
     num_classes_of,
 )
+from looc_hub.spaces import parse_space_key, space_key
 from looc_hub.training import CheckpointManager, TrainingProgress, cosine_with_warmup
 
 from ._args import HelpFormatter, add_log_level_flag

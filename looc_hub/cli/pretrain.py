@@ -31,8 +31,8 @@ from torch.utils.data import DataLoader
 import looc_hub
 from looc_hub import LooCConfig, LooCModel
 from looc_hub.data import build_dataloader, check_enough_rows, load_image_dataset, screen_images
+from looc_hub.hub.publish import check_push_target, publish
 from looc_hub.objective import LooCObjective, check_queue_fits_dataset
-from looc_hub.publish import check_push_target, publish
 from looc_hub.training import CheckpointManager, JSONLTracker, PretrainConfig, TrainingProgress, cosine_with_warmup
 from looc_hub.training.curves import plot_training_curves
 from looc_hub.training.loop import TrainingLoop
@@ -219,7 +219,7 @@ def write_outputs(
     model_dir = write_trained_model(model, output_dir / "model", config, knn)
     logger.info(f"model written to {model_dir}")
     write_curves(output_dir)
-    if config.push_to_hub:  # validated, then uploaded as one commit (looc_hub.publish)
+    if config.push_to_hub:  # validated, then uploaded as one commit (looc_hub.hub.publish)
         pushed = publish(model_dir, config.push_to_hub, private=config.hub_private)
         logger.info(f"pushed {pushed.repo_id}@{pushed.revision}: commit {pushed.commit_oid}")
 

@@ -4,7 +4,7 @@
     looc-publish outputs/looc-r10t-openmoji32/model org/looc-r10t-openmoji32 --tag v1.0 --private
     looc-publish DIR org/name --results eval/results.json   # attach results, regenerate the card
 
-A failed validation uploads nothing (see looc_hub/publish.py for what is checked). A dry run changes nothing on
+A failed validation uploads nothing (see looc_hub/hub/validation.py for what is checked). A dry run changes nothing on
 disk (results are attached to a scratch copy) and lists the repo files the commit would delete. Repo files the
 folder does not have (a LICENSE, data) stop the publish unless `--stale keep` or `--stale delete` says what to do.
 """
@@ -20,7 +20,9 @@ from pathlib import Path
 
 from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
-from looc_hub.publish import STALE_POLICIES, attach_results, publish, repo_files, validate_model_dir
+from looc_hub import LooCModel
+from looc_hub.hub.publish import STALE_POLICIES, attach_results, publish, repo_files
+from looc_hub.hub.validation import validate_model_dir
 
 from ._args import HelpFormatter
 
@@ -57,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 directory = Path(shutil.copytree(directory, Path(scratch) / directory.name, symlinks=True))
             if args.results:
                 attach_results(directory, args.results, repo_id=args.repo_id)
-            plan = validate_model_dir(directory)
+            plan = validate_model_dir(directory, LooCModel)
         except ValueError as error:
             sys.exit(f"Not published: {error}")
         if args.dry_run:

@@ -13,18 +13,21 @@ A pretrained model has learned something only if it beats, on the same held-out 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from datasets import Dataset
 from torch import Tensor
 
 from ..data import random_subset
-from ..model import LooCModel
+from ..spaces import PIXELS
 from .extraction_steps import embed_images, image_batches
 from .features import extract_features
 from .knn import knn_class_scores
 from .sensitivity import augmentation_sensitivity
-from .spaces import PIXELS
+
+if TYPE_CHECKING:
+    from ..model import LooCModel  # hints only: the model's Hub layer (card) imports evaluation
 
 __all__ = [
     "BaselineComparison",
@@ -63,7 +66,7 @@ def random_init_like(model: LooCModel, calibration: Dataset, *, seed: int = 0, d
     """A random init of `model`'s configuration (`torch.manual_seed(seed)`: pretraining's own start for that
     seed), BatchNorm calibrated on `calibration` (`calibrate_batchnorm`)."""
     torch.manual_seed(seed)
-    return calibrate_batchnorm(LooCModel(model.config), calibration, device=device)
+    return calibrate_batchnorm(type(model)(model.config), calibration, device=device)
 
 
 @dataclass(frozen=True)

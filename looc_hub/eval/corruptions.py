@@ -33,6 +33,7 @@ import io
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -42,13 +43,15 @@ from PIL import Image
 from torch import Tensor
 
 from .._checks import is_int
-from ..model import LooCModel
+from ..spaces import concat_features, parse_space_key
 from ..views.blur import blur_rows
 from .features import extract_features
 from .linear_probe import LinearProbe, fit_probe, penalty_problems, probe_params
 from .protocol import EvalContext, Protocol
-from .results import EvalRecord
-from .spaces import concat_features, parse_space_key
+from .record import EvalRecord
+
+if TYPE_CHECKING:
+    from ..model import LooCModel  # hints only: the model's Hub layer (card) imports evaluation
 
 __all__ = [
     "CORRUPTIONS",

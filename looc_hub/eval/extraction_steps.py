@@ -10,6 +10,7 @@ monitor all go through it, so every number is measured on the model's one evalua
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import torch
 from datasets import Dataset, IterableDataset
@@ -17,9 +18,11 @@ from torch import Tensor, nn
 
 from .._checks import is_int
 from ..data import build_dataloader
-from ..model import LooCModel
 from ..preprocessing import eval_data_config, eval_pixel_transform
-from .spaces import PIXELS, model_spaces
+from ..spaces import PIXELS, model_spaces
+
+if TYPE_CHECKING:
+    from ..model import LooCModel  # hints only: the model's Hub layer (card) imports evaluation
 
 __all__ = ["ImageTransform", "embed_images", "image_batches"]
 

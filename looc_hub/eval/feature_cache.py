@@ -20,6 +20,7 @@ import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from datasets import Dataset
@@ -28,9 +29,11 @@ from safetensors.torch import load_file, save_file
 
 from .._atomic import atomic_file
 from ..data import default_cache_dir
-from ..model import LooCModel
+from ..spaces import model_spaces
 from .features import extract_features
-from .spaces import model_spaces
+
+if TYPE_CHECKING:
+    from ..model import LooCModel  # hints only: the model's Hub layer (card) imports evaluation
 
 __all__ = ["EXTRACTION_VERSION", "FeatureCache", "model_fingerprint"]
 

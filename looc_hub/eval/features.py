@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import torch
 from datasets import Dataset
 from tqdm.auto import tqdm
 
-from ..model import LooCModel
 from .extraction_steps import ImageTransform, embed_images, image_batches
+
+if TYPE_CHECKING:
+    from ..model import LooCModel  # hints only: the model's Hub layer (card) imports evaluation
 
 __all__ = ["extract_features"]
 

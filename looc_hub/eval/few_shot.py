@@ -25,10 +25,10 @@ from scipy.stats import t as student_t
 from torch import Tensor
 
 from .._checks import check_int, is_int
+from ..spaces import concat_features
 from .linear_probe import WEIGHT_DECAY_GRID, fit_linear_probe
 from .protocol import EvalContext, Protocol
-from .results import EvalRecord
-from .spaces import concat_features
+from .record import EvalRecord
 
 __all__ = [
     "FEW_SHOT",

@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
+from ..spaces import space_key
 from ._plot import pyplot, save_figure
 from .linear_probe import fit_linear_probe
 from .protocol import EvalContext, Protocol, per_class_problems
-from .results import EvalRecord
-from .spaces import space_key
+from .record import EvalRecord
 
 if TYPE_CHECKING:
     from ..model import LooCModel

@@ -14,10 +14,10 @@ from collections.abc import Iterator
 import torch
 import torch.nn.functional as F
 
+from ..spaces import concat_features
 from .intervals import accuracy_ci95
 from .protocol import EvalContext, Protocol
-from .results import EvalRecord
-from .spaces import concat_features
+from .record import EvalRecord
 
 __all__ = ["PROTOCOL", "knn_accuracy", "knn_class_scores"]
 

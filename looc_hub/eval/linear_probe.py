@@ -33,10 +33,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._checks import check_int
+from ..spaces import concat_features
 from .intervals import accuracy_ci95
 from .protocol import EvalContext, Protocol, per_class_problems
-from .results import EvalRecord
-from .spaces import concat_features
+from .record import EvalRecord
 
 __all__ = [
     "PROBE_METHODS",

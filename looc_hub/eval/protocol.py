@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 
 import torch
 
-from .results import EvalRecord
+from .record import EvalRecord
 
 if TYPE_CHECKING:
     from datasets import Dataset

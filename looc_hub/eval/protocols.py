@@ -6,7 +6,6 @@ derived when asked, never copied at import, so the table is the single source (t
 
 from __future__ import annotations
 
-from ..finetune import protocol as finetune
 from . import (
     corruptions,
     few_shot,
@@ -22,6 +21,10 @@ from .protocol import Protocol
 
 __all__ = ["REGISTRY", "default_protocols", "evaluate_protocols", "record_protocols"]
 
+FINETUNE = Protocol("finetune", "fine-tuning", "image-classification")
+"""Fine-tuning's records come from `looc-finetune` (`looc_hub.finetune`), so evaluation has no runner for it; it
+is declared here because the fine-tuning package builds on the model, which this table must not import."""
+
 REGISTRY: dict[str, Protocol] = {
     protocol.name: protocol
     for protocol in (
@@ -35,14 +38,14 @@ REGISTRY: dict[str, Protocol] = {
         sensitivity.PROTOCOL,
         space_selection.PROTOCOL,
         retrieval.PROTOCOL,
-        finetune.PROTOCOL,
+        FINETUNE,
     )
 }
 """name -> Protocol; the order is the results schema's and `looc-evaluate`'s (choices, flag groups)."""
 
 
 def record_protocols() -> tuple[str, ...]:
-    """The valid `protocol` of a results record (`looc_hub.eval.results.PROTOCOLS`)."""
+    """The valid `protocol` of a results record (what `looc_hub.eval.results` accepts)."""
     return tuple(name for name, protocol in REGISTRY.items() if protocol.writes_records)
 
 

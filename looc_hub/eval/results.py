@@ -28,14 +28,14 @@ from typing import Any
 
 from .._atomic import atomic_file
 from .._checks import is_number
-from .spaces import parse_space_key
+from .._version import __version__
+from ..spaces import parse_space_key
+from .protocols import record_protocols
+from .record import PERCENT_METRICS, EvalRecord
 
 __all__ = [
-    "PERCENT_METRICS",
-    "PROTOCOLS",  # noqa: F822 (module __getattr__)
     "SCHEMA",
     "SCHEMA_VERSION",
-    "EvalRecord",
     "EvalResults",
     "ModelInfo",
     "load_results",
@@ -46,25 +46,6 @@ __all__ = [
 
 SCHEMA = "looc-hub/results"
 SCHEMA_VERSION = 1
-PERCENT_METRICS = ("top1", "top5", "accuracy", "mean_corruption_accuracy")
-"""Metrics that are percentages and must lie in [0, 100]; other metrics only need to be finite numbers."""
-
-
-def __getattr__(name: str) -> Any:
-    """`PROTOCOLS`, the protocol names of records, read from `looc_hub.eval.protocols` when asked.
-
-    Read late because the protocol modules import this one. "few_shot" is the episodic N-way nearest-prototype
-    protocol on the test split, "kshot_linear_probe" the all-class linear probe on K images per class.
-    """
-    if name == "PROTOCOLS":
-        return _protocols()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def _protocols() -> tuple[str, ...]:
-    from .protocols import record_protocols
-
-    return record_protocols()
 
 
 _TOP_KEYS = {
@@ -97,26 +78,6 @@ class ModelInfo:
         return cls(source, config.variant, config.backbone, tuple(config.augmentations), revision)
 
 
-@dataclass(frozen=True)
-class EvalRecord:
-    """One number: `protocol` on `dataset`/`split` with the feature `space` gave `value` of `metric`."""
-
-    protocol: str
-    dataset: str
-    split: str
-    space: str
-    metric: str
-    value: float
-    params: Mapping[str, Any] = field(default_factory=dict)
-    ci95: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        record = {**asdict(self), "params": dict(self.params)}
-        if self.ci95 is None:
-            del record["ci95"]
-        return record
-
-
 @dataclass
 class EvalResults:
     """A whole results file; `to_dict` gives the JSON object, validated."""
@@ -125,7 +86,7 @@ class EvalResults:
     results: list[EvalRecord] = field(default_factory=list)
     artifacts: dict[str, str] = field(default_factory=dict)
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
-    looc_hub_version: str = field(default_factory=lambda: _package_version())
+    looc_hub_version: str = __version__
 
     def to_dict(self) -> dict[str, Any]:
         data = {
@@ -226,7 +187,7 @@ def _check_record(prefix: str, record: Any) -> None:
         raise ValueError(f"{prefix[:-1]} must be an object, got {type(record).__name__}")
     optional = {"params": dict, "ci95": (int, float)}
     _check_keys(prefix, record, _RECORD_KEYS, optional)
-    protocols = _protocols()
+    protocols = record_protocols()
     if record["protocol"] not in protocols:
         raise ValueError(f"{prefix}protocol {record['protocol']!r} is unknown; valid protocols: {list(protocols)}")
     parse_space_key(record["space"])
@@ -260,9 +221,3 @@ def _check_keys(
         if wrong_bool or not isinstance(value, expected):
             names = [t.__name__ for t in (expected if isinstance(expected, tuple) else (expected,))]
             raise ValueError(f"{prefix}{key} must be {' or '.join(names)}, got {value!r}")
-
-
-def _package_version() -> str:
-    from .. import __version__
-
-    return __version__

@@ -18,11 +18,11 @@ from datasets import Dataset
 from torch import Tensor
 
 from ..data import LABEL_COLUMN
+from ..spaces import concat_features
 from ._plot import pyplot, save_figure
 from .extraction_steps import image_batches
 from .protocol import EvalContext, Protocol
-from .results import EvalRecord
-from .spaces import concat_features
+from .record import EvalRecord
 
 __all__ = ["PROTOCOL", "nearest_neighbours", "plot_retrieval"]
 

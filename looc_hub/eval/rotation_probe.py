@@ -9,19 +9,22 @@ parameters) and a linear probe predicts the quarter turn: 4-way, chance 25%. A r
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import torch
 from datasets import Dataset
 from torch import Tensor
 
-from ..model import LooCModel
+from ..spaces import concat_features
 from ..views import RandomRotation90, RotationParams
 from .features import extract_features
 from .intervals import accuracy_ci95
 from .linear_probe import fit_probe, probe_params
 from .protocol import EvalContext, Protocol
-from .results import EvalRecord
-from .spaces import concat_features
+from .record import EvalRecord
+
+if TYPE_CHECKING:
+    from ..model import LooCModel  # hints only: the model's Hub layer (card) imports evaluation
 
 __all__ = ["PROTOCOL", "QUARTER_TURNS", "rotation_features"]
 

@@ -18,10 +18,10 @@ from itertools import combinations
 
 from torch import Tensor
 
+from ..spaces import concat_features, space_key
 from .linear_probe import fit_linear_probe, stratified_split
 from .protocol import EvalContext, Protocol, per_class_problems
-from .results import EvalRecord
-from .spaces import concat_features, space_key
+from .record import EvalRecord
 
 __all__ = ["PROTOCOL", "SpaceRanking", "candidate_keys", "select_space"]
 

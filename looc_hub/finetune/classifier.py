@@ -17,9 +17,9 @@ from huggingface_hub import snapshot_download
 from safetensors.torch import save_file
 from torch import Tensor, nn
 
-from .. import _hub
 from .._atomic import atomic_directory
 from .._checks import check_int
+from ..hub import model_files
 from ..model import LooCModel
 
 __all__ = ["FINETUNE_MODES", "LooCClassifier"]
@@ -98,7 +98,7 @@ class LooCClassifier(nn.Module):
         Like `LooCModel.save_pretrained`, an existing folder must be empty or a previous save (or `overwrite`).
         """
         card = {"classifier": {"feature": self.feature, "num_classes": self.num_classes}, **model_card_kwargs}
-        with atomic_directory(directory, foreign=_hub.foreign_files, overwrite=overwrite) as staging:
+        with atomic_directory(directory, foreign=model_files.foreign_files, overwrite=overwrite) as staging:
             self.model.save_pretrained(staging, model_card_kwargs=card)
             head = {name: value.detach().cpu().contiguous() for name, value in self.head.state_dict().items()}
             save_file(head, staging / CLASSIFIER_WEIGHTS)
@@ -115,7 +115,7 @@ class LooCClassifier(nn.Module):
     @classmethod
     def from_pretrained(cls, directory: str | os.PathLike, map_location: str = "cpu") -> LooCClassifier:
         """Load a folder written by `save_pretrained`, or a Hub repo id holding one (through the HF cache)."""
-        _hub.check_model_source(directory)
+        model_files.check_model_source(directory)
         if not os.path.isdir(directory):
             directory = snapshot_download(os.fspath(directory))
         directory = Path(directory)
@@ -134,5 +134,5 @@ class LooCClassifier(nn.Module):
             model, config["feature"], config["num_classes"], mode=config["mode"], class_names=config["class_names"]
         )
         weights = directory / CLASSIFIER_WEIGHTS
-        _hub.load_state_strict(classifier.head, _hub.read_safetensors(weights), str(weights))
+        model_files.load_state_strict(classifier.head, model_files.read_safetensors(weights), str(weights))
         return classifier.to(map_location).eval()

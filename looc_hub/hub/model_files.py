@@ -27,8 +27,8 @@ from safetensors.torch import _TYPES as _SAFETENSORS_DTYPES
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from .config import LooCConfig
-from .preprocessing import pretrained_cfg_for
+from ..config import LooCConfig
+from ..preprocessing import pretrained_cfg_for
 
 __all__ = [
     "BACKBONE_WEIGHTS",

@@ -1,4 +1,8 @@
-"""Names for a space or a concatenation of spaces ("invariant+color"), and the features they select."""
+"""The one grammar of space names: a space, a list of spaces, or a results-file key ("invariant+color").
+
+`LooCModel.embed` checks what it is asked for with `check_spaces`; evaluation names concatenations with
+`space_key` / `parse_space_key` and selects their features with `concat_features`.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,33 @@ from collections.abc import Mapping, Sequence
 import torch
 import torch.nn.functional as F
 
-__all__ = ["PIXELS", "concat_features", "model_spaces", "parse_space_key", "space_key"]
+__all__ = ["PIXELS", "check_spaces", "concat_features", "model_spaces", "parse_space_key", "space_key"]
 
 SEPARATOR = "+"
 PIXELS = "pixels"
 """A reference key every evaluation accepts beside the model's spaces: the model's input itself (its evaluation
 preprocessing and normalisation, flattened). The raw-pixel row that a learned feature must beat (ours)."""
+
+
+def check_spaces(space: str | Sequence[str], valid: Sequence[str]) -> list[str]:
+    """`space` (a name, or an ordered list of names) as a list, each one of `valid`, none twice."""
+    if not isinstance(space, str | Sequence):  # a set has no order: its columns would follow the hash seed
+        raise TypeError(
+            f"space must be a space name or an ordered list of them, got {type(space).__name__} {space!r}; "
+            f"valid spaces: {list(valid)}"
+        )
+    names = [space] if isinstance(space, str) else list(space)
+    bad = [name for name in names if not isinstance(name, str)]
+    if bad:
+        raise TypeError(f"Space names must be strings, got {bad}; valid spaces: {list(valid)}")
+    if not names:
+        raise ValueError(f"No space requested; valid spaces: {list(valid)}")
+    unknown = [name for name in names if name not in valid]
+    if unknown:
+        raise ValueError(f"Unknown space(s) {unknown}; valid spaces of this model: {list(valid)}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"A space is listed twice: {names}")
+    return names
 
 
 def space_key(spaces: str | Sequence[str]) -> str:

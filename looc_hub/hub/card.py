@@ -1,7 +1,7 @@
 """The model card written beside every saved LooC model (Hub card conventions, timm's card sections).
 
 Cards are generated, never hand-edited: `save_pretrained`, `scripts/make_cards.py` and `looc-publish` all
-render `templates/model_card.md` through `build_model_card`. Measured numbers come only from a results file
+render `hub/templates/model_card.md` through `build_model_card`. Measured numbers come only from a results file
 (`looc_hub.eval.results`): its records become both the card's `model-index` metadata and its results table.
 """
 
@@ -19,15 +19,17 @@ from huggingface_hub.utils import validate_repo_id
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from .backbone import create_backbone
-from .config import LooCConfig
-from .preprocessing import default_color_jitter, default_crop_scale
-from .views.registry import get_augmentation, trained_augmentations
+from ..backbone import create_backbone
+from ..config import LooCConfig
+from ..data.embedded import EMBEDDED_DATASET_NAMES
+from ..eval.protocols import REGISTRY as PROTOCOLS
+from ..eval.record import PERCENT_METRICS, EvalRecord
+from ..eval.results import EvalResults
+from ..preprocessing import default_color_jitter, default_crop_scale
+from ..views.registry import get_augmentation, trained_augmentations
 
 if TYPE_CHECKING:
-    from .eval.protocol import Protocol
-    from .eval.results import EvalRecord, EvalResults
-    from .model import LooCModel
+    from ..model import LooCModel
 
 __all__ = ["CARD_TAGS", "EXAMPLE_IMAGE_URL", "build_model_card", "eval_results_metadata", "model_statistics"]
 
@@ -40,7 +42,6 @@ _METRIC_TYPES = {"top1": "accuracy", "top5": "top_5_accuracy", "accuracy": "accu
 
 CARD_TAGS = ("image-feature-extraction", "looc", "pytorch_model_hub_mixin", "self-supervised", "timm")
 """Tags every LooC card carries (publishing checks them)."""
-
 
 
 def build_model_card(
@@ -96,7 +97,7 @@ def build_model_card(
         eval_results=eval_results_metadata(eval_results) if eval_results and eval_results.results else None,
         **extra_metadata,
     )
-    template = resources.files("looc_hub").joinpath("templates/model_card.md").read_text()
+    template = resources.files("looc_hub.hub").joinpath("templates/model_card.md").read_text()
     return ModelCard.from_template(
         card_data,
         template_str=template,
@@ -133,8 +134,6 @@ def _is_repo_id(text: str) -> bool:
 
 
 def _is_hub_dataset(name: str) -> bool:
-    from .data.embedded import EMBEDDED_DATASET_NAMES  # imported here: the data package is not needed otherwise
-
     return _is_repo_id(name) and name not in EMBEDDED_DATASET_NAMES
 
 
@@ -187,13 +186,13 @@ def eval_results_metadata(results: EvalResults) -> list[EvalResult]:
     """
     return [
         EvalResult(
-            task_type=_protocol(record.protocol).task_type,
-            task_name=_protocol(record.protocol).display_name,
+            task_type=PROTOCOLS[record.protocol].task_type,
+            task_name=PROTOCOLS[record.protocol].display_name,
             dataset_type=record.dataset,
             dataset_name=record.dataset,
             dataset_split=record.split,
             metric_type=_METRIC_TYPES.get(record.metric, record.metric),
-            metric_name=f"{_protocol(record.protocol).display_name} {record.metric}, space {record.space}",
+            metric_name=f"{PROTOCOLS[record.protocol].display_name} {record.metric}, space {record.space}",
             metric_value=record.value,
             metric_args=dict(record.params) or None,
         )
@@ -201,23 +200,12 @@ def eval_results_metadata(results: EvalResults) -> list[EvalResult]:
     ]
 
 
-def _protocol(name: str) -> Protocol:
-    """The protocol's card name and task type, from the one protocol table."""
-    # Imported here: looc_hub.eval imports the model, which imports this module.
-    from .eval.protocols import REGISTRY
-
-    return REGISTRY[name]
-
-
 def _result_row(record: EvalRecord) -> dict[str, str]:
-    # Imported here: looc_hub.eval imports the model, which imports this module.
-    from .eval.results import PERCENT_METRICS
-
     unit = " %" if record.metric in PERCENT_METRICS else ""
     value = f"{record.value:.2f}" + (f" ± {record.ci95:.2f}" if record.ci95 is not None else "") + unit
     params = ", ".join(f"{key}={value}" for key, value in record.params.items())
     return {
-        "protocol": _protocol(record.protocol).display_name,
+        "protocol": PROTOCOLS[record.protocol].display_name,
         "dataset": f"{record.dataset} ({record.split})",
         "space": record.space,
         "metric": record.metric,

@@ -22,9 +22,9 @@ import torch
 import torchvision
 from torch import nn
 
-from . import _hub
-from ._atomic import atomic_directory, atomic_file
-from .model import LooCModel
+from .._atomic import atomic_directory, atomic_file
+from ..model import LooCModel
+from . import model_files
 
 __all__ = ["TORCHVISION_RESNETS", "export_program", "export_timm", "export_torchvision_resnet"]
 
@@ -37,11 +37,11 @@ _TIMM_KEYS = ("architecture", "num_classes", "num_features", "global_pool", "mod
 def export_timm(model: LooCModel, directory: str | os.PathLike) -> Path:
     """Write the backbone as a plain timm model directory (atomically) and check timm reproduces "backbone"."""
     directory = Path(directory)
-    hub_config = _hub.hub_config_dict(model.config, model.backbone, model.pretrained_cfg)
+    hub_config = model_files.hub_config_dict(model.config, model.backbone, model.pretrained_cfg)
     with atomic_directory(directory, foreign=_not_a_timm_export) as staging:
         timm_config = {key: hub_config[key] for key in _TIMM_KEYS if key in hub_config}
-        (staging / _hub.CONFIG_NAME).write_text(json.dumps(timm_config, indent=2) + "\n")
-        _hub.write_safetensors(model.backbone.state_dict(), staging / _hub.BACKBONE_WEIGHTS)
+        (staging / model_files.CONFIG_NAME).write_text(json.dumps(timm_config, indent=2) + "\n")
+        model_files.write_safetensors(model.backbone.state_dict(), staging / model_files.BACKBONE_WEIGHTS)
         loaded = timm.create_model(f"local-dir:{staging}", pretrained=True).eval()
         _check_same(loaded, lambda x: model.embed(x, space="backbone"), model, "the timm export")
     return directory
@@ -49,7 +49,9 @@ def export_timm(model: LooCModel, directory: str | os.PathLike) -> Path:
 
 def _not_a_timm_export(directory: Path) -> list[str]:
     """Entries other than a previous timm export's two files: a re-export replaces only its own folder."""
-    return sorted(p.name for p in directory.iterdir() if p.name not in (_hub.CONFIG_NAME, _hub.BACKBONE_WEIGHTS))
+    return sorted(
+        p.name for p in directory.iterdir() if p.name not in (model_files.CONFIG_NAME, model_files.BACKBONE_WEIGHTS)
+    )
 
 
 def export_torchvision_resnet(model: LooCModel, path: str | os.PathLike) -> Path:
@@ -68,7 +70,7 @@ def export_torchvision_resnet(model: LooCModel, path: str | os.PathLike) -> Path
     _check_same(resnet, lambda x: model.embed(x, space="backbone"), model, "the torchvision export")
     path = Path(path)
     with atomic_file(path) as staging:
-        _hub.write_safetensors(model.backbone.state_dict(), staging)
+        model_files.write_safetensors(model.backbone.state_dict(), staging)
     return path
 
 

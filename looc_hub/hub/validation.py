@@ -1,0 +1,181 @@
+"""Checking a saved model folder before it leaves the machine: what `publish` and `push_to_hub` both run.
+
+A push is public and cached by every downloader: a repo whose config disagrees with its weights, which plain timm
+cannot load, or whose card claims numbers its results file does not hold, must never leave the machine.
+`validate_model_dir` collects every problem and raises one `ValueError` listing them all.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import timm
+import torch
+from huggingface_hub import ModelCard
+
+from ..eval.results import EvalResults, load_results
+from ..spaces import parse_space_key
+from . import model_files
+from .card import CARD_TAGS, eval_results_metadata
+
+if TYPE_CHECKING:
+    from ..model import LooCModel
+
+__all__ = ["CARD_NAME", "RESULTS_NAME", "PublishPlan", "validate_model_dir"]
+
+CARD_NAME = "README.md"
+RESULTS_NAME = "results.json"
+"""Optional: the evaluation results file (`looc_hub.eval.results`) the card's numbers come from."""
+
+_REQUIRED = (model_files.CONFIG_NAME, model_files.BACKBONE_WEIGHTS, model_files.HEADS_WEIGHTS, CARD_NAME)
+
+
+@dataclass(frozen=True)
+class PublishPlan:
+    """A validated model directory: what would be uploaded."""
+
+    directory: Path
+    files: tuple[str, ...]
+    """Paths relative to `directory`, sorted; exactly what lands in the repo."""
+    model: LooCModel
+
+    def describe(self) -> str:
+        sizes = [(name, (self.directory / name).stat().st_size) for name in self.files]
+        lines = [f"  {name}  ({size:,} bytes)" for name, size in sizes]
+        total = sum(size for _, size in sizes)
+        return f"{len(sizes)} file(s), {total:,} bytes, from {self.directory}:\n" + "\n".join(lines)
+
+
+def validate_model_dir(directory: str | os.PathLike, model_class: type[LooCModel]) -> PublishPlan:
+    """Check a `save_pretrained` directory before anything leaves the machine.
+
+    Checks: the required files and nothing unexpected (no pickles, no stray checkpoints); config.json against
+    both weight files (strict `LooCModel.from_pretrained`); plain timm loads `model.safetensors` and computes
+    the same "backbone" embedding; the card's metadata (library, tags, pipeline, license); and, when
+    `results.json` is present, its schema, that it describes this model, that its artifacts exist and that
+    the card's model-index holds exactly its numbers.
+
+    `model_class` is the class that loads it (`LooCModel`, or the class a `push_to_hub` runs on).
+
+    Raises:
+        ValueError: listing every problem found.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ValueError(f"{directory} is not a directory; publish a folder written by LooCModel.save_pretrained")
+    present = {p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file()}
+    problems = [f"missing {name}" for name in _REQUIRED if name not in present]
+    problems += _outside_links(directory)
+    if problems:
+        raise ValueError(f"{directory} cannot be published: " + "; ".join(problems))
+
+    results, results_problems = _load_results(directory, present)
+    problems += results_problems
+    artifacts = set(results.artifacts.values()) if results else set()
+    allowed = {*_REQUIRED, *([RESULTS_NAME] if results else []), *artifacts}
+    unexpected = sorted(present - allowed - {RESULTS_NAME})
+    if unexpected:
+        problems.append(
+            f"unexpected file(s) {unexpected}: a published repo holds only {sorted(_REQUIRED)}, "
+            f"{RESULTS_NAME} and the artifacts it lists"
+        )
+
+    try:
+        model = model_class.from_pretrained(directory)
+    except (ValueError, FileNotFoundError) as error:
+        raise ValueError(f"{directory} cannot be published: " + "; ".join([*problems, str(error)])) from None
+    problems += _timm_problems(directory, model)
+    problems += _card_problems(directory / CARD_NAME, results)
+    if results:
+        problems += _results_match_model(results, model)
+    if problems:
+        raise ValueError(f"{directory} cannot be published: " + "; ".join(problems))
+    return PublishPlan(directory=directory, files=tuple(sorted(allowed)), model=model)
+
+
+def _outside_links(directory: Path) -> list[str]:
+    """Symlinks that lead out of the folder: publishing would upload whatever file they point to."""
+    root = directory.resolve()
+    return [
+        f"{path.relative_to(directory).as_posix()} is a symlink to {path.resolve()}, outside the folder: "
+        "copy the file in instead"
+        for path in sorted(directory.rglob("*"))
+        if path.is_symlink() and not path.resolve().is_relative_to(root)
+    ]
+
+
+def _load_results(directory: Path, present: set[str]) -> tuple[EvalResults | None, list[str]]:
+    if RESULTS_NAME not in present:
+        return None, []
+    try:
+        results = load_results(directory / RESULTS_NAME)
+    except ValueError as error:
+        return None, [str(error)]
+    missing = sorted(path for path in results.artifacts.values() if path not in present)
+    problems = [f"{RESULTS_NAME} lists artifact(s) that are not in the directory: {missing}"] if missing else []
+    return results, problems
+
+
+def _timm_problems(directory: Path, model: LooCModel) -> list[str]:
+    """Plain timm must load the backbone and compute exactly the model's "backbone" space."""
+    try:
+        backbone = timm.create_model(f"local-dir:{directory}", pretrained=True).eval()
+    except Exception as error:  # any failure here means users of plain timm cannot load the repo
+        return [f"plain timm cannot load {model_files.BACKBONE_WEIGHTS}: {type(error).__name__}: {error}"]
+    size = model.config.image_size
+    x = torch.randn(2, model.config.in_chans, size, size, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        same = torch.equal(backbone(x), model.embed(x, space="backbone"))
+    return [] if same else ["plain timm loads the backbone but computes a different 'backbone' embedding"]
+
+
+def _card_problems(path: Path, results: EvalResults | None) -> list[str]:
+    try:
+        data = ModelCard.load(path, ignore_metadata_errors=False).data
+    except Exception as error:  # a card the Hub would reject is a validation problem, whatever raised it
+        return [f"{CARD_NAME} has invalid metadata: {error}"]
+    problems = []
+    is_classifier = (path.parent / "classifier.json").is_file()  # a fine-tuned LooCClassifier
+    pipeline = "image-classification" if is_classifier else "image-feature-extraction"
+    expected = {"library_name": "looc-hub", "pipeline_tag": pipeline}
+    problems += [
+        f"{CARD_NAME} metadata {key} is {data.get(key)!r}, expected {value!r}"
+        for key, value in expected.items()
+        if data.get(key) != value
+    ]
+    missing_tags = sorted(set(CARD_TAGS) - set(data.tags or ()))
+    if missing_tags:
+        problems.append(f"{CARD_NAME} metadata lacks tag(s) {missing_tags}")
+    if not data.license:
+        problems.append(f"{CARD_NAME} metadata has no license")
+    in_card = _metric_summary(data.eval_results or [])
+    in_file = _metric_summary(eval_results_metadata(results)) if results else []
+    if in_card != in_file:
+        problems.append(
+            f"{CARD_NAME} model-index ({len(in_card)} metric(s)) does not match {RESULTS_NAME} "
+            f"({len(in_file)} record(s)); regenerate the card from the results file"
+        )
+    return problems
+
+
+def _metric_summary(eval_results: list) -> list[tuple[str, str, str, float]]:
+    return sorted((r.dataset_name, r.dataset_split, r.metric_name, float(r.metric_value)) for r in eval_results)
+
+
+def _results_match_model(results: EvalResults, model: LooCModel) -> list[str]:
+    config = model.config
+    evaluated = results.model
+    found = (evaluated.variant, evaluated.backbone, tuple(evaluated.augmentations))
+    expected = (config.variant, config.backbone, tuple(config.augmentations))
+    problems = []
+    if found != expected:
+        problems.append(
+            f"{RESULTS_NAME} describes a {found} model (variant, backbone, augmentations), this one is {expected}"
+        )
+    unknown = sorted({part for r in results.results for part in parse_space_key(r.space)} - set(model.spaces))
+    if unknown:
+        problems.append(f"{RESULTS_NAME} reports space(s) {unknown} this model lacks; its spaces: {list(model.spaces)}")
+    return problems
