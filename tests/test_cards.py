@@ -4,8 +4,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
-from huggingface_hub import ModelCard
+from huggingface_hub import HfApi, ModelCard
 
 from looc_hub import LooCConfig, LooCModel, create_model
 from looc_hub.eval.record import EvalRecord
@@ -76,6 +77,13 @@ def test_push_to_hub_card_shows_the_real_repo_id(loopback_hub, tmp_path):
     card = loopback_hub.git("looc-test/pushed-card", "show", "main:README.md")
     assert 'LooCModel.from_pretrained("looc-test/pushed-card")' in card and "path/to/model" not in card
     assert "\n# pushed-card\n" in card
+
+
+def test_push_to_hub_validates_as_publish_does_before_writing_anything(loopback_hub):
+    model = LooCModel(SMALL.replace(backbone="resnet10t"))
+    with pytest.raises(ValueError, match="README.md metadata has no license"):
+        model.push_to_hub("looc-test/unlicensed", model_card_kwargs={"license": None})
+    assert not HfApi().repo_exists("looc-test/unlicensed")  # refused before the repo was created
 
 
 def test_metadata_uses_standard_metric_types_datasets_and_hub_links():

@@ -9,7 +9,6 @@ import pytest
 import torch
 from datasets import DatasetDict
 from huggingface_hub import ModelCard
-from looc_hub.card import build_model_card
 
 from looc_hub import LooCConfig, LooCModel
 from looc_hub.cli import evaluate
@@ -17,6 +16,7 @@ from looc_hub.eval import protocols
 from looc_hub.eval.protocol import EvalContext, Protocol
 from looc_hub.eval.record import EvalRecord
 from looc_hub.eval.results import EvalResults, ModelInfo, load_results, validate_results
+from looc_hub.hub.card import build_model_card
 from tests.models import trained_like
 
 SMALL = LooCConfig(backbone="resnet10t", image_size=32, augmentations=("color", "rotation"))

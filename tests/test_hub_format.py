@@ -9,7 +9,8 @@ import torch
 from huggingface_hub.errors import LocalEntryNotFoundError
 from safetensors.torch import load_file, save_file
 
-from looc_hub import LooCConfig, LooCModel, _hub
+from looc_hub import LooCConfig, LooCModel
+from looc_hub.hub import model_files
 from tests.hub_cache import add_to_hf_cache
 from tests.models import trained_like
 
@@ -185,7 +186,7 @@ def test_a_failed_save_keeps_the_previous_directory(saved, tmp_path, monkeypatch
     def fail(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(_hub, "write_safetensors", fail)
+    monkeypatch.setattr(model_files, "write_safetensors", fail)
     with pytest.raises(OSError, match="disk full"):
         LooCModel(model.config).save_pretrained(target)
     assert {p.name: p.read_bytes() for p in target.iterdir()} == before

@@ -1,10 +1,10 @@
 """Blur as a leave-one-out augmentation (issue 13's example of the registry recipe): a key, a space, a card row."""
 
 import torch
-from looc_hub.card import build_model_card
 
 from looc_hub import LooCConfig, LooCModel
 from looc_hub.eval.sensitivity import augmentation_sensitivity
+from looc_hub.hub.card import build_model_card
 from looc_hub.objective import LooCObjective
 from looc_hub.views import REGISTRY, LooCViewGenerator, RandomGaussianBlur
 

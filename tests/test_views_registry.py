@@ -2,11 +2,11 @@
 
 import pytest
 import torch
-from looc_hub.card import build_model_card
 
 import looc_hub
 from looc_hub import LooCConfig, LooCModel, LooCViewGenerator
 from looc_hub.eval.sensitivity import SENSITIVITY_AUGMENTATIONS, fixed_augmentation
+from looc_hub.hub.card import build_model_card
 from looc_hub.views import AUGMENTATIONS, REGISTRY, RandomRotation90, get_augmentation
 from looc_hub.views.registry import (
     GEOMETRY_AUGMENTATIONS,

@@ -89,17 +89,23 @@ class LooCHubMixin(
     ) -> str:
         """Save to a temporary folder, validate it as `looc-publish` does, then upload it in one commit.
 
-        The card's snippets and title name the real repo ("org/name"). `upload_kwargs` are `HfApi.upload_folder`'s
-        (e.g. `allow_patterns`, `delete_patterns`). Raises `ValueError` listing every problem, uploading nothing.
+        The card's snippets and title name the real repo ("org/name"). Nothing is written to the Hub before the
+        folder passes validation (a repo id without a namespace first asks the Hub whose token it is).
+        `upload_kwargs` are `HfApi.upload_folder`'s (e.g. `allow_patterns`, `delete_patterns`).
+
+        Raises:
+            ValueError: listing every problem validation found; nothing was uploaded.
         """
         api = HfApi(token=token)
-        full_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
+        if "/" not in repo_id:
+            repo_id = f"{api.whoami()['name']}/{repo_id}"
         with SoftTemporaryDirectory() as temporary:
             folder = Path(temporary) / "model"
-            self.save_pretrained(folder, model_card_kwargs={"repo_id": full_id, **(model_card_kwargs or {})})
+            self.save_pretrained(folder, model_card_kwargs={"repo_id": repo_id, **(model_card_kwargs or {})})
             validate_model_dir(folder, type(self))
+            api.create_repo(repo_id, private=private, exist_ok=True)
             return api.upload_folder(
-                repo_id=full_id,
+                repo_id=repo_id,
                 folder_path=folder,
                 commit_message=commit_message,
                 revision=branch,
