@@ -52,6 +52,8 @@ def caption(params: dict, row: int) -> str:
     if "texture" in params:
         texture = params["texture"]
         parts.append(f"tex {float(texture.frequency[row, 0]):.1f}c" if texture.textured[row] else "no tex")
+    blur = params["blur"]
+    parts.append(f"blur {float(blur.sigma[row]):.2f}px" if blur.blurred[row] else "no blur")
     return "\n".join([", ".join(parts[:2]), ", ".join(parts[2:])])
 
 
