@@ -10,8 +10,15 @@ import zipfile
 from importlib.metadata import version
 from pathlib import Path
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the dev extra installs tomli there
+    import tomli as tomllib
+
 import pytest
 
+import looc_hub
+from looc_hub.eval.results import EvalResults, ModelInfo
 from looc_hub.recipes import RECIPE_DIR, list_accelerate_configs, list_recipes
 from tests.pretrain_runs import REPO
 
@@ -68,3 +75,9 @@ def test_the_metadata_declares_the_commands_licence_dependencies_and_description
     entry_points = wheel.read(info.replace("METADATA", "entry_points.txt")).decode()
     for command in ("looc-pretrain", "looc-evaluate", "looc-finetune", "looc-publish", "looc-export"):
         assert f"{command} = looc_hub.cli." in entry_points
+
+
+def test_the_version_is_written_once_in_pyproject():
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    assert looc_hub.__version__ == declared == version("looc-hub")
+    assert EvalResults(ModelInfo("x", "looc", "resnet18", ())).looc_hub_version == declared
