@@ -18,7 +18,7 @@ import timm
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 from ._checks import check_int, is_number
-from .views.registry import LEAVE_ONE_OUT_AUGMENTATIONS
+from .views.registry import LEAVE_ONE_OUT_AUGMENTATIONS, check_invariant_augmentations
 
 __all__ = ["AUGMENTATIONS", "INTERPOLATIONS", "VARIANTS", "LooCConfig"]
 
@@ -151,6 +151,7 @@ class LooCConfig:
     def _validate_augmentations(self) -> None:
         _check_augmentations("augmentations", self.augmentations)
         _check_augmentations("invariant_augmentations", self.invariant_augmentations)
+        check_invariant_augmentations(self.invariant_augmentations)
         both = sorted(set(self.augmentations) & set(self.invariant_augmentations))
         if both:
             raise ValueError(

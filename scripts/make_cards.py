@@ -20,6 +20,7 @@ from looc_hub.eval.results import EvalResults, load_results
 from looc_hub.hub.card import build_model_card
 from looc_hub.hub.zoo import ZooEntry
 from looc_hub.recipes import recipe_path, repo_relative_path
+from looc_hub.views.registry import trained_augmentations
 
 REPO = Path(__file__).resolve().parents[1]
 CARDS = REPO / "model_cards"
@@ -70,7 +71,8 @@ def render_zoo_table() -> str:
     for name in list_models():
         entry = get_zoo_entry(name)
         config = entry.config
-        invariances = ", ".join(("crop", "flip", "blur", *config.invariant_augmentations))
+        trained = trained_augmentations(config.augmentations, config.invariant_augmentations)
+        invariances = ", ".join(name for name in trained if name not in config.augmentations)
         results = entry_results(entry)
         measured = _headline(results) if results else "not measured yet"
         weights = f"[{entry.hub_id}](https://huggingface.co/{entry.hub_id})" if entry.published else "recipe only"

@@ -1,5 +1,6 @@
 """Blur as a leave-one-out augmentation (issue 13's example of the registry recipe): a key, a space, a card row."""
 
+import pytest
 import torch
 
 from looc_hub import LooCConfig, LooCModel
@@ -66,3 +67,10 @@ def test_a_blur_model_embeds_trains_and_is_measured_and_carded(digits_test):
         text = str(build_model_card(LooCModel(CONFIG), repo_id="org/name"))
     assert f"| `blur` | 128 | Z_blur, L2-normalised | {REGISTRY['blur'].sensitive} |" in text
     assert "invariant to crop, flip, blur, rotation |" in text  # blur once, though both base and left out
+
+
+@pytest.mark.parametrize("build", [LooCConfig, LooCViewGenerator], ids=["config", "generator"])
+def test_blur_as_an_invariance_is_refused_it_is_one_already(build):
+    with pytest.raises(ValueError, match=r"\['blur'\] in invariant_augmentations: base augmentations"):
+        build(augmentations=("rotation",), invariant_augmentations=("color", "blur"))
+    build(augmentations=("blur",), invariant_augmentations=("color",))  # left out instead: fine

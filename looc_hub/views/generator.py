@@ -27,6 +27,7 @@ from looc_hub.views.registry import (
     IN_PLACE_AUGMENTATIONS,
     LEAVE_ONE_OUT_AUGMENTATIONS,
     REGISTRY,
+    check_invariant_augmentations,
     create_augmentations,
     get_augmentation,
 )
@@ -106,6 +107,7 @@ class LooCViewGenerator:
     ) -> None:
         self.augmentations = _check_names("augmentations", augmentations)
         self.invariant_augmentations = _check_names("invariant_augmentations", invariant_augmentations)
+        check_invariant_augmentations(self.invariant_augmentations)
         overlap = set(self.augmentations) & set(self.invariant_augmentations)
         if overlap:
             raise ValueError(f"{sorted(overlap)} cannot be both leave-one-out and invariant augmentations")

@@ -206,6 +206,16 @@ def create_augmentations(output_size: int, **options: Any) -> dict[str, Any]:
     return {name: spec.create(output_size, **_constructor_kwargs(spec, options)) for name, spec in REGISTRY.items()}
 
 
+def check_invariant_augmentations(names: Sequence[str]) -> None:
+    """Refuse a base augmentation listed as an invariance: it is one already, so the entry would change nothing."""
+    base = [name for name in names if REGISTRY[name].base]
+    if base:
+        raise ValueError(
+            f"{base} in invariant_augmentations: base augmentations ({[n for n, s in REGISTRY.items() if s.base]}) "
+            "are resampled for every view already; list them in augmentations to leave them out, or not at all"
+        )
+
+
 def trained_augmentations(augmentations: Sequence[str], invariant_augmentations: Sequence[str]) -> tuple[str, ...]:
     """Every augmentation a model with these lists trains with: the base ones it does not leave out, then the
     invariant and the leave-one-out ones (each once)."""
