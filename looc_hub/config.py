@@ -18,7 +18,7 @@ import timm
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 from ._checks import check_int, is_number
-from .views.registry import LEAVE_ONE_OUT_AUGMENTATIONS, check_invariant_augmentations
+from .views.registry import LEAVE_ONE_OUT_AUGMENTATIONS, check_listed
 
 __all__ = ["AUGMENTATIONS", "INTERPOLATIONS", "VARIANTS", "LooCConfig"]
 
@@ -149,15 +149,7 @@ class LooCConfig:
             raise TypeError(f"backbone_kwargs must be JSON-serialisable: {error}") from None
 
     def _validate_augmentations(self) -> None:
-        _check_augmentations("augmentations", self.augmentations)
-        _check_augmentations("invariant_augmentations", self.invariant_augmentations)
-        check_invariant_augmentations(self.invariant_augmentations)
-        both = sorted(set(self.augmentations) & set(self.invariant_augmentations))
-        if both:
-            raise ValueError(
-                f"{both} cannot be both left out (augmentations) and plain invariances "
-                "(invariant_augmentations): choose one"
-            )
+        check_listed(self.augmentations, self.invariant_augmentations)
         if self.variant not in VARIANTS:
             raise ValueError(f"Unknown variant {self.variant!r}; valid variants: {list(VARIANTS)}")
 
@@ -189,14 +181,6 @@ def _check_sequence(name: str, value: Any) -> None:
     if isinstance(value, str) or not isinstance(value, Sequence):
         hint = f"; did you mean [{value!r}]?" if isinstance(value, str) else ""
         raise TypeError(f"{name} must be a list or tuple (ordered), got {type(value).__name__} {value!r}{hint}")
-
-
-def _check_augmentations(name: str, values: Sequence[str]) -> None:
-    unknown = [v for v in values if v not in AUGMENTATIONS]
-    if unknown:
-        raise ValueError(f"Unknown augmentation(s) {unknown} in {name}; valid choices: {list(AUGMENTATIONS)}")
-    if len(set(values)) != len(values):
-        raise ValueError(f"{name} lists an augmentation twice: {list(values)}")
 
 
 def _is_number(value: Any) -> bool:

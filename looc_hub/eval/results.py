@@ -128,8 +128,9 @@ def validate_results(data: Mapping[str, Any]) -> None:
             f"schema_version {data['schema_version']} is not supported; this looc-hub reads {SCHEMA_VERSION}"
         )
     _check_keys("model.", data["model"], _MODEL_KEYS)
+    protocols = record_protocols()
     for index, record in enumerate(data["results"]):
-        _check_record(f"results[{index}].", record)
+        _check_record(f"results[{index}].", record, protocols)
     for name, path in data["artifacts"].items():
         if not isinstance(path, str) or Path(path).is_absolute() or ".." in Path(path).parts:
             raise ValueError(f"artifacts.{name} must be a path relative to the results file, got {path!r}")
@@ -182,12 +183,11 @@ def results_table(records: Sequence[EvalRecord]) -> str:
     return "\n\n".join(blocks) if blocks else "(no results)"
 
 
-def _check_record(prefix: str, record: Any) -> None:
+def _check_record(prefix: str, record: Any, protocols: tuple[str, ...]) -> None:
     if not isinstance(record, Mapping):
         raise ValueError(f"{prefix[:-1]} must be an object, got {type(record).__name__}")
     optional = {"params": dict, "ci95": (int, float)}
     _check_keys(prefix, record, _RECORD_KEYS, optional)
-    protocols = record_protocols()
     if record["protocol"] not in protocols:
         raise ValueError(f"{prefix}protocol {record['protocol']!r} is unknown; valid protocols: {list(protocols)}")
     parse_space_key(record["space"])

@@ -4,7 +4,7 @@ from looc_hub.views.blur import RandomGaussianBlur, scaled_blur_sigma
 from looc_hub.views.color import RandomColor
 from looc_hub.views.crop import RandomResizedCrop
 from looc_hub.views.flip import RandomHorizontalFlip
-from looc_hub.views.generator import AUGMENTATIONS, LooCViewGenerator, LooCViews
+from looc_hub.views.generator import LooCViewGenerator, LooCViews
 from looc_hub.views.geometry import resized_crop
 from looc_hub.views.params import (
     AugmentationParams,
@@ -15,6 +15,7 @@ from looc_hub.views.params import (
     RotationParams,
     TextureParams,
 )
+from looc_hub.views.registry import LEAVE_ONE_OUT_AUGMENTATIONS as AUGMENTATIONS
 from looc_hub.views.registry import REGISTRY, AugmentationSpec, get_augmentation
 from looc_hub.views.rotation import RandomRotation90
 from looc_hub.views.texture import RandomTexture

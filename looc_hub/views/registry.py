@@ -206,9 +206,26 @@ def create_augmentations(output_size: int, **options: Any) -> dict[str, Any]:
     return {name: spec.create(output_size, **_constructor_kwargs(spec, options)) for name, spec in REGISTRY.items()}
 
 
-def check_invariant_augmentations(names: Sequence[str]) -> None:
-    """Refuse a base augmentation listed as an invariance: it is one already, so the entry would change nothing."""
-    base = [name for name in names if REGISTRY[name].base]
+def check_listed(augmentations: Sequence[str], invariant_augmentations: Sequence[str]) -> None:
+    """What a config or view generator lists: leave-one-out-able names, none twice, none in both lists, and no base
+    augmentation as an invariance (it is one already, so the entry would change nothing).
+
+    Raises:
+        ValueError: naming the list, the offending names and the valid choices.
+    """
+    for argument, names in (("augmentations", augmentations), ("invariant_augmentations", invariant_augmentations)):
+        unknown = [name for name in names if name not in LEAVE_ONE_OUT_AUGMENTATIONS]
+        if unknown:
+            raise ValueError(f"Unknown {argument} {unknown}; valid choices: {list(LEAVE_ONE_OUT_AUGMENTATIONS)}")
+        if len(set(names)) != len(names):
+            raise ValueError(f"{argument} lists an augmentation twice: {list(names)}")
+    both = sorted(set(augmentations) & set(invariant_augmentations))
+    if both:
+        raise ValueError(
+            f"{both} cannot be both left out (augmentations) and plain invariances (invariant_augmentations): "
+            "choose one"
+        )
+    base = [name for name in invariant_augmentations if REGISTRY[name].base]
     if base:
         raise ValueError(
             f"{base} in invariant_augmentations: base augmentations ({[n for n, s in REGISTRY.items() if s.base]}) "
