@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
 
 from .._checks import is_int
-from ..model import LooCModel
+from ..model import LooCNetwork
+from ..views import LooCViews
 from ._distributed import gather, world_size
 from .loss import LooCLoss
 from .momentum import update_momentum
 from .queue import KeyQueue
 from .shuffle_bn import grouped_forward, query_groups, shuffle_bn_forward
-
-if TYPE_CHECKING:
-    from ..views import LooCViews
 
 __all__ = ["LooCObjective", "LooCObjectiveOutput"]
 
@@ -47,7 +44,7 @@ class LooCObjectiveOutput:
 class LooCObjective(nn.Module):
     """Query encoder, momentum key encoder, one queue per space and LooC's InfoNCE loss.
 
-    - Query encoder: the `LooCModel` given, trained by the optimiser; it is the model to export.
+    - Query encoder: the network given (a `looc_hub.LooCModel`), trained by the optimiser; it is the model to export.
     - Key encoder: its momentum copy (paper, MoCo v2), with `requires_grad=False`. All n+1 key views go through
       it in one batched forward without gradients ((n+1)·B images), with Shuffle-BN by default in training mode
       (MoCo): across processes, or on one process across `bn_groups` groups of the batch (MoCo's single-GPU
@@ -84,7 +81,7 @@ class LooCObjective(nn.Module):
             is a group (MoCo), and when `shuffle_bn` is False (SyncBN or plain BatchNorm).
 
     Raises:
-        TypeError: `model` is not a `LooCModel`.
+        TypeError: `model` is not a LooC network (`looc_hub.model.LooCNetwork`, which `LooCModel` is).
         ValueError: a `bn_groups` that is not a positive integer; views whose shapes do not match the model's
             spaces, or a one-process training batch with fewer than 2 images per BatchNorm group (at `forward`).
 
@@ -94,10 +91,13 @@ class LooCObjective(nn.Module):
         >>> out.loss.backward(); optimizer.step(); optimizer.zero_grad(); objective.momentum_update()
     """
 
-    def __init__(self, model: LooCModel, *, shuffle_bn: bool = True, bn_groups: int = 4) -> None:
+    def __init__(self, model: LooCNetwork, *, shuffle_bn: bool = True, bn_groups: int = 4) -> None:
         super().__init__()
-        if not isinstance(model, LooCModel):
-            raise TypeError(f"model must be a looc_hub.LooCModel (the query encoder), got {type(model).__name__}")
+        if not isinstance(model, LooCNetwork):
+            raise TypeError(
+                "model must be a looc_hub.LooCModel or another looc_hub.model.LooCNetwork (the query encoder), "
+                f"got {type(model).__name__}"
+            )
         if not is_int(bn_groups) or bn_groups < 1:
             raise ValueError(f"bn_groups must be a positive integer (1: off), got {bn_groups!r}")
         config = model.config
