@@ -167,9 +167,9 @@ def model_statistics(model: LooCNetwork) -> dict[str, str]:
 
 
 def _departures(config: LooCConfig) -> str:
-    """The settings where `config` differs from MoCo v2's recipe, which the paper builds on (`LooCConfig` defaults)."""
+    """Where `config` differs from the paper's settings (`LooCConfig` defaults); training settings are the recipe's."""
     reference = LooCConfig()
-    fields = ("temperature", "momentum", "queue_size", "image_size", "crop_pct")
+    fields = ("image_size", "crop_pct")
     return ", ".join(
         f"{name} {getattr(config, name)} instead of {getattr(reference, name)}"
         for name in fields
