@@ -12,7 +12,8 @@ Spaces (`model.spaces`):
   define V there) ours: the pooled output of the backbone's own last stage, which is the invariant head's
   branch; it is exactly what plain timm computes from `model.safetensors`.
 - "invariant": Z_0, invariant to every augmentation (the MoCo space), L2-normalised.
-- one space per leave-one-out augmentation ("color", "rotation", "texture"): Z_i, L2-normalised.
+- one space per leave-one-out augmentation in `config.augmentations` (any of `looc_hub.AUGMENTATIONS`, the
+  registry's: `looc_hub/views/registry.py`): Z_i, L2-normalised.
 - "concat": LooC++: the paper's representation, the concatenated pooled last-stage features of all heads
   ((n+1) x num_features). LooC (ours, following the paper's Fig. 2 "concatenation of embedding sub-spaces"):
   the concatenation of the L2-normalised Z_0 ... Z_n ((n+1) x head_out_dim).

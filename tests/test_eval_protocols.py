@@ -13,7 +13,7 @@ from huggingface_hub import ModelCard
 from looc_hub import LooCConfig, LooCModel
 from looc_hub.cli import evaluate
 from looc_hub.eval import protocols
-from looc_hub.eval.protocol import EvalContext, Protocol
+from looc_hub.eval.protocol import EvalContext, Metric, Protocol
 from looc_hub.eval.record import EvalRecord
 from looc_hub.eval.results import EvalResults, ModelInfo, load_results, validate_results
 from looc_hub.hub.card import build_model_card
@@ -61,6 +61,26 @@ def test_a_protocol_missing_from_the_table_is_no_valid_record(monkeypatch):
     assert "space_selection" not in protocols.record_protocols()
     _, measured = card_results(["space_selection"])
     with pytest.raises(ValueError, match="protocol 'space_selection' is unknown"):
+        validate_results(measured.to_dict())
+
+
+def test_metric_kinds_come_from_the_table():
+    assert protocols.percent_metrics() == ("top1", "top5", "accuracy", "mean_corruption_accuracy")
+    types = {metric: protocols.hub_metric_type(metric) for metric in ("top1", "top5", "accuracy", "color")}
+    assert types == {"top1": "accuracy", "top5": "top_5_accuracy", "accuracy": "accuracy", "color": "color"}
+    declared: dict[str, Metric] = {}
+    for protocol in protocols.REGISTRY.values():  # one metric name means one thing in every protocol
+        for name, metric in protocol.metrics.items():
+            assert declared.setdefault(name, metric) == metric, (protocol.name, name)
+
+
+def test_a_percentage_a_protocol_declares_is_checked(monkeypatch):
+    share = Protocol("share", "share", "image-feature-extraction", metrics={"share": Metric(hub_type="ratio")})
+    monkeypatch.setitem(protocols.REGISTRY, "share", share)
+    assert "share" in protocols.percent_metrics() and protocols.hub_metric_type("share") == "ratio"
+    _, measured = card_results([])
+    measured.results.append(EvalRecord("share", "looc-hub/digits", "test", "backbone", "share", 140.0))
+    with pytest.raises(ValueError, match=r"metric 'share' is a percentage in \[0, 100\], got 140.0"):
         validate_results(measured.to_dict())
 
 

@@ -33,6 +33,7 @@ import io
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 import torch
@@ -47,12 +48,12 @@ from ..spaces import concat_features, parse_space_key
 from ..views.blur import blur_rows
 from .features import extract_features
 from .linear_probe import LinearProbe, fit_probe, penalty_problems, probe_params
-from .protocol import EvalContext, Protocol
+from .protocol import TOP_K, EvalContext, Metric, Protocol
 from .record import EvalRecord
 
 __all__ = [
     "CORRUPTIONS",
-    "PROTOCOL",
+    "PROTOCOLS",
     "SEVERITIES",
     "SEVERITY_CONSTANTS",
     "Corruption",
@@ -294,12 +295,15 @@ def _run(context: EvalContext) -> Iterator[EvalRecord]:
         yield from outcome.records(key, context.source, args.test_split, probe_params(context, probes[key]))
 
 
-PROTOCOL = Protocol(
-    "corruption",
-    "corruption robustness",
-    "image-classification",
-    run=_run,
-    add_arguments=_add_arguments,
-    check=penalty_problems,
-    labelled=True,
+PROTOCOLS = (
+    Protocol(
+        "corruption",
+        "corruption robustness",
+        "image-classification",
+        run=_run,
+        add_arguments=_add_arguments,
+        check=penalty_problems,
+        labelled=True,
+        metrics=MappingProxyType({**TOP_K, "mean_corruption_accuracy": Metric()}),
+    ),
 )

@@ -18,6 +18,7 @@ import argparse
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import torch
 import torch.nn.functional as F
@@ -27,12 +28,13 @@ from torch import Tensor
 from .._checks import check_int, is_int
 from ..spaces import concat_features
 from .linear_probe import WEIGHT_DECAY_GRID, fit_linear_probe
-from .protocol import EvalContext, Protocol
+from .protocol import EvalContext, Metric, Protocol
 from .record import EvalRecord
 
 __all__ = [
     "FEW_SHOT",
     "KSHOT_LINEAR_PROBE",
+    "PROTOCOLS",
     "FewShotResult",
     "KShotResult",
     "few_shot_accuracy",
@@ -236,6 +238,7 @@ FEW_SHOT = Protocol(
     add_arguments=_add_few_shot_arguments,
     check=_check_few_shot,
     default=True,
+    metrics=MappingProxyType({"accuracy": Metric(hub_type="accuracy")}),
 )
 
 
@@ -294,3 +297,5 @@ KSHOT_LINEAR_PROBE = Protocol(
     labelled=True,
     default=True,
 )
+
+PROTOCOLS = (FEW_SHOT, KSHOT_LINEAR_PROBE)

@@ -9,6 +9,6 @@ from __future__ import annotations
 
 from .protocol import Protocol
 
-__all__ = ["PROTOCOL"]
+__all__ = ["PROTOCOLS"]
 
-PROTOCOL = Protocol("finetune", "fine-tuning", "image-classification")
+PROTOCOLS = (Protocol("finetune", "fine-tuning", "image-classification"),)

@@ -29,7 +29,7 @@ from .linear_probe import fit_linear_probe
 from .protocol import EvalContext, Protocol, per_class_problems
 from .record import EvalRecord
 
-__all__ = ["PROTOCOL", "HeadContributions", "head_contributions", "plot_head_contributions"]
+__all__ = ["PROTOCOLS", "HeadContributions", "head_contributions", "plot_head_contributions"]
 
 
 @dataclass(frozen=True)
@@ -141,13 +141,15 @@ def _run(context: EvalContext) -> Iterator[EvalRecord]:
     context.artifact(plot_head_contributions(heads, path))
 
 
-PROTOCOL = Protocol(
-    "head_contribution",
-    "head contribution",
-    "image-feature-extraction",
-    run=_run,
-    add_arguments=_add_arguments,
-    check=_check,
-    labelled=True,
-    extra_spaces=_head_spaces,
+PROTOCOLS = (
+    Protocol(
+        "head_contribution",
+        "head contribution",
+        "image-feature-extraction",
+        run=_run,
+        add_arguments=_add_arguments,
+        check=_check,
+        labelled=True,
+        extra_spaces=_head_spaces,
+    ),
 )

@@ -19,7 +19,7 @@ from .intervals import accuracy_ci95
 from .protocol import EvalContext, Protocol
 from .record import EvalRecord
 
-__all__ = ["PROTOCOL", "knn_accuracy", "knn_class_scores"]
+__all__ = ["PROTOCOLS", "knn_accuracy", "knn_class_scores"]
 
 # Similarity blocks hold at most this many entries (256 MiB in float32): query chunk size = this / bank size.
 _MAX_BLOCK_ELEMENTS = 2**26
@@ -164,13 +164,15 @@ def _run(context: EvalContext) -> Iterator[EvalRecord]:
             yield context.record("knn", key, metric, value, ci95, k=args.knn_k, temperature=args.knn_temperature)
 
 
-PROTOCOL = Protocol(
-    "knn",
-    "kNN",
-    "image-classification",
-    run=_run,
-    add_arguments=_add_arguments,
-    check=_check,
-    labelled=True,
-    default=True,
+PROTOCOLS = (
+    Protocol(
+        "knn",
+        "kNN",
+        "image-classification",
+        run=_run,
+        add_arguments=_add_arguments,
+        check=_check,
+        labelled=True,
+        default=True,
+    ),
 )

@@ -40,7 +40,7 @@ from .record import EvalRecord
 
 __all__ = [
     "PROBE_METHODS",
-    "PROTOCOL",
+    "PROTOCOLS",
     "WEIGHT_DECAY_GRID",
     "ConvergenceWarning",
     "LinearProbe",
@@ -380,12 +380,14 @@ def _run(context: EvalContext) -> Iterator[EvalRecord]:
             yield context.record("linear_probe", key, metric, value, ci95, **probe_params(context, probe))
 
 
-PROTOCOL = Protocol(
-    "linear_probe",
-    "linear probe",
-    "image-classification",
-    run=_run,
-    check=penalty_problems,
-    labelled=True,
-    default=True,
+PROTOCOLS = (
+    Protocol(
+        "linear_probe",
+        "linear probe",
+        "image-classification",
+        run=_run,
+        check=penalty_problems,
+        labelled=True,
+        default=True,
+    ),
 )

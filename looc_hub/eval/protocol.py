@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Literal
 
 import torch
@@ -61,6 +62,21 @@ class EvalContext:
         return re.sub(r"[^A-Za-z0-9._-]+", "_", self.source).strip("_") + "_"
 
 
+@dataclass(frozen=True)
+class Metric:
+    """What a protocol's metric is: how results files check and show it, and how the card files it on the Hub."""
+
+    percent: bool = True
+    """A percentage: a results file keeps it in [0, 100] and shows one decimal (any other number: two)."""
+    hub_type: str | None = None
+    """The standard Hub model-index metric type (e.g. "accuracy"); None: the metric's own name."""
+
+
+TOP_K: Mapping[str, Metric] = MappingProxyType(
+    {"top1": Metric(hub_type="accuracy"), "top5": Metric(hub_type="top_5_accuracy")}
+)
+"""Top-1 and top-5 accuracy (%), what most protocols record."""
+
 Runner = Callable[[EvalContext], Iterator[EvalRecord]]
 Check = Callable[[EvalContext], list[str]]
 
@@ -92,6 +108,9 @@ class Protocol:
     """False for a protocol that only writes artifacts: its name is then no valid record protocol."""
     extra_spaces: Callable[[argparse.Namespace, LooCNetwork], list[str]] | None = None
     """Spaces it reads beyond the reported keys, extracted with them."""
+    metrics: Mapping[str, Metric] = field(default_factory=lambda: TOP_K)
+    """Its records' metrics that are percentages or have a standard Hub type; any other metric it records is a
+    finite number filed under its own name (sensitivity's augmentation names, head contribution's shares)."""
 
 
 def protocol_problems(protocols: Sequence[Protocol], context: EvalContext) -> list[str]:

@@ -6,10 +6,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["PERCENT_METRICS", "EvalRecord"]
-
-PERCENT_METRICS = ("top1", "top5", "accuracy", "mean_corruption_accuracy")
-"""Metrics that are percentages and must lie in [0, 100]; other metrics only need to be finite numbers."""
+__all__ = ["EvalRecord"]
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,8 @@ from .._atomic import atomic_file
 from .._checks import is_number
 from .._version import __version__
 from ..spaces import parse_space_key
-from .protocols import record_protocols
-from .record import PERCENT_METRICS, EvalRecord
+from .protocols import percent_metrics, record_protocols
+from .record import EvalRecord
 
 __all__ = [
     "SCHEMA",
@@ -128,9 +128,9 @@ def validate_results(data: Mapping[str, Any]) -> None:
             f"schema_version {data['schema_version']} is not supported; this looc-hub reads {SCHEMA_VERSION}"
         )
     _check_keys("model.", data["model"], _MODEL_KEYS)
-    protocols = record_protocols()
+    protocols, percent = record_protocols(), percent_metrics()
     for index, record in enumerate(data["results"]):
-        _check_record(f"results[{index}].", record, protocols)
+        _check_record(f"results[{index}].", record, protocols, percent)
     for name, path in data["artifacts"].items():
         if not isinstance(path, str) or Path(path).is_absolute() or ".." in Path(path).parts:
             raise ValueError(f"artifacts.{name} must be a path relative to the results file, got {path!r}")
@@ -162,13 +162,14 @@ def results_table(records: Sequence[EvalRecord]) -> str:
     accuracy, then "K-shot" when the record has shots.
     """
     tables: dict[tuple[str, str], dict[str, dict[str, str]]] = {}  # (dataset, split) -> {space: {column: cell}}
+    percent = percent_metrics()
     for record in records:
         if record.metric == "top5" or "corruption" in record.params:
             continue
         column = record.protocol + ("" if record.metric in ("top1", "accuracy") else f" {record.metric}")
         if "shots" in record.params:
             column += f" {record.params['shots']}-shot"
-        digits = 1 if record.metric in PERCENT_METRICS else 2
+        digits = 1 if record.metric in percent else 2
         cell = f"{record.value:.{digits}f}" + (f"±{record.ci95:.{digits}f}" if record.ci95 is not None else "")
         tables.setdefault((record.dataset, record.split), {}).setdefault(record.space, {})[column] = cell
     blocks = []
@@ -183,7 +184,7 @@ def results_table(records: Sequence[EvalRecord]) -> str:
     return "\n\n".join(blocks) if blocks else "(no results)"
 
 
-def _check_record(prefix: str, record: Any, protocols: tuple[str, ...]) -> None:
+def _check_record(prefix: str, record: Any, protocols: tuple[str, ...], percent: tuple[str, ...]) -> None:
     if not isinstance(record, Mapping):
         raise ValueError(f"{prefix[:-1]} must be an object, got {type(record).__name__}")
     optional = {"params": dict, "ci95": (int, float)}
@@ -194,7 +195,7 @@ def _check_record(prefix: str, record: Any, protocols: tuple[str, ...]) -> None:
     value = record["value"]
     if not is_number(value) or not math.isfinite(value):
         raise ValueError(f"{prefix}value must be a finite number, got {value!r}")
-    if record["metric"] in PERCENT_METRICS and not 0 <= value <= 100:
+    if record["metric"] in percent and not 0 <= value <= 100:
         raise ValueError(f"{prefix}value of metric {record['metric']!r} is a percentage in [0, 100], got {value}")
     ci95 = record.get("ci95")
     if ci95 is not None and (not is_number(ci95) or not math.isfinite(ci95) or ci95 < 0):

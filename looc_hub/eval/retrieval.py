@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 
 import torch
 import torch.nn.functional as F
@@ -24,7 +25,7 @@ from .extraction_steps import image_batches
 from .protocol import EvalContext, Protocol
 from .record import EvalRecord
 
-__all__ = ["PROTOCOL", "nearest_neighbours", "plot_retrieval"]
+__all__ = ["PROTOCOLS", "nearest_neighbours", "plot_retrieval"]
 
 
 def nearest_neighbours(bank: Tensor, queries: Tensor, k: int) -> Tensor:
@@ -124,12 +125,15 @@ def _run(context: EvalContext) -> Iterator[EvalRecord]:
     yield from ()  # a PNG only: no record
 
 
-PROTOCOL = Protocol(
-    "retrieval",
-    "retrieval",
-    "image-feature-extraction",
-    run=_run,
-    add_arguments=_add_arguments,
-    reads_labels=False,
-    writes_records=False,
+PROTOCOLS = (
+    Protocol(
+        "retrieval",
+        "retrieval",
+        "image-feature-extraction",
+        run=_run,
+        add_arguments=_add_arguments,
+        reads_labels=False,
+        writes_records=False,
+        metrics=MappingProxyType({}),
+    ),
 )

@@ -23,7 +23,7 @@ from .linear_probe import fit_probe, probe_params
 from .protocol import EvalContext, Protocol
 from .record import EvalRecord
 
-__all__ = ["PROTOCOL", "QUARTER_TURNS", "rotation_features"]
+__all__ = ["PROTOCOLS", "QUARTER_TURNS", "rotation_features"]
 
 QUARTER_TURNS = 4
 
@@ -72,6 +72,8 @@ def _run(context: EvalContext) -> Iterator[EvalRecord]:
         yield context.record("rotation_probe", key, "top1", accuracy, ci95, **probe_params(context, probe), ways=4)
 
 
-PROTOCOL = Protocol(
-    "rotation_probe", "rotation prediction probe", "image-classification", run=_run, check=_check, default=True
+PROTOCOLS = (
+    Protocol(
+        "rotation_probe", "rotation prediction probe", "image-classification", run=_run, check=_check, default=True
+    ),
 )

@@ -24,6 +24,7 @@ import argparse
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 import torch
 import torch.nn.functional as F
@@ -39,7 +40,13 @@ from .features import extract_features
 from .protocol import EvalContext, Protocol
 from .record import EvalRecord
 
-__all__ = ["PROTOCOL", "SENSITIVITY_AUGMENTATIONS", "SensitivityMatrix", "augmentation_sensitivity", "plot_sensitivity"]
+__all__ = [
+    "PROTOCOLS",
+    "SENSITIVITY_AUGMENTATIONS",
+    "SensitivityMatrix",
+    "augmentation_sensitivity",
+    "plot_sensitivity",
+]
 
 SENSITIVITY_AUGMENTATIONS: tuple[str, ...] = tuple(REGISTRY)  # every registered augmentation, in registry order
 
@@ -165,6 +172,14 @@ def _run(context: EvalContext) -> Iterator[EvalRecord]:
     context.artifact(plot_sensitivity(matrix, context.output_dir / f"{context.file_prefix()}sensitivity.png"))
 
 
-PROTOCOL = Protocol(
-    "sensitivity", "sensitivity", "image-feature-extraction", run=_run, add_arguments=_add_arguments, reads_labels=False
+PROTOCOLS = (
+    Protocol(
+        "sensitivity",
+        "sensitivity",
+        "image-feature-extraction",
+        run=_run,
+        add_arguments=_add_arguments,
+        reads_labels=False,
+        metrics=MappingProxyType({}),  # one metric per augmentation, named after it: a plain number
+    ),
 )

@@ -23,7 +23,7 @@ from .linear_probe import fit_linear_probe, stratified_split
 from .protocol import EvalContext, Protocol, per_class_problems
 from .record import EvalRecord
 
-__all__ = ["PROTOCOL", "SpaceRanking", "candidate_keys", "select_space"]
+__all__ = ["PROTOCOLS", "SpaceRanking", "candidate_keys", "select_space"]
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +98,6 @@ def _run(context: EvalContext) -> Iterator[EvalRecord]:
     logger.info(f"{context.source}: recommended feature {ranking.recommended!r}")
 
 
-PROTOCOL = Protocol(
-    "space_selection", "space selection", "image-feature-extraction", run=_run, check=_check, labelled=True
+PROTOCOLS = (
+    Protocol("space_selection", "space selection", "image-feature-extraction", run=_run, check=_check, labelled=True),
 )

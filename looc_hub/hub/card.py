@@ -23,7 +23,8 @@ from ..backbone import create_backbone
 from ..config import LooCConfig
 from ..data.embedded import EMBEDDED_DATASET_NAMES
 from ..eval.protocols import REGISTRY as PROTOCOLS
-from ..eval.record import PERCENT_METRICS, EvalRecord
+from ..eval.protocols import hub_metric_type, percent_metrics
+from ..eval.record import EvalRecord
 from ..eval.results import EvalResults
 from ..model import LooCNetwork
 from ..preprocessing import default_color_jitter, default_crop_scale
@@ -35,8 +36,6 @@ EXAMPLE_IMAGE_URL = (
     "https://huggingface.co/datasets/huggingface/documentation-images/resolve/main/beignets-task-guide.png"
 )
 """The image the card's usage snippet opens (the one timm's cards use), so the snippet runs as written."""
-# Standard Hub metric types (the model-index `type`); the protocol and the top-k stay in the metric's name.
-_METRIC_TYPES = {"top1": "accuracy", "top5": "top_5_accuracy", "accuracy": "accuracy"}
 
 CARD_TAGS = ("image-feature-extraction", "looc", "pytorch_model_hub_mixin", "self-supervised", "timm")
 """Tags every LooC card carries (publishing checks them)."""
@@ -189,7 +188,7 @@ def eval_results_metadata(results: EvalResults) -> list[EvalResult]:
             dataset_type=record.dataset,
             dataset_name=record.dataset,
             dataset_split=record.split,
-            metric_type=_METRIC_TYPES.get(record.metric, record.metric),
+            metric_type=hub_metric_type(record.metric),  # the protocol and top-k stay in the name
             metric_name=f"{PROTOCOLS[record.protocol].display_name} {record.metric}, space {record.space}",
             metric_value=record.value,
             metric_args=dict(record.params) or None,
@@ -199,7 +198,7 @@ def eval_results_metadata(results: EvalResults) -> list[EvalResult]:
 
 
 def _result_row(record: EvalRecord) -> dict[str, str]:
-    unit = " %" if record.metric in PERCENT_METRICS else ""
+    unit = " %" if record.metric in percent_metrics() else ""
     value = f"{record.value:.2f}" + (f" ± {record.ci95:.2f}" if record.ci95 is not None else "") + unit
     params = ", ".join(f"{key}={value}" for key, value in record.params.items())
     return {

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from ..config import LooCConfig
 
@@ -51,7 +50,9 @@ class ZooEntry:
         published: whether weights exist at `hub_id` (False: recipe only).
         tags: searchable labels (e.g. "paper", "baseline", "demo").
         description: one line for cards and the zoo table.
-        results: measured results (filled from evaluation results files once they exist).
+
+    Measured numbers are no field: they live in results files (`model_cards/results/<name>.json`), which the
+    cards and the zoo table are generated from.
     """
 
     name: str
@@ -61,7 +62,6 @@ class ZooEntry:
     published: bool = False
     tags: tuple[str, ...] = ()
     description: str = ""
-    results: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def architecture(self) -> str:
