@@ -9,6 +9,7 @@ enters from outside (importing `looc_hub.eval.knn` runs `looc_hub/eval/__init__.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import looc_hub
@@ -156,6 +157,14 @@ def reachable(edges: dict[str, set[str]], start: str) -> set[str]:
     return seen
 
 
+LAYERS = {  # bottom to top, as CONTRIBUTING.md's "Where things live" table: a top-level module or package each
+    "settings": ("config", "spaces", "preprocessing", "views", "recipes", "_atomic", "_checks", "_version"),
+    "network": ("backbone", "heads", "model", "data"),
+    "evaluation": ("eval",),
+    "Hub": ("hub",),
+    "training": ("objective", "training", "finetune"),
+    "commands": ("cli", "__init__"),
+}
 NETWORK = "looc_hub.model"
 ABOVE_THE_NETWORK = ("hub", "eval", "training", "finetune", "objective", "cli")
 """The Hub layer, evaluation, training (the objective and the loop), fine-tuning and the commands."""
@@ -179,6 +188,38 @@ def hinted_project_imports(trees: dict[str, ast.Module]) -> list[str]:
         for name, tree in trees.items()
         for target in imported_modules(name, type_checking_imports(tree), modules)
     )
+
+
+def layer_of(module: str) -> int | None:
+    """The module's layer, by its top-level module or package (the package's own `__init__`: "__init__")."""
+    parts = module.split(".")
+    top = parts[1] if len(parts) > 1 else "__init__"
+    return next((rank for rank, members in enumerate(LAYERS.values()) if top in members), None)
+
+
+def upward_imports(edges: dict[str, set[str]]) -> list[str]:
+    return sorted(f"{m} -> {t}" for m, targets in edges.items() for t in targets if layer_of(t) > layer_of(m))
+
+
+def test_every_module_has_a_layer_and_imports_only_down_or_sideways():
+    assert not [name for name in MODULES if layer_of(name) is None], "modules in no layer of LAYERS"
+    assert not upward_imports(graph(TREES)), f"imports of a layer above: {upward_imports(graph(TREES))}"
+    planted = {"looc_hub.views.planted": ast.parse("from ..eval import knn\n")}
+    assert upward_imports(graph(planted)) == [
+        "looc_hub.views.planted -> looc_hub.eval",
+        "looc_hub.views.planted -> looc_hub.eval.knn",
+    ]
+
+
+def test_contributing_maps_the_same_layers():
+    text = (PACKAGE.parent / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (\w+) \| ([^|]+) \|", text[text.index("| layer | modules |") :], flags=re.MULTILINE)
+    mapped = {
+        layer: tuple(re.sub(r"\.py$|/$", "", name) for name in re.findall(r"`([^`]+)`", cell)) for layer, cell in rows
+    }
+    assert {layer: set(members) for layer, members in mapped.items() if layer != "layer"} == {
+        layer: set(members) for layer, members in LAYERS.items()
+    }
 
 
 def test_no_import_is_hidden_in_a_function():
