@@ -4,7 +4,7 @@ For each (output, canvas) size and thread count the script times, on the same ui
 - engine: ``LooCViewGenerator.__call__`` on the whole batch (validation, uint8 -> float, sampling, rendering,
   normalisation);
 - same views, torchvision per sample: the engine's sampled parameters rendered one image and one view at a time
-  with torchvision.transforms.v2.functional (``tests/views_reference.py``): the pipeline the issue asks to beat;
+  with torchvision.transforms.v2.functional (``looc_hub/views/reference.py``): the pipeline the issue asks to beat;
 - MoCo v2 Compose, torchvision per sample: an ordinary random ``transforms.v2.Compose`` (crop, flip, colour
   jitter, grayscale, blur, normalise) called once per view: the usual way to make views, for context.
 
@@ -24,7 +24,6 @@ import json
 import os
 import platform
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -34,12 +33,10 @@ import torch
 from torchvision.transforms import v2
 
 from looc_hub.views import LooCViewGenerator
-from looc_hub.views._validate import to_unit_float
 from looc_hub.views.blur import gaussian_kernel_size
+from looc_hub.views.reference import render_reference
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # the per-sample reference lives with the tests, in a checkout
-from tests.views_reference import render_reference  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
 PIPELINES = ("engine", "same_views", "compose")
@@ -73,6 +70,11 @@ def moco_v2_compose(generator: LooCViewGenerator) -> v2.Compose:
     )
 
 
+def _unit_float(images: torch.Tensor) -> torch.Tensor:
+    """uint8 canvases as float32 in [0, 1], as the engine reads them."""
+    return v2.functional.to_dtype(images, torch.float32, scale=True)
+
+
 def timed(function: Callable[[], object]) -> tuple[float, float]:
     """(wall seconds, process CPU seconds over all threads)."""
     wall, cpu = time.perf_counter(), time.process_time()
@@ -89,10 +91,10 @@ def benchmark_size(args: argparse.Namespace, output_size: int, canvas_size: int)
 
     def same_views() -> torch.Tensor:
         params = generator.sample(len(few), (canvas_size, canvas_size), generator=seed)
-        return render_reference(generator, to_unit_float(few), params)
+        return render_reference(generator, _unit_float(few), params)
 
     def compose_views() -> list[torch.Tensor]:  # as many views per image as LooC makes, one Compose call each
-        images = to_unit_float(few)
+        images = _unit_float(few)
         return [compose(image) for image in images for _ in range(generator.num_views)]
 
     pipelines = {
@@ -102,7 +104,7 @@ def benchmark_size(args: argparse.Namespace, output_size: int, canvas_size: int)
     }
     views = generator(few, generator=torch.Generator().manual_seed(1), return_params=True)
     ours = torch.cat((views.query[None], views.keys)).flatten(0, 1)
-    max_abs_diff = float((ours - render_reference(generator, to_unit_float(few), views.params)).abs().max())
+    max_abs_diff = float((ours - render_reference(generator, _unit_float(few), views.params)).abs().max())
 
     results = []
     for threads in args.threads:

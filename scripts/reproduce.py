@@ -37,6 +37,7 @@ sys.path.insert(0, str(REPO))  # run from a checkout without installing
 from looc_hub import LooCModel, get_zoo_entry  # noqa: E402
 from looc_hub.data import load_image_dataset  # noqa: E402
 from looc_hub.eval.baselines import random_init_like  # noqa: E402
+from looc_hub.eval.plotting import pyplot, save_figure  # noqa: E402
 from looc_hub.eval.results import EvalResults, load_results, save_results  # noqa: E402
 from looc_hub.spaces import PIXELS  # noqa: E402
 
@@ -505,8 +506,6 @@ def _markdown_table(rows: list[tuple[tuple[str, int, str, str], dict[str, Measur
 
 def _plot(table: dict, tags: Sequence[str], seeds: Sequence[int], path: Path) -> None:
     """Rotation probe against base-task linear probe, per model and space: the paper's trade-off, per dataset."""
-    from looc_hub.eval._plot import pyplot, save_figure
-
     plt = pyplot()
     figure, axes = plt.subplots(1, len(tags), figsize=(6 * len(tags), 4.5), squeeze=False)
     markers = {"backbone": "o", "invariant": "s", "color": "^", "rotation": "*", "concat": "D", PIXELS: "x"}

@@ -284,3 +284,31 @@ def test_the_checks_count_type_hint_imports_and_package_inits():
         "looc_hub.planted_hub -> looc_hub.planted_net",
         "looc_hub.planted_pkg.inner -> looc_hub.hub.card",
     ]
+
+
+def script_imports_of_private_or_test_modules(trees: dict[str, ast.Module]) -> list[str]:
+    """Imports, anywhere in a script, of the tests or of a private looc_hub module (a name starting with "_")."""
+    found = []
+    for name, tree in trees.items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                modules = [node.module or ""]
+            elif isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            else:
+                continue
+            for module in modules:
+                parts = module.split(".")
+                if parts[0] == "tests" or (parts[0] == "looc_hub" and any(p.startswith("_") for p in parts[1:])):
+                    found.append(f"{name}:{node.lineno} {module}")
+    return sorted(found)
+
+
+def test_scripts_use_the_public_package_only():
+    scripts = {
+        path.name: ast.parse(path.read_text(encoding="utf-8")) for path in (PACKAGE.parent / "scripts").glob("*.py")
+    }
+    assert len(scripts) >= 5
+    assert not script_imports_of_private_or_test_modules(scripts)
+    planted = {"s.py": ast.parse("def f():\n    from looc_hub.eval._plot import x\n\nimport tests.models\n")}
+    assert script_imports_of_private_or_test_modules(planted) == ["s.py:2 looc_hub.eval._plot", "s.py:4 tests.models"]

@@ -20,7 +20,7 @@ from looc_hub.views import (
     resized_crop,
 )
 from looc_hub.views.blur import gaussian_kernel_size
-from tests.views_reference import reference_texture
+from looc_hub.views.reference import reference_texture
 
 # Tolerances on images in [0, 1]: float32 rounding of a different but equivalent formula.
 INTERPOLATION_ATOL = 1e-5  # crop: coordinates normalised to [-1, 1] for grid_sample and back

@@ -7,7 +7,7 @@ import torch
 
 from looc_hub.views import LooCViewGenerator
 from looc_hub.views._validate import to_unit_float
-from tests.views_reference import render_reference
+from looc_hub.views.reference import render_reference
 
 BATCH = 16
 SIZE = 16

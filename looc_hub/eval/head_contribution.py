@@ -24,8 +24,8 @@ from torch import Tensor
 
 from ..model import LooCNetwork
 from ..spaces import space_key
-from ._plot import pyplot, save_figure
 from .linear_probe import fit_linear_probe
+from .plotting import pyplot, save_figure
 from .protocol import EvalContext, Protocol, per_class_problems
 from .record import EvalRecord
 

@@ -20,8 +20,8 @@ from torch import Tensor
 
 from ..data import LABEL_COLUMN
 from ..spaces import concat_features
-from ._plot import pyplot, save_figure
 from .extraction_steps import image_batches
+from .plotting import pyplot, save_figure
 from .protocol import EvalContext, Protocol
 from .record import EvalRecord
 

@@ -34,9 +34,9 @@ from torch import Tensor
 from ..model import LooCNetwork
 from ..spaces import concat_features, model_spaces, parse_space_key
 from ..views.registry import REGISTRY, get_augmentation
-from ._plot import pyplot, save_figure
 from .extraction_steps import ImageTransform
 from .features import extract_features
+from .plotting import pyplot, save_figure
 from .protocol import EvalContext, Protocol
 from .record import EvalRecord
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..eval._plot import pyplot, save_figure
+from ..eval.plotting import pyplot, save_figure
 
 __all__ = ["plot_training_curves", "read_metrics"]
 

@@ -1,4 +1,6 @@
-"""Shared plotting plumbing: matplotlib is imported lazily (an optional dependency) and headless."""
+"""Shared plotting plumbing (evaluation's figures, the training curves, the reproduction's figure): matplotlib is
+imported lazily (an optional dependency) and headless.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """The generator's views rebuilt one image and one view at a time with torchvision.transforms.v2.functional.
 
-The slow, obviously-correct twin of ``LooCViewGenerator.render``: tests compare against it, and
-scripts/benchmark_views.py times it as the per-sample torchvision pipeline that produces the same views.
+The slow, obviously-correct twin of ``LooCViewGenerator.render``, and a readable definition of the views: the
+tests compare the engine against it, and scripts/benchmark_views.py times it as the per-sample torchvision
+pipeline that produces the same views.
 Texture has no torchvision counterpart; it is evaluated here from its defining formula, grating by grating.
 """
 
