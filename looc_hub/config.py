@@ -29,9 +29,11 @@ VARIANTS: tuple[str, ...] = ("looc", "looc++")
 INTERPOLATIONS: tuple[str, ...] = ("bilinear", "bicubic", "nearest")
 
 # Keys the model sets itself (a LooC backbone is always a pooled feature extractor whose weights come from its own
-# files), and timm kwargs that would read other files or change the model's outputs.
+# files), and timm kwargs that would read other files or change the model's outputs (`global_pool`: the heads and
+# embeddings expect the backbone's own pooled features; "" or "catavgmax" change their size).
 _RESERVED_BACKBONE_KWARGS = (
     "num_classes",
+    "global_pool",
     "pretrained",
     "pretrained_cfg",
     "pretrained_cfg_overlay",

@@ -26,6 +26,7 @@ from typing import Any
 from accelerate import Accelerator
 
 from .._atomic import replace_directory
+from .run_dir import dataset_identity
 
 __all__ = ["CheckpointManager"]
 
@@ -93,7 +94,7 @@ class CheckpointManager:
         differ = [
             f"{name}: checkpoint {stored.get(name)!r}, this run {self.run_config.get(name)!r}"
             for name in self.must_match
-            if stored.get(name) != self.run_config.get(name)
+            if _comparable(name, stored.get(name)) != _comparable(name, self.run_config.get(name))
         ]
         if differ:
             raise ValueError(
@@ -120,3 +121,8 @@ class CheckpointManager:
                 shutil.rmtree(old)
         accelerator.wait_for_everyone()
         return final
+
+
+def _comparable(name: str, value: Any) -> Any:
+    """A stored setting as a resume compares it: the same local dataset folder however its path is spelled."""
+    return dataset_identity(value) if name == "dataset" and isinstance(value, str) else value
