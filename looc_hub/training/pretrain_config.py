@@ -23,7 +23,7 @@ import yaml
 from .._checks import is_int, is_number
 from ..recipes import list_recipes, recipe_path
 from .pretrain_config_help import FIELD_HELP
-from .tracking import TRACKERS
+from .tracking import TRACKERS, JSONLTracker, installed_trackers
 
 __all__ = ["FIELD_CHOICES", "PretrainConfig"]
 
@@ -99,6 +99,7 @@ class PretrainConfig:
     hub_private: bool = False
 
     def __post_init__(self) -> None:
+        self._accept_accelerate_and_hf_spellings()
         hints = typing.get_type_hints(type(self))
         for f in dataclasses.fields(self):
             _check_type(f.name, getattr(self, f.name), hints[f.name])
@@ -121,6 +122,16 @@ class PretrainConfig:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.max_steps is not None and self.max_steps < 1:
             raise ValueError(f"max_steps must be at least 1 (or None), got {self.max_steps}")
+
+    def _accept_accelerate_and_hf_spellings(self) -> None:
+        """Values as Accelerate's and Hugging Face's docs write them: `--mixed_precision no` (which YAML reads as
+        false), `--report_to tensorboard` (one name, not a list), `none` (no tracker) and `all` (every installed)."""
+        if self.mixed_precision is False:
+            self.mixed_precision = "no"
+        if isinstance(self.report_to, str):
+            self.report_to = {"none": [], "all": [JSONLTracker.name, *installed_trackers()]}.get(
+                self.report_to, [self.report_to]
+            )
 
     @classmethod
     def from_file(cls, path: str | Path, **overrides: Any) -> PretrainConfig:

@@ -14,7 +14,7 @@ from typing import Any
 
 from accelerate.tracking import LOGGER_TYPE_TO_CLASS, GeneralTracker, get_available_trackers, on_main_process
 
-__all__ = ["TRACKERS", "JSONLTracker", "check_trackers_installed", "scalar_config"]
+__all__ = ["TRACKERS", "JSONLTracker", "check_trackers_installed", "installed_trackers", "scalar_config"]
 
 
 class JSONLTracker(GeneralTracker):
@@ -49,9 +49,14 @@ TRACKERS = (JSONLTracker.name, *LOGGER_TYPE_TO_CLASS)
 """`--report_to` choices: ours, then Accelerate's (each needs its own package)."""
 
 
+def installed_trackers() -> list[str]:
+    """Accelerate's trackers whose packages are installed, by name."""
+    return sorted(str(tracker) for tracker in get_available_trackers())
+
+
 def check_trackers_installed(names: Sequence[str]) -> None:
     """Raise ImportError naming every requested Accelerate tracker whose package is not installed."""
-    available = {str(tracker) for tracker in get_available_trackers()}
+    available = set(installed_trackers())
     missing = [name for name in names if name != JSONLTracker.name and name not in available]
     if missing:
         packages = " ".join(name.replace("_", "-") for name in missing)
