@@ -18,7 +18,7 @@ def pyplot() -> ModuleType:
         from matplotlib import pyplot as plt
     except ImportError as error:
         raise ImportError(
-            f"Drawing this plot needs matplotlib, an optional dependency ({error}): pip install \"looc-hub[eval]\""
+            f'Drawing this plot needs matplotlib, an optional dependency ({error}): pip install "looc-hub[eval]"'
         ) from error
     return plt
 
