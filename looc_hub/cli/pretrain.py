@@ -149,7 +149,7 @@ def resume_from(
     accelerator: Accelerator, checkpoints: CheckpointManager, resume: str, progress: TrainingProgress, total_steps: int
 ) -> None:
     """Load the checkpoint; a resume from before the run's last checkpoint ends the later trajectory."""
-    accelerator.load_state(str(checkpoints.resolve(resume)))
+    checkpoints.load(accelerator, checkpoints.resolve(resume))
     logger.info(f"resumed at step {progress.step} (epoch {progress.epoch}, batch {progress.batch_in_epoch})")
     check_resumed_step(progress.step, total_steps)
     if accelerator.is_main_process:
