@@ -16,10 +16,10 @@ if TYPE_CHECKING:
     from .config import AUGMENTATIONS, VARIANTS, LooCConfig
     from .data import build_dataloader, load_image_dataset
     from .hub.factory import create_model
+    from .hub.pretrained import LooCModel
     from .hub.publish import publish
     from .hub.validation import PublishPlan
     from .hub.zoo import ZooEntry, get_zoo_entry, list_models, list_pretrained
-    from .model import LooCModel
     from .preprocessing import eval_transform
     from .views import LooCViewGenerator, LooCViews
 
@@ -27,7 +27,7 @@ _EXPORTS = {
     "AUGMENTATIONS": "config",
     "VARIANTS": "config",
     "LooCConfig": "config",
-    "LooCModel": "model",
+    "LooCModel": "hub.pretrained",
     "LooCViewGenerator": "views",
     "LooCViews": "views",
     "ZooEntry": "hub.zoo",

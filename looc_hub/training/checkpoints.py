@@ -98,7 +98,8 @@ class CheckpointManager:
         differ = [
             f"{name}: checkpoint {stored.get(name)!r}, this run {self.run_config.get(name)!r}"
             for name in self.must_match
-            if _comparable(name, stored.get(name)) != _comparable(name, self.run_config.get(name))
+            if name in stored  # absent: the checkpoint predates the field
+            and _comparable(name, stored[name]) != _comparable(name, self.run_config.get(name))
         ]
         if differ:
             raise ValueError(
