@@ -8,20 +8,9 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ._version import __version__
-
-if TYPE_CHECKING:
-    from .config import AUGMENTATIONS, VARIANTS, LooCConfig
-    from .data import build_dataloader, load_image_dataset
-    from .hub.factory import create_model
-    from .hub.pretrained import LooCModel
-    from .hub.publish import publish
-    from .hub.validation import PublishPlan
-    from .hub.zoo import ZooEntry, get_zoo_entry, list_models, list_pretrained
-    from .preprocessing import eval_transform
-    from .views import LooCViewGenerator, LooCViews
 
 _EXPORTS = {
     "AUGMENTATIONS": "config",
@@ -74,8 +63,9 @@ def __dir__() -> list[str]:
     return sorted([*globals(), *_EXPORTS])
 
 
-def validate_model_dir(directory: str | os.PathLike, model_class: type[LooCModel] | None = None) -> PublishPlan:
+def validate_model_dir(directory: str | os.PathLike, model_class: type | None = None) -> Any:
     """Check a saved model folder as publishing does (`looc_hub.hub.validation.validate_model_dir`), loading it
-    with `model_class` (default `LooCModel`; a subclass for its own folders). Raises ValueError listing problems."""
+    with `model_class` (default `LooCModel`; a subclass for its own folders); returns its `PublishPlan`. Raises
+    ValueError listing the problems."""
     validation = importlib.import_module(".hub.validation", __name__)
     return validation.validate_model_dir(directory, model_class or __getattr__("LooCModel"))

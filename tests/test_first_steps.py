@@ -15,7 +15,7 @@ import looc_hub
 from looc_hub import LooCConfig, LooCModel
 from tests.models import trained_like
 
-SMALL = LooCConfig(backbone="resnet18", image_size=32, augmentations=("color", "rotation"), queue_size=64)
+SMALL = LooCConfig(backbone="resnet18", image_size=32, augmentations=("color", "rotation"))
 
 
 @pytest.fixture(scope="module")

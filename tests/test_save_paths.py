@@ -11,7 +11,7 @@ from looc_hub import LooCConfig, LooCModel
 from looc_hub._atomic import _hidden_prefix, atomic_directory
 from tests.models import trained_like
 
-SMALL = LooCConfig(backbone="resnet18", image_size=32, augmentations=("color",), queue_size=64)
+SMALL = LooCConfig(backbone="resnet18", image_size=32, augmentations=("color",))
 
 
 @pytest.fixture(scope="module")
