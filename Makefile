@@ -3,7 +3,7 @@
 PYTHON ?= .venv/bin/python
 RUFF ?= $(dir $(PYTHON))ruff
 
-.PHONY: setup quality test check
+.PHONY: setup quality test check test-oldest
 
 setup:
 	bash scripts/setup.sh
@@ -19,3 +19,16 @@ test:
 	$(PYTHON) -m pytest -q
 
 check: quality test
+
+# The lowest torch / torchvision that pyproject.toml declares, in a second environment (.venv-oldest), on a
+# representative subset (model, Hub format, pretraining, bad input); run before each release (issue 18).
+OLDEST_TORCH ?= 2.13.0
+OLDEST_TORCHVISION ?= 0.28.0
+OLDEST_TESTS ?= tests/test_model.py tests/test_hub_format.py tests/test_run_safety.py tests/test_first_steps.py
+
+test-oldest:
+	test -x .venv-oldest/bin/python || python3 -m venv .venv-oldest
+	.venv-oldest/bin/python -m pip install --quiet "torch==$(OLDEST_TORCH)" "torchvision==$(OLDEST_TORCHVISION)"
+	.venv-oldest/bin/python -m pip install --quiet -e ".[dev]" "torch==$(OLDEST_TORCH)" "torchvision==$(OLDEST_TORCHVISION)"
+	.venv-oldest/bin/python -c "import torch, torchvision; print('torch', torch.__version__, 'torchvision', torchvision.__version__)"
+	OMP_NUM_THREADS=1 .venv-oldest/bin/python -m pytest -q $(OLDEST_TESTS)

@@ -1,15 +1,34 @@
-"""looc-hub: Leave-one-out Contrastive Learning (Xiao et al., ICLR 2021) with timm backbones and the Hub."""
+"""looc-hub: Leave-one-out Contrastive Learning (Xiao et al., ICLR 2021) with timm backbones and the Hub.
+
+The top-level names load on first use (PEP 562), so that commands which need no network, such as `looc-recipes`
+listing file names, start without importing torch and timm (8-9 s here, issue 18).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any
 
 from ._version import __version__
-from .config import AUGMENTATIONS, VARIANTS, LooCConfig
-from .data import build_dataloader, load_image_dataset
-from .hub.factory import create_model
-from .hub.pretrained import LooCModel
-from .hub.publish import publish
-from .hub.validation import validate_model_dir
-from .hub.zoo import ZooEntry, get_zoo_entry, list_models, list_pretrained
-from .preprocessing import eval_transform
-from .views import LooCViewGenerator, LooCViews
+
+_EXPORTS = {
+    "AUGMENTATIONS": "config",
+    "VARIANTS": "config",
+    "LooCConfig": "config",
+    "LooCModel": "hub.pretrained",
+    "LooCViewGenerator": "views",
+    "LooCViews": "views",
+    "ZooEntry": "hub.zoo",
+    "build_dataloader": "data",
+    "create_model": "hub.factory",
+    "eval_transform": "preprocessing",
+    "get_zoo_entry": "hub.zoo",
+    "list_models": "hub.zoo",
+    "list_pretrained": "hub.zoo",
+    "load_image_dataset": "data",
+    "publish": "hub.publish",
+}
 
 __all__ = [
     "AUGMENTATIONS",
@@ -30,3 +49,23 @@ __all__ = [
     "publish",
     "validate_model_dir",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'looc_hub' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
+
+def validate_model_dir(directory: str | os.PathLike, model_class: type | None = None) -> Any:
+    """Check a saved model folder as publishing does (`looc_hub.hub.validation.validate_model_dir`), loading it
+    with `model_class` (default `LooCModel`; a subclass for its own folders); returns its `PublishPlan`. Raises
+    ValueError listing the problems."""
+    validation = importlib.import_module(".hub.validation", __name__)
+    return validation.validate_model_dir(directory, model_class or __getattr__("LooCModel"))

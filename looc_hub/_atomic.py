@@ -7,6 +7,8 @@ deleted unless `overwrite=True` is asked for.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import os
 import shutil
 import tempfile
@@ -14,7 +16,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["FileExistsNotOursError", "atomic_directory", "atomic_file", "replace_directory"]
+__all__ = [
+    "FileExistsNotOursError",
+    "atomic_directory",
+    "atomic_file",
+    "recover_interrupted_save",
+    "replace_directory",
+]
+
+logger = logging.getLogger(__name__)
 
 
 class FileExistsNotOursError(FileExistsError):
@@ -48,9 +58,11 @@ def atomic_directory(
         FileExistsNotOursError: `target` is a file, or holds foreign files, and `overwrite` is False.
         ValueError: `target` is the current directory or one of its parents.
     """
+    target = Path(target).expanduser().absolute()
+    recover_interrupted_save(target)
     target = check_target(target, foreign=foreign, overwrite=overwrite)
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    staging = Path(tempfile.mkdtemp(prefix=_hidden_prefix(target, "tmp"), dir=target.parent))
     try:
         yield staging
         replace_directory(staging, target)
@@ -69,7 +81,7 @@ def atomic_file(target: str | os.PathLike) -> Iterator[Path]:
     """
     path = Path(target)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{path.stem}.tmp-", suffix=path.suffix, dir=path.parent)
+    handle, name = tempfile.mkstemp(prefix=_hidden_prefix(path, "tmp", path.stem), suffix=path.suffix, dir=path.parent)
     os.close(handle)
     staging = Path(name)
     try:
@@ -117,11 +129,39 @@ def replace_directory(staging: Path, target: Path) -> None:
     _finish_tree(staging)
     retired = None
     if target.exists() or target.is_symlink():
-        retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+        retired = Path(tempfile.mkdtemp(prefix=_hidden_prefix(target, "old"), dir=target.parent))
         os.replace(target, retired / target.name)
     os.replace(staging, target)
     if retired is not None:
         shutil.rmtree(retired)
+
+
+def recover_interrupted_save(target: Path) -> None:
+    """Clean up after a save into `target` that was killed (issue 21): its staging copies are removed, and a
+    previous copy that was moved aside is put back if the kill came between the two renames (no `target` left)
+    or removed if the new copy made it into place."""
+    if not target.parent.is_dir():
+        return
+    for leftover in sorted(target.parent.glob(f"{_hidden_prefix(target, 'tmp')}*")):
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover)
+    for retired in sorted(target.parent.glob(f"{_hidden_prefix(target, 'old')}*")):
+        if not retired.is_dir() or retired.is_symlink():
+            continue
+        old_copy = retired / target.name
+        if old_copy.exists() and not (target.exists() or target.is_symlink()):
+            os.replace(old_copy, target)
+            logger.warning(f"{target}: a save was interrupted between its two renames; the previous copy is back")
+        shutil.rmtree(retired)
+
+
+def _hidden_prefix(target: Path, kind: str, name: str | None = None) -> str:
+    """`.name.<hash>.kind-` for a hidden sibling of `target`: the name shortened so that the sibling's name stays
+    under the 255-byte limit for any valid target name, the hash telling apart targets that share a prefix."""
+    name = target.name if name is None else name
+    short = name.encode("utf-8", "surrogateescape")[:100].decode("utf-8", "ignore")
+    digest = hashlib.sha1(target.name.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    return f".{short}.{digest}.{kind}-"
 
 
 def _current_umask() -> int:

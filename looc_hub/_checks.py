@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+import reprlib
 from typing import Any
 
-__all__ = ["check_int", "is_int", "is_number"]
+__all__ = ["check_int", "is_int", "is_number", "short_repr"]
+
+
+class _ShortRepr(reprlib.Repr):
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 200:  # repr() of an int past 4,300 digits raises (Python's int-to-str limit)
+            return f"<an integer of about {int(x.bit_length() * 0.30103)} digits>"
+        return super().repr_int(x, level)
+
+
+_SHORT = _ShortRepr()  # keyword arguments only from Python 3.12
+_SHORT.maxstring = _SHORT.maxother = 120
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = 10
+
+
+def short_repr(value: Any) -> str:
+    """`repr(value)`, shortened with "..." past about 120 characters: a 60 MB string or a 10,000-digit number
+    given by mistake is named, not echoed whole into an error message."""
+    return _SHORT.repr(value)
 
 
 def is_int(value: Any) -> bool:
@@ -21,5 +40,5 @@ def check_int(name: str, value: Any, minimum: int = 1) -> int:
     """`value` if it is an int (not a bool) >= `minimum`; else a ValueError that names `name` and the value."""
     if not is_int(value) or value < minimum:
         requirement = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        raise ValueError(f"{name} must be {requirement}, got {value!r}")
+        raise ValueError(f"{name} must be {requirement}, got {short_repr(value)}")
     return value

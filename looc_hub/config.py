@@ -36,9 +36,11 @@ TRAINING_FIELDS: dict[str, str] = {"queue_size": "queue_size", "temperature": "t
 config.json files saved before still carry them: loading accepts and ignores them (`hub.model_files`)."""
 
 # Keys the model sets itself (a LooC backbone is always a pooled feature extractor whose weights come from its own
-# files), and timm kwargs that would read other files or change the model's outputs.
+# files), and timm kwargs that would read other files or change the model's outputs (`global_pool`: the heads and
+# embeddings expect the backbone's own pooled features; "" or "catavgmax" change their size).
 _RESERVED_BACKBONE_KWARGS = (
     "num_classes",
+    "global_pool",
     "pretrained",
     "pretrained_cfg",
     "pretrained_cfg_overlay",

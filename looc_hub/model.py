@@ -22,6 +22,7 @@ Spaces (`model.spaces`):
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Sequence
 
 import torch
@@ -129,6 +130,7 @@ class LooCNetwork(nn.Module):
 
     def _compute_spaces(self, x: torch.Tensor, names: Sequence[str]) -> dict[str, torch.Tensor]:
         self._check_input(x)
+        self._warn_on_image_size(x)
         wanted_heads = self.head_names if "concat" in names else [n for n in self.head_names if n in names]
         branches = list(wanted_heads)
         if "backbone" in names and "invariant" not in branches:
@@ -158,6 +160,20 @@ class LooCNetwork(nn.Module):
 
     def _check_spaces(self, space: str | Sequence[str]) -> list[str]:
         return check_spaces(space, self.spaces)
+
+    def _warn_on_image_size(self, x: torch.Tensor) -> None:
+        """Once per model: another image size runs (convolutions adapt) but gives other features than the
+        model's own size, which silently hurts accuracy (issue 18)."""
+        size = self.config.image_size
+        if tuple(x.shape[-2:]) != (size, size) and not getattr(self, "_size_warned", False):
+            self._size_warned = True
+            warnings.warn(
+                f"Images of {tuple(x.shape[-2:])} px, but this model works on {size} x {size}: its features at "
+                f"another size are not the ones it was trained and evaluated on. Resize with "
+                f"looc_hub.eval_transform(model), which gives {size} x {size}",
+                UserWarning,
+                stacklevel=4,
+            )
 
     def _check_input(self, x: torch.Tensor) -> None:
         if not isinstance(x, torch.Tensor):

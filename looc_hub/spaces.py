@@ -6,10 +6,13 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
+
+from ._checks import short_repr
 
 __all__ = ["PIXELS", "check_spaces", "concat_features", "model_spaces", "parse_space_key", "space_key"]
 
@@ -21,20 +24,24 @@ preprocessing and normalisation, flattened). The raw-pixel row that a learned fe
 
 def check_spaces(space: str | Sequence[str], valid: Sequence[str]) -> list[str]:
     """`space` (a name, or an ordered list of names) as a list, each one of `valid`, none twice."""
+    if isinstance(space, bytes | bytearray):  # a Sequence of ints to Python
+        raise TypeError(f"space must be a str, got bytes {bytes(space)[:100]!r}; valid spaces: {list(valid)}")
     if not isinstance(space, str | Sequence):  # a set has no order: its columns would follow the hash seed
         raise TypeError(
-            f"space must be a space name or an ordered list of them, got {type(space).__name__} {space!r}; "
+            f"space must be a space name or an ordered list of them, got {type(space).__name__} {short_repr(space)}; "
             f"valid spaces: {list(valid)}"
         )
     names = [space] if isinstance(space, str) else list(space)
     bad = [name for name in names if not isinstance(name, str)]
     if bad:
-        raise TypeError(f"Space names must be strings, got {bad}; valid spaces: {list(valid)}")
+        raise TypeError(f"Space names must be strings, got {short_repr(bad)}; valid spaces: {list(valid)}")
     if not names:
         raise ValueError(f"No space requested; valid spaces: {list(valid)}")
     unknown = [name for name in names if name not in valid]
     if unknown:
-        raise ValueError(f"Unknown space(s) {unknown}; valid spaces of this model: {list(valid)}")
+        close = [match for name in unknown for match in difflib.get_close_matches(name, valid, n=1)]
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"Unknown space(s) {short_repr(unknown)}{hint}; valid spaces of this model: {list(valid)}")
     if len(set(names)) != len(names):
         raise ValueError(f"A space is listed twice: {names}")
     return names

@@ -114,18 +114,18 @@ def accelerator():
 
 
 def test_a_checkpoint_of_another_run_or_a_model_folder_is_not_resumed(tmp_path, accelerator, saved):
+    from looc_hub.cli.pretrain import must_match, run_record
     from looc_hub.training import CheckpointManager, PretrainConfig
-    from looc_hub.training.run_dir import RESUME_FIELDS
 
     run = PretrainConfig(batch_size=32, optimizer="sgd")
-    CheckpointManager(tmp_path, 1, run_config=run.to_dict(), must_match=RESUME_FIELDS).save(accelerator, 5)
+    CheckpointManager(tmp_path, 1, run_config=run_record(run), must_match=must_match()).save(accelerator, 5)
 
-    same = PretrainConfig(batch_size=32, max_steps=50, base_lr=0.1)  # schedules may change
-    manager = CheckpointManager(tmp_path, 1, run_config=same.to_dict(), must_match=RESUME_FIELDS)
+    same = PretrainConfig(batch_size=32, max_steps=50, log_every_steps=1)  # the length and logging may change
+    manager = CheckpointManager(tmp_path, 1, run_config=run_record(same), must_match=must_match())
     assert manager.resolve("latest").name == "step_00000005"
 
     other = PretrainConfig(batch_size=16, optimizer="adamw", model_overrides={"augmentations": ["color"]})
-    manager = CheckpointManager(tmp_path, 1, run_config=other.to_dict(), must_match=RESUME_FIELDS)
+    manager = CheckpointManager(tmp_path, 1, run_config=run_record(other), must_match=must_match())
     with pytest.raises(ValueError) as error:
         manager.resolve("latest")
     message = str(error.value)
@@ -482,6 +482,21 @@ def test_a_huge_head_in_config_json_is_refused_before_allocation(saved, tmp_path
 def test_timm_kwargs_that_read_files_or_change_outputs_are_reserved(kwargs):
     with pytest.raises(ValueError, match=rf"may not set \['{next(iter(kwargs))}'\].*reserved"):
         SMALL.replace(backbone_kwargs=kwargs)
+
+
+@pytest.mark.parametrize("pool", ["", "catavgmax", "max"])
+def test_global_pool_is_reserved_and_a_folder_setting_it_is_not_published(saved, tmp_path, pool):
+    """Embeddings are the backbone's average-pooled features; another pool changes their size or meaning (issue 21)."""
+    from looc_hub.hub.validation import validate_model_dir
+
+    with pytest.raises(ValueError, match=r"may not set \['global_pool'\].*reserved"):
+        SMALL.replace(backbone_kwargs={"global_pool": pool})
+    target = _damaged_copy(saved, tmp_path)
+    config = json.loads((target / "config.json").read_text())
+    config["backbone_kwargs"] = {"global_pool": pool}
+    (target / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=r"cannot be published.*may not set \['global_pool'\]"):
+        validate_model_dir(target, LooCModel)
 
 
 # 10. Errors that name the file, field or value --------------------------------------------------------------

@@ -52,3 +52,15 @@ def test_resume_errors_name_the_problem(tmp_path):
         manager.resolve(str(tmp_path / "step_00000007"))
     with pytest.raises(ValueError, match="at least 1"):
         CheckpointManager(tmp_path, keep=0)
+
+
+def test_a_truncated_checkpoint_is_named_on_resume(tmp_path, accelerator):
+    # (Accelerate itself only logs a random_states_*.pkl that does not load, and goes on.)
+    damaged = "model.safetensors"
+    manager = CheckpointManager(tmp_path, keep=2)
+    manager.save(accelerator, 10)
+    latest = manager.save(accelerator, 20)
+    data = (latest / damaged).read_bytes()
+    (latest / damaged).write_bytes(data[: len(data) // 2])  # a copy cut short
+    with pytest.raises(ValueError, match=rf"the checkpoint {latest} does not load.*\['step_00000010'\]"):
+        manager.load(accelerator, manager.resolve("latest"))

@@ -181,3 +181,12 @@ def test_a_row_cap_below_one_is_refused_naming_the_flag(tmp_path, setup):
     argv = ["--model", model_dir, "--dataset", dataset, "--output_dir", str(tmp_path), "--max_test_rows", "0"]
     with pytest.raises(ValueError, match=r"--max_train_rows / --max_test_rows must be >= 1, got 0"):
         evaluate.evaluate(evaluate.parse_args(argv))
+
+
+def test_a_results_json_looc_evaluate_did_not_write_is_not_overwritten(tmp_path, setup):
+    argv = run_argv(setup, tmp_path)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "results.json").write_text('{"my": "own results"}\n')
+    with pytest.raises(FileExistsError, match=r"results.json exists and is not a looc-hub results file"):
+        evaluate.evaluate(evaluate.parse_args([*argv, "--protocols", "knn"]))
+    assert (tmp_path / "out" / "results.json").read_text() == '{"my": "own results"}\n'

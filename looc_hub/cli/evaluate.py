@@ -31,7 +31,7 @@ from looc_hub.eval.feature_cache import FeatureCache
 from looc_hub.eval.linear_probe import PROBE_METHODS
 from looc_hub.eval.protocol import EvalContext, Protocol, protocol_problems
 from looc_hub.eval.protocols import REGISTRY, default_protocols, evaluate_protocols
-from looc_hub.eval.results import EvalResults, ModelInfo, results_table, save_results
+from looc_hub.eval.results import EvalResults, ModelInfo, load_results, results_table, save_results
 from looc_hub.spaces import PIXELS, model_spaces, parse_space_key
 
 from ._args import HelpFormatter, add_log_level_flag
@@ -116,6 +116,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 def evaluate(args: argparse.Namespace) -> EvalResults:
     """Run the requested protocols; write results.json (and PNGs) and print the table of what was measured."""
     PartialState()  # Accelerate's logger needs its process state (one process here)
+    check_results_target(Path(args.output_dir) / "results.json")
     model = LooCModel.from_pretrained(args.model, revision=args.revision).eval()
     protocols = [REGISTRY[name] for name in dict.fromkeys(args.protocols)]
     results = EvalResults(ModelInfo.from_model(model, args.model, args.revision))
@@ -139,6 +140,22 @@ def evaluate(args: argparse.Namespace) -> EvalResults:
             f"{len(failures)} protocol run(s) failed (the others' results are in {path}): {listed}"
         ) from failures[0][2]
     return results
+
+
+def check_results_target(path: Path) -> None:
+    """Refuse, before any work, to replace a `results.json` that is not a looc-hub results file (issue 21): it is
+    someone else's file, never overwritten silently. A previous looc-evaluate run's results are replaced."""
+    if not (path.exists() or path.is_symlink()):
+        return
+    try:
+        if path.is_symlink() or not path.is_file():
+            raise ValueError("it is not a plain file")
+        load_results(path)
+    except (OSError, ValueError) as error:
+        raise FileExistsError(
+            f"{path} exists and is not a looc-hub results file ({str(error)[:300]}); looc-evaluate does not "
+            "overwrite a file it did not write. Choose another --output_dir, or move the file"
+        ) from None
 
 
 def resolve_spaces(

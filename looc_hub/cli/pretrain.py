@@ -15,6 +15,7 @@ docs/pretraining.md for multi-node launch configs.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from collections.abc import Sequence
@@ -35,10 +36,13 @@ from looc_hub.hub.publish import check_push_target, publish
 from looc_hub.objective import LooCObjective, check_queue_fits_dataset
 from looc_hub.training import CheckpointManager, JSONLTracker, PretrainConfig, TrainingProgress, cosine_with_warmup
 from looc_hub.training.curves import plot_training_curves
+from looc_hub.training.divergence import TrainingDivergedError
 from looc_hub.training.loop import TrainingLoop
-from looc_hub.training.run_dir import RESUME_FIELDS, check_resumed_step, prepare_output_dir
-from looc_hub.training.tracking import check_trackers_installed
+from looc_hub.training.progress import logs_through_bar
+from looc_hub.training.run_dir import RESUME_MAY_CHANGE, check_resumed_step, dataset_identity, prepare_output_dir
+from looc_hub.training.tracking import check_trackers_installed, scalar_config
 from looc_hub.training.trained_model import write_trained_model
+from looc_hub.training.trajectory import end_later_trajectory, finished_run_summary
 from looc_hub.views import LooCViewGenerator
 
 from ._args import HelpFormatter, add_log_level_flag
@@ -63,7 +67,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         config = PretrainConfig.from_parsed(values)
     except (TypeError, ValueError) as error:  # a bad recipe or flag value: the usage line and the reason
         parser.error(str(error))
-    pretrain(config)
+    try:
+        pretrain(config)
+    except (TrainingDivergedError, FileExistsError, NotADirectoryError) as error:  # a message and rc 1
+        parser.exit(1, f"{parser.prog}: error: {error}\n")
 
 
 def pretrain(config: PretrainConfig) -> dict[str, Any]:
@@ -88,13 +95,19 @@ def pretrain(config: PretrainConfig) -> dict[str, Any]:
     progress = TrainingProgress()
     accelerator.register_for_checkpointing(scheduler, progress)
     checkpoints = CheckpointManager(
-        output_dir / "checkpoints", config.keep_checkpoints, run_config=config.to_dict(), must_match=RESUME_FIELDS
+        output_dir / "checkpoints", config.keep_checkpoints, run_config=run_record(config), must_match=must_match()
     )
     if config.resume:
-        accelerator.load_state(str(checkpoints.resolve(config.resume)))
-        logger.info(f"resumed at step {progress.step} (epoch {progress.epoch}, batch {progress.batch_in_epoch})")
-        check_resumed_step(progress.step, total_steps)
-    accelerator.init_trackers("logs", config=config.to_dict())
+        resume_from(accelerator, checkpoints, config.resume, progress, total_steps)
+        finished = finished_run_summary(output_dir, progress.step) if progress.step == total_steps else None
+        if finished is not None:
+            if accelerator.is_main_process:
+                print(
+                    f"Nothing to do: the run finished at step {progress.step} and wrote {output_dir / 'model'}; "
+                    "raise --max_steps (or --epochs) to train it longer"
+                )
+            return finished
+    init_trackers(accelerator, config, resumed_step=progress.step if config.resume else None)
 
     loop = TrainingLoop(
         config=config,
@@ -109,7 +122,8 @@ def pretrain(config: PretrainConfig) -> dict[str, Any]:
         total_steps=total_steps,
         knn_data=load_knn_data(config),
     )
-    loop.run()
+    with logs_through_bar():
+        loop.run()
 
     agree = queues_agree(accelerator, loop.unwrapped.queue)
     summary = {"world_size": accelerator.num_processes, "steps": progress.step, "queues_agree": agree}
@@ -119,6 +133,40 @@ def pretrain(config: PretrainConfig) -> dict[str, Any]:
     accelerator.wait_for_everyone()
     accelerator.end_training()
     return {**summary, "knn": loop.knn_results}
+
+
+def run_record(config: PretrainConfig) -> dict[str, Any]:
+    """The settings each checkpoint stores: the config, its dataset as an absolute path when it is a local one."""
+    return {**config.to_dict(), "dataset": dataset_identity(config.dataset)}
+
+
+def must_match() -> list[str]:
+    """Every `PretrainConfig` field that changes the trajectory, i.e. all but `RESUME_MAY_CHANGE`."""
+    return [f.name for f in dataclasses.fields(PretrainConfig) if f.name not in RESUME_MAY_CHANGE]
+
+
+def resume_from(
+    accelerator: Accelerator, checkpoints: CheckpointManager, resume: str, progress: TrainingProgress, total_steps: int
+) -> None:
+    """Load the checkpoint; a resume from before the run's last checkpoint ends the later trajectory."""
+    checkpoints.load(accelerator, checkpoints.resolve(resume))
+    logger.info(f"resumed at step {progress.step} (epoch {progress.epoch}, batch {progress.batch_in_epoch})")
+    check_resumed_step(progress.step, total_steps)
+    if accelerator.is_main_process:
+        end_later_trajectory(checkpoints.directory.parent, progress.step, checkpoints.checkpoints())
+    accelerator.wait_for_everyone()
+
+
+def init_trackers(accelerator: Accelerator, config: PretrainConfig, resumed_step: int | None) -> None:
+    """Start the trackers and store the run's settings in each, in the form each accepts."""
+    init_kwargs = {}
+    if resumed_step is not None and "tensorboard" in config.report_to:  # drop events of the abandoned steps
+        init_kwargs["tensorboard"] = {"purge_step": resumed_step + 1}
+    accelerator.init_trackers("logs", init_kwargs=init_kwargs)
+    if accelerator.is_main_process:
+        for tracker in accelerator.trackers:
+            values = config.to_dict()
+            tracker.store_init_configuration(values if isinstance(tracker, JSONLTracker) else scalar_config(values))
 
 
 def check_before_training(config: PretrainConfig, output_dir: Path) -> None:

@@ -13,11 +13,15 @@ __all__ = ["pyplot", "save_figure"]
 
 def pyplot() -> ModuleType:
     """matplotlib.pyplot on the non-interactive Agg backend (`pip install looc-hub[eval]`)."""
-    import matplotlib
+    try:
+        import matplotlib
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
+        matplotlib.use("Agg")
+        from matplotlib import pyplot as plt
+    except ImportError as error:
+        raise ImportError(
+            f'Drawing this plot needs matplotlib, an optional dependency ({error}): pip install "looc-hub[eval]"'
+        ) from error
     return plt
 
 

@@ -14,6 +14,7 @@ Loading is strict: every mismatch between config, files and architecture is an e
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from collections.abc import Mapping
@@ -271,6 +272,14 @@ def check_model_source(source: str | os.PathLike) -> None:
         return
     if isinstance(source, os.PathLike) or text.startswith(("/", ".", "~")) or text.count("/") > 1 or "\\" in text:
         raise FileNotFoundError(f"No such model folder: {text} (a Hub repo id looks like 'org/name')")
+    parent, _, name = text.partition("/")
+    if name and os.path.isdir(parent):  # `outputs/typo-dir`: a local folder's child, not a Hub repo
+        close = difflib.get_close_matches(name, os.listdir(parent), n=3)
+        raise FileNotFoundError(
+            f"No such model folder: {text} (the folder {parent}/ exists here but holds no {name!r}"
+            + (f"; close: {close}" if close else "")
+            + "). It is not looked up as a Hub repo id because a local folder of its first part exists"
+        )
     try:
         validate_repo_id(text)
     except HFValidationError as error:

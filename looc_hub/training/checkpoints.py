@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import re
 import shutil
 from collections.abc import Mapping, Sequence
@@ -24,13 +25,17 @@ from pathlib import Path
 from typing import Any
 
 from accelerate import Accelerator
+from safetensors import SafetensorError
 
 from .._atomic import replace_directory
+from .run_dir import dataset_identity
 
 __all__ = ["CheckpointManager"]
 
 _NAME = re.compile(r"^step_(\d{8})$")
 RUN_CONFIG = "run_config.json"
+_UNREADABLE = (OSError, EOFError, RuntimeError, ValueError, KeyError, pickle.UnpicklingError, SafetensorError)
+"""What `load_state` raises for a truncated or damaged checkpoint file."""
 
 
 class CheckpointManager:
@@ -93,13 +98,26 @@ class CheckpointManager:
         differ = [
             f"{name}: checkpoint {stored.get(name)!r}, this run {self.run_config.get(name)!r}"
             for name in self.must_match
-            if name in stored and stored[name] != self.run_config.get(name)  # absent: the checkpoint predates it
+            if name in stored  # absent: the checkpoint predates the field
+            and _comparable(name, stored[name]) != _comparable(name, self.run_config.get(name))
         ]
         if differ:
             raise ValueError(
                 f"--resume {resume}: {path} was trained with other settings ({'; '.join(differ)}). Resume with "
                 "the checkpoint's settings, or start a new run (another --output_dir, or --overwrite true)"
             )
+
+    def load(self, accelerator: Accelerator, path: Path) -> None:
+        """`load_state(path)`, naming the checkpoint and the others to fall back on if it does not load (a
+        truncated file from a full disk or a copy cut short raises raw safetensors / pickle / torch errors)."""
+        try:
+            accelerator.load_state(str(path))
+        except _UNREADABLE as error:
+            others = [p.name for p in self.checkpoints() if p != path]
+            raise ValueError(
+                f"--resume: the checkpoint {path} does not load ({type(error).__name__}: {str(error)[:300]}); a file "
+                f"in it may be truncated or damaged. Resume another checkpoint ({others or 'none left'}) by its path"
+            ) from error
 
     def save(self, accelerator: Accelerator, step: int) -> Path:
         """`save_state` into a staging folder, rename it to `step_<step>`, then drop the oldest beyond `keep`."""
@@ -120,3 +138,8 @@ class CheckpointManager:
                 shutil.rmtree(old)
         accelerator.wait_for_everyone()
         return final
+
+
+def _comparable(name: str, value: Any) -> Any:
+    """A stored setting as a resume compares it: the same local dataset folder however its path is spelled."""
+    return dataset_identity(value) if name == "dataset" and isinstance(value, str) else value

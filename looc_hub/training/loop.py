@@ -20,9 +20,11 @@ from tqdm.auto import tqdm
 from ..objective import LooCObjective, LooCObjectiveOutput, cosine_momentum
 from ..views import LooCViewGenerator
 from .checkpoints import CheckpointManager
+from .divergence import DivergenceGuard
 from .knn_monitor import knn_monitor
 from .pretrain_config import PretrainConfig
 from .progress import TrainingProgress
+from .run_dir import mark_trained
 
 __all__ = ["TrainingLoop", "run_knn_monitor"]
 
@@ -49,22 +51,33 @@ class TrainingLoop:
 
     def __post_init__(self) -> None:
         self.unwrapped = self.accelerator.unwrap_model(self.objective)
+        self.divergence = DivergenceGuard(self.accelerator.device)
+        self.took_a_step = False
 
     def run(self) -> None:
         """Train to `total_steps`, then measure the final model's kNN and save the last checkpoint."""
-        bar = tqdm(
+        with tqdm(  # closed on an error too, so that the message starts on a line of its own
             total=self.total_steps,
             initial=self.progress.step,
             disable=not self.accelerator.is_main_process,
             desc="pretrain",
-        )
-        while self.progress.step < self.total_steps:
-            if not self.run_epoch(bar):
-                self.end_epoch()
-        bar.close()
+        ) as bar:
+            while self.progress.step < self.total_steps:
+                if not self.run_epoch(bar):
+                    self.end_epoch()
+        self.check_finite()  # before the kNN monitor measures, and anything is saved
         if self.knn_data is not None and self.knn_step != self.progress.step:
             self.measure_knn()
+        self.save_checkpoint()
+
+    def save_checkpoint(self) -> None:
+        """A checkpoint of the current step, once the run is known not to have diverged."""
+        self.check_finite()
         self.checkpoints.save(self.accelerator, self.progress.step)
+
+    def check_finite(self) -> None:
+        """Stop with `TrainingDivergedError` (naming the step and the last good checkpoint) on NaN or inf."""
+        self.divergence.check(self.accelerator, self.unwrapped, self.progress.step, self.checkpoints.latest())
 
     def run_epoch(self, bar: tqdm) -> bool:
         """The epoch's remaining batches; True when the run's last step was taken in it (the epoch is cut short)."""
@@ -76,13 +89,18 @@ class TrainingLoop:
         for batch in batches:
             output, momentum = self.step(batch)
             bar.update(1)
+            if not self.took_a_step:  # from now on the folder holds a run (see run_dir.py)
+                self.took_a_step = True
+                if self.accelerator.is_main_process:
+                    mark_trained(self.config.output_dir)
             step = self.progress.step
             if step % self.config.log_every_steps == 0 or step == self.total_steps:
                 loss = self.log(output, momentum, time.perf_counter() - tick)
+                self.check_finite()
                 bar.set_postfix(loss=f"{loss:.3f}")
                 tick = time.perf_counter()
             if self.config.checkpoint_every_steps and step % self.config.checkpoint_every_steps == 0:
-                self.checkpoints.save(self.accelerator, step)
+                self.save_checkpoint()
             if step >= self.total_steps:
                 return True
         return False
@@ -96,6 +114,7 @@ class TrainingLoop:
         views = self.view_generator(batch["images"], generator=generator)
         with self.accelerator.autocast():
             output = self.objective(views, generator=generator)
+        self.divergence.observe(output.loss, self.progress.step + 1)
         self.accelerator.backward(output.loss)
         self.optimizer.step()
         self.scheduler.step()
@@ -140,7 +159,7 @@ class TrainingLoop:
         if self.knn_data is not None and self.progress.epoch % self.config.knn_every_epochs == 0:
             self.measure_knn()
         if not self.config.checkpoint_every_steps:
-            self.checkpoints.save(self.accelerator, self.progress.step)
+            self.save_checkpoint()
 
     def measure_knn(self) -> None:
         bank, eval_set = self.knn_data

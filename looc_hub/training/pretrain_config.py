@@ -25,7 +25,7 @@ from .._checks import is_int, is_number
 from ..config import TRAINING_FIELDS
 from ..recipes import list_recipes, recipe_path
 from .pretrain_config_help import FIELD_HELP
-from .tracking import TRACKERS
+from .tracking import TRACKERS, JSONLTracker, installed_trackers
 
 __all__ = ["FIELD_CHOICES", "PretrainConfig"]
 
@@ -106,6 +106,7 @@ class PretrainConfig:
     hub_private: bool = False
 
     def __post_init__(self) -> None:
+        self._accept_accelerate_and_hf_spellings()
         hints = typing.get_type_hints(type(self))
         for f in dataclasses.fields(self):
             _check_type(f.name, getattr(self, f.name), hints[f.name])
@@ -143,6 +144,16 @@ class PretrainConfig:
             raise ValueError(
                 f"model_overrides {moved}: these are training settings, not the model's; set them as the recipe "
                 f"keys / flags {flags}"
+            )
+
+    def _accept_accelerate_and_hf_spellings(self) -> None:
+        """Values as Accelerate's and Hugging Face's docs write them: `--mixed_precision no` (which YAML reads as
+        false), `--report_to tensorboard` (one name, not a list), `none` (no tracker) and `all` (every installed)."""
+        if self.mixed_precision is False:
+            self.mixed_precision = "no"
+        if isinstance(self.report_to, str):
+            self.report_to = {"none": [], "all": [JSONLTracker.name, *installed_trackers()]}.get(
+                self.report_to, [self.report_to]
             )
 
     @classmethod

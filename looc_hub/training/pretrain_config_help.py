@@ -56,8 +56,9 @@ FIELD_HELP = {
     "knn_k": "neighbours of the kNN monitor",
     "knn_temperature": "temperature of the kNN monitor's weighted vote",
     "knn_bank_size": "labelled training images in the kNN monitor's bank (the first N of --train_split)",
-    "report_to": "trackers, as a YAML list: jsonl (built in: logs/metrics.jsonl) and any of Accelerate's (each "
-    "needs its package installed, e.g. pip install tensorboard)",
+    "report_to": "trackers, one name or a YAML list: jsonl (built in: logs/metrics.jsonl) and any of Accelerate's "
+    "(each needs its package installed, e.g. pip install tensorboard); none: no tracker; all: jsonl and every "
+    "installed one",
     "push_to_hub": "org/name to push the final model to (the id and a token are checked before training)",
     "hub_private": "create the --push_to_hub repo private",
 }

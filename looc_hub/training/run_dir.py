@@ -3,48 +3,82 @@
 Without this, pretraining twice into one `output_dir` overwrote `model/`, let checkpoint rotation delete the new
 run's checkpoints (keeping the old, higher-numbered ones), appended both runs to one `metrics.jsonl`, and a later
 `--resume latest` continued the old run. So a non-empty output directory is refused unless the run resumes
-(`--resume`) or the user asks to start over (`--overwrite`), and a resume is refused when the checkpoint was
-trained with other settings (`RESUME_FIELDS`, compared by `CheckpointManager.resolve`).
+(`--resume`) or the user asks to start over (`--overwrite`).
+
+What a run writes is recorded in the folder (`.looc-run.json`, ours): `--overwrite` removes only recorded outputs,
+after checking that each still holds only what a run writes, so a user's own `model/` or `logs/` folder (a
+project with `model/__init__.py`) is never deleted because of its name. The record also says whether the run
+took a step: a start that failed before its first step left nothing worth keeping, and the same command may run
+again without `--overwrite`.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 from pathlib import Path
+from typing import Any
 
-__all__ = ["RESUME_FIELDS", "RUN_OUTPUTS", "check_resumed_step", "prepare_output_dir"]
+from .._atomic import atomic_file
+from ..hub.model_files import foreign_files
 
-RUN_OUTPUTS = ("checkpoints", "logs", "model", "summary.json", "curves.png")
-"""What `looc-pretrain` writes in its output directory; `--overwrite` removes these and nothing else."""
+__all__ = [
+    "RESUME_MAY_CHANGE",
+    "RUN_OUTPUTS",
+    "RUN_RECORD",
+    "check_resumed_step",
+    "dataset_identity",
+    "mark_trained",
+    "prepare_output_dir",
+]
 
-RESUME_FIELDS = (
-    "model",
-    "model_overrides",
-    "dataset",
-    "train_split",
-    "image_column",
-    "streaming",
-    "canvas_size",
-    "batch_size",
-    "optimizer",
-    "queue_size",
-    "temperature",
-    "key_momentum",
-    "seed",
-    "skip_unreadable",
+RUN_OUTPUTS = ("checkpoints", "logs", "model", "summary.json", "curves.png", "abandoned")
+"""What `looc-pretrain` may write in its output directory; `--overwrite` removes recorded ones and nothing else."""
+
+RUN_RECORD = ".looc-run.json"
+
+RESUME_MAY_CHANGE = (
+    "output_dir",
+    "resume",
+    "overwrite",
+    "num_workers",
+    "check_images",
+    "channels_last",
+    "compile",
+    "epochs",
+    "max_steps",
+    "checkpoint_every_steps",
+    "keep_checkpoints",
+    "log_every_steps",
+    "report_to",
+    "eval_split",
+    "label_column",
+    "knn_every_epochs",
+    "knn_k",
+    "knn_temperature",
+    "knn_bank_size",
+    "push_to_hub",
+    "hub_private",
 )
-"""`PretrainConfig` fields a resumed run must share with its checkpoint: the model (augmentations included),
-the data and its order, the batch, the objective (queue, temperature, key momentum) and the optimiser state's
-kind. Schedules, logging and `max_steps` may change. A field a checkpoint's run predates is not compared."""
+"""`PretrainConfig` fields a resumed run may change: where and how often it logs, checkpoints and monitors, how it
+computes (workers, memory format, compile: the same arithmetic up to rounding) and how long it runs (the schedule
+is recomputed for the new length). Every other field (the model, data, optimiser, learning rate, weight decay,
+schedules, crops, BatchNorm, mixed precision, seed, and any field added later) changes the trajectory, so a resume
+must share it with its checkpoint (`CheckpointManager.resolve` compares them)."""
+
+_OWN_ENTRIES = {
+    "checkpoints": re.compile(r"^(\.staging-)?step_\d{8}$"),
+    "abandoned": re.compile(r"^from_step_\d{8}(-\d+)?$"),
+}
 
 
 def prepare_output_dir(output_dir: str | os.PathLike, *, resume: str | None, overwrite: bool) -> None:
     """Refuse a non-empty `output_dir` unless resuming or overwriting; with `overwrite`, remove the old run.
 
-    Only the run's own outputs (`RUN_OUTPUTS`) are removed; other files in the folder are left alone. Runs on
-    the global main process only (`RANK` 0, set by torchrun / accelerate launch), before anything is written:
-    the other processes neither check nor delete, so they cannot race it.
+    Runs on the global main process only (`RANK` 0, set by torchrun / accelerate launch), before anything is
+    written: the other processes neither check nor delete, so they cannot race it.
     """
     if int(os.environ.get("RANK", "0")) != 0:
         return
@@ -53,28 +87,33 @@ def prepare_output_dir(output_dir: str | os.PathLike, *, resume: str | None, ove
     directory = Path(output_dir)
     if directory.exists() and not directory.is_dir():
         raise NotADirectoryError(f"--output_dir {directory} is a file, not a folder")
-    if resume or not directory.is_dir():
+    directory.mkdir(parents=True, exist_ok=True)
+    record = _read_record(directory)
+    if resume:
+        _check_unrecorded(directory, record, "continue the run in")
+        trained = record.get("trained", True) if record is not None else True  # no record: an older run
+        _write_record(directory, _recorded(record) if record is not None else RUN_OUTPUTS, trained=trained)
         return
-    entries = sorted(p.name for p in directory.iterdir() if not _left_by_a_failed_start(p))
-    if not entries:
-        return
-    if not overwrite:
+    if record is not None and not record.get("trained"):  # a start that failed before its first step
+        _remove_outputs(directory, record)
+        record = None
+    entries = sorted(p.name for p in directory.iterdir() if p.name != RUN_RECORD and _holds_something(p))
+    if entries and not overwrite:
         raise FileExistsError(
             f"--output_dir {directory} is not empty ({entries[:10]}): it holds another run. Continue it with "
-            "--resume latest, start it over with --overwrite true (removes its "
-            f"{list(RUN_OUTPUTS)}, nothing else), or choose another --output_dir"
+            "--resume latest, start it over with --overwrite true (removes the outputs that run recorded in "
+            f"{RUN_RECORD}, nothing else), or choose another --output_dir"
         )
-    for name in RUN_OUTPUTS:
-        path = directory / name
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        elif path.exists() or path.is_symlink():
-            path.unlink()
+    _check_unrecorded(directory, record, "write into")
+    if record is not None:
+        _remove_outputs(directory, record)
+    _write_record(directory, RUN_OUTPUTS, trained=False)
 
 
-def _left_by_a_failed_start(path: Path) -> bool:
-    """A run output folder with no file in it (a run that failed before training leaves an empty `logs/`)."""
-    return path.name in RUN_OUTPUTS and path.is_dir() and not any(p.is_file() for p in path.rglob("*"))
+def mark_trained(output_dir: str | os.PathLike) -> None:
+    """Record that the run took its first step: from now on its folder is a run, kept unless `--overwrite`."""
+    directory = Path(output_dir)
+    _write_record(directory, _recorded(_read_record(directory)) or RUN_OUTPUTS, trained=True)
 
 
 def check_resumed_step(step: int, total_steps: int) -> None:
@@ -84,3 +123,98 @@ def check_resumed_step(step: int, total_steps: int) -> None:
             f"The checkpoint is at step {step}, beyond this run's last step {total_steps} (--max_steps / --epochs): "
             f"raise --max_steps to at least {step}, or resume an earlier checkpoint"
         )
+
+
+def dataset_identity(dataset: str) -> str:
+    """`dataset` as a resume compares it: a local path, however spelled (`./data/good`, absolute), as an absolute
+    path; a Hub or embedded dataset name as given."""
+    path = Path(dataset).expanduser()
+    return str(path.resolve()) if path.exists() else dataset
+
+
+def _read_record(directory: Path) -> dict[str, Any] | None:
+    path = directory / RUN_RECORD
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{path} (looc-pretrain's record of its outputs) is not readable JSON: {error}") from None
+    if not isinstance(record, dict) or not isinstance(record.get("outputs"), list):
+        raise ValueError(f"{path} is not looc-pretrain's record of its outputs (no 'outputs' list)")
+    return record
+
+
+def _recorded(record: dict[str, Any] | None) -> tuple[str, ...]:
+    return tuple(name for name in (record or {}).get("outputs", ()) if name in RUN_OUTPUTS)
+
+
+def _present(directory: Path) -> tuple[str, ...]:
+    """Run outputs in `directory`; an empty folder counts as none (another process of the run may have just made
+    it: the trackers create `logs/` on every process)."""
+    return tuple(name for name in RUN_OUTPUTS if _holds_something(directory / name))
+
+
+def _holds_something(path: Path) -> bool:
+    return path.is_symlink() or path.is_file() or (path.is_dir() and any(path.iterdir()))
+
+
+def _write_record(directory: Path, outputs: tuple[str, ...], *, trained: bool) -> None:
+    with atomic_file(directory / RUN_RECORD) as staging:
+        staging.write_text(json.dumps({"outputs": list(outputs), "trained": trained}, indent=2) + "\n")
+
+
+def _check_unrecorded(directory: Path, record: dict[str, Any] | None, action: str) -> None:
+    """Refuse a folder where a run output's name is taken by something no run recorded, or by foreign files."""
+    recorded = set(_recorded(record)) if record is not None else set()
+    problems = []
+    for name in _present(directory):
+        foreign = _foreign_in(directory / name)
+        if record is not None and name not in recorded:
+            problems.append(f"{name} ({RUN_RECORD} does not list it)")
+        elif record is None and action != "continue the run in":
+            problems.append(f"{name} (the folder has no {RUN_RECORD})")
+        elif foreign:
+            problems.append(f"{name} (it holds files no run writes: {foreign[:10]})")
+    if problems:
+        raise FileExistsError(_not_ours(directory, action, problems))
+
+
+def _not_ours(directory: Path, action: str, problems: list[str]) -> str:
+    return (
+        f"Cannot {action} --output_dir {directory}: {'; '.join(problems)} is not an output of a looc-pretrain run, "
+        "and looc-pretrain neither deletes nor mixes files it did not write. Move it, or choose another --output_dir"
+    )
+
+
+def _foreign_in(path: Path) -> list[str]:
+    """Entries of a run output that a run does not write (a symlink or a file where a folder belongs included)."""
+    name = path.name
+    if path.is_symlink():
+        return [f"{name} (a symlink)"]
+    if name in ("summary.json", "curves.png"):
+        return [] if path.is_file() else [f"{name}/ (a folder)"]
+    if not path.is_dir():
+        return [f"{name} (a file)"]
+    if name == "model":
+        return [f"model/{entry}" for entry in foreign_files(path)]
+    if name in _OWN_ENTRIES:
+        return [f"{name}/{p.name}" for p in sorted(path.iterdir()) if not _OWN_ENTRIES[name].match(p.name)]
+    return []  # logs/: each tracker writes its own formats there; the record says a run created it
+
+
+def _remove_outputs(directory: Path, record: dict[str, Any]) -> None:
+    """Remove the outputs `record` lists, once each has been checked to hold only what a run writes."""
+    for name in _recorded(record):
+        path = directory / name
+        foreign = _foreign_in(path) if path.exists() or path.is_symlink() else []
+        if foreign:
+            raise FileExistsError(
+                _not_ours(directory, "start over in", [f"{name} (it holds files no run writes: {foreign[:10]})"])
+            )
+    for name in _recorded(record):
+        path = directory / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()

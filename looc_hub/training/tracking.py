@@ -14,7 +14,7 @@ from typing import Any
 
 from accelerate.tracking import LOGGER_TYPE_TO_CLASS, GeneralTracker, get_available_trackers, on_main_process
 
-__all__ = ["TRACKERS", "JSONLTracker", "check_trackers_installed"]
+__all__ = ["TRACKERS", "JSONLTracker", "check_trackers_installed", "installed_trackers", "scalar_config"]
 
 
 class JSONLTracker(GeneralTracker):
@@ -49,9 +49,14 @@ TRACKERS = (JSONLTracker.name, *LOGGER_TYPE_TO_CLASS)
 """`--report_to` choices: ours, then Accelerate's (each needs its own package)."""
 
 
+def installed_trackers() -> list[str]:
+    """Accelerate's trackers whose packages are installed, by name."""
+    return sorted(str(tracker) for tracker in get_available_trackers())
+
+
 def check_trackers_installed(names: Sequence[str]) -> None:
     """Raise ImportError naming every requested Accelerate tracker whose package is not installed."""
-    available = {str(tracker) for tracker in get_available_trackers()}
+    available = set(installed_trackers())
     missing = [name for name in names if name != JSONLTracker.name and name not in available]
     if missing:
         packages = " ".join(name.replace("_", "-") for name in missing)
@@ -60,3 +65,15 @@ def check_trackers_installed(names: Sequence[str]) -> None:
             f"Install them (pip install {packages}) or leave them out of --report_to (installed: "
             f"{[JSONLTracker.name, *sorted(available)]})"
         )
+
+
+def scalar_config(values: dict[str, Any]) -> dict[str, int | float | str | bool]:
+    """The run's settings as the scalar values TensorBoard's hparams (and other trackers) accept.
+
+    `add_hparams` refuses None, lists and dicts (`ValueError: value should be one of int, float, str, bool, or
+    torch.Tensor` at `init_trackers`, issue 18); they are stored as their JSON text (`null`, `[0.2, 1.0]`).
+    """
+    return {
+        name: value if isinstance(value, int | float | str | bool) else json.dumps(value, default=str)
+        for name, value in values.items()
+    }
