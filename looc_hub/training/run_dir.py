@@ -35,12 +35,14 @@ RESUME_FIELDS = (
 the data and its order, the batch and the optimiser state's kind. Schedules, logging and `max_steps` may change."""
 
 
-def prepare_output_dir(output_dir: str | os.PathLike, *, resume: str | None, overwrite: bool) -> None:
+def prepare_output_dir(
+    output_dir: str | os.PathLike, *, resume: str | None, overwrite: bool, outputs: tuple[str, ...] = RUN_OUTPUTS
+) -> None:
     """Refuse a non-empty `output_dir` unless resuming or overwriting; with `overwrite`, remove the old run.
 
-    Only the run's own outputs (`RUN_OUTPUTS`) are removed; other files in the folder are left alone. Runs on
-    the global main process only (`RANK` 0, set by torchrun / accelerate launch), before anything is written:
-    the other processes neither check nor delete, so they cannot race it.
+    Only the run's own `outputs` (default: pretraining's `RUN_OUTPUTS`) are removed; other files in the folder are
+    left alone. Runs on the global main process only (`RANK` 0, set by torchrun / accelerate launch), before
+    anything is written: the other processes neither check nor delete, so they cannot race it.
     """
     if int(os.environ.get("RANK", "0")) != 0:
         return
@@ -51,16 +53,16 @@ def prepare_output_dir(output_dir: str | os.PathLike, *, resume: str | None, ove
         raise NotADirectoryError(f"--output_dir {directory} is a file, not a folder")
     if resume or not directory.is_dir():
         return
-    entries = sorted(p.name for p in directory.iterdir() if not _left_by_a_failed_start(p))
+    entries = sorted(p.name for p in directory.iterdir() if not _left_by_a_failed_start(p, outputs))
     if not entries:
         return
     if not overwrite:
         raise FileExistsError(
             f"--output_dir {directory} is not empty ({entries[:10]}): it holds another run. Continue it with "
             "--resume latest, start it over with --overwrite true (removes its "
-            f"{list(RUN_OUTPUTS)}, nothing else), or choose another --output_dir"
+            f"{list(outputs)}, nothing else), or choose another --output_dir"
         )
-    for name in RUN_OUTPUTS:
+    for name in outputs:
         path = directory / name
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
@@ -68,9 +70,9 @@ def prepare_output_dir(output_dir: str | os.PathLike, *, resume: str | None, ove
             path.unlink()
 
 
-def _left_by_a_failed_start(path: Path) -> bool:
+def _left_by_a_failed_start(path: Path, outputs: tuple[str, ...]) -> bool:
     """A run output folder with no file in it (a run that failed before training leaves an empty `logs/`)."""
-    return path.name in RUN_OUTPUTS and path.is_dir() and not any(p.is_file() for p in path.rglob("*"))
+    return path.name in outputs and path.is_dir() and not any(p.is_file() for p in path.rglob("*"))
 
 
 def check_resumed_step(step: int, total_steps: int) -> None:
