@@ -18,7 +18,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from ..data import LABEL_COLUMN, build_dataloader
-from ..model import LooCModel
+from ..model import LooCNetwork
 from ..preprocessing import default_color_jitter, default_crop_scale, eval_data_config, eval_pixel_transform
 
 __all__ = ["classification_loader", "normalise", "num_classes_of"]
@@ -34,7 +34,7 @@ def num_classes_of(train: Dataset) -> int:
 
 def classification_loader(
     dataset: Dataset,
-    model: LooCModel,
+    model: LooCNetwork,
     *,
     num_classes: int,
     training: bool,
@@ -91,7 +91,7 @@ def classification_loader(
     )
 
 
-def normalise(model: LooCModel, images: Tensor) -> Tensor:
+def normalise(model: LooCNetwork, images: Tensor) -> Tensor:
     """uint8 images (B, 3, S, S) -> floats normalised with the mean / std of the model's `pretrained_cfg`."""
     config = eval_data_config(model)
     mean = torch.tensor(config["mean"], device=images.device).view(1, -1, 1, 1)
