@@ -3,245 +3,303 @@
     looc-finetune --model looc-hub/looc_resnet50.in100 --dataset imagefolder/dir --feature backbone \
         --mode full --epochs 30 --output_dir outputs/finetune
 
-Reads top to bottom: arguments, Accelerator, model + classifier over `--feature` (the backbone, one space, or
-spaces concatenated in order), the head fitted as a linear probe on the frozen features (`--head_init`, LP-FT,
-ours), data with timm's transforms from the model's data config (crop scale for the image size, ours), optimiser,
-`prepare`,
-resume, then per epoch: train, evaluate, checkpoint (`save_state`), and keep `best/` and `last/` in Hub format
-(`LooCClassifier.from_pretrained`) with `base_model` in the card; at the end, a results table. Resuming continues
-from the last finished epoch. Several GPUs: `accelerate launch training/finetune.py ...` (installed:
-`accelerate launch -m looc_hub.cli.finetune ...`).
+`finetune` reads top to bottom: the output folder's guard (one run per folder), Accelerator, data, the model and
+a classifier over `--feature` (the backbone, one space, or spaces concatenated in order) whose head starts as a
+linear probe on the frozen features (`--head_init`, LP-FT, ours), loaders with timm's transforms from the model's
+data config, optimiser, `prepare`, schedule, resume, then the loop (`looc_hub.finetune.loop`: per epoch train,
+measure, checkpoint) while `best/` and `last/` are kept in Hub format (`LooCClassifier.from_pretrained`); at the
+end, a table of top-1 and of how far each parameter group moved. The flags build a `FinetuneConfig`, whose
+docstring says which defaults are ours. Resuming continues from the last finished epoch. Several GPUs:
+`accelerate launch training/finetune.py ...` (installed: `accelerate launch -m looc_hub.cli.finetune ...`).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from accelerate import Accelerator
 from accelerate.logging import get_logger
 from accelerate.utils import set_seed
-from tqdm.auto import tqdm
+from datasets import Dataset
+from torch.utils.data import DataLoader
 
 from looc_hub import LooCModel
 from looc_hub.data import load_image_dataset
 from looc_hub.finetune import (
+    BN_MODES,
     FINETUNE_MODES,
+    FINETUNE_OPTIMIZERS,
     HEAD_INITS,
+    MIXED_PRECISIONS,
+    BestEpoch,
+    FinetuneConfig,
+    FinetuneLoop,
     LooCClassifier,
     classification_loader,
     init_head_from_linear_probe,
     num_classes_of,
+    snapshot,
+    weight_movement,
 )
 from looc_hub.spaces import parse_space_key, space_key
 from looc_hub.training import CheckpointManager, TrainingProgress, cosine_with_warmup
+from looc_hub.training.run_dir import mark_trained, prepare_output_dir
 
 from ._args import HelpFormatter, add_log_level_flag
 from ._console import format_table, setup_logging
 
 logger = get_logger(__name__)
 
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(FinetuneConfig) if f.default is not dataclasses.MISSING}
+FINETUNE_OUTPUTS = ("checkpoints", "best", "last")
+"""What `looc-finetune` writes in its output directory; `--overwrite` removes these and nothing else."""
+
 
 def build_parser() -> argparse.ArgumentParser:
+    """One flag per `FinetuneConfig` field (its defaults), and `--log_level`."""
     parser = argparse.ArgumentParser(prog="looc-finetune", description=__doc__, formatter_class=HelpFormatter)
     parser.add_argument("--model", required=True, help="a save_pretrained directory or a Hub repo id")
     parser.add_argument("--dataset", required=True, help="any load_image_dataset source")
-    parser.add_argument("--train_split", default="train", help="split to train on")
-    parser.add_argument("--eval_split", default="test", help="split measured after every epoch (picks best/)")
-    parser.add_argument("--image_column", default="image", help="column holding the images")
-    parser.add_argument("--label_column", default="label", help="column holding the class labels")
-    parser.add_argument("--feature", default=None, help="a space or spaces joined by '+' (default: the model's)")
+    parser.add_argument("--output_dir", required=True, help="where checkpoints/, best/ and last/ are written")
+    parser.add_argument("--train_split", help="split to train on")
+    parser.add_argument("--eval_split", help="split measured after every epoch (picks best/)")
+    parser.add_argument("--image_column", help="column holding the images")
+    parser.add_argument("--label_column", help="column holding the class labels")
+    parser.add_argument("--feature", help="a space or spaces joined by '+' (default: the model's)")
+    parser.add_argument("--mode", choices=FINETUNE_MODES, help="train the head only (linear) or the whole model")
+    parser.add_argument("--epochs", type=int, help="passes over the training split")
+    parser.add_argument("--batch_size", type=int, help="images per process per step")
+    parser.add_argument("--optimizer", choices=FINETUNE_OPTIMIZERS, help="the optimiser (ours: adamw)")
+    parser.add_argument("--lr", type=float, help="the head's learning rate per 256 images, scaled linearly (ours)")
     parser.add_argument(
-        "--mode", default="linear", choices=FINETUNE_MODES, help="train the head only (linear) or the whole model"
+        "--encoder_lr_scale", type=float, help="full mode: the encoder's learning rate as a fraction of the head's"
     )
-    parser.add_argument("--epochs", type=int, default=30, help="passes over the training split")
-    parser.add_argument("--batch_size", type=int, default=64, help="images per process per step")
-    parser.add_argument("--lr", type=float, default=0.01, help="SGD learning rate per 256 images (ours)")
-    parser.add_argument("--weight_decay", type=float, default=1e-4, help="SGD weight decay")
-    parser.add_argument("--hflip", type=float, default=0.5, help="timm's train-time flip probability")
+    parser.add_argument("--weight_decay", type=float, help="weight decay (decoupled with adamw)")
+    parser.add_argument("--warmup_epochs", type=float, help="linear warm-up before the cosine decay, in epochs")
+    parser.add_argument("--clip_grad", type=float, help="max gradient norm (ours; 0: no clipping)")
+    parser.add_argument(
+        "--bn",
+        choices=BN_MODES,
+        help="full mode: keep BatchNorm statistics frozen (ours: the features the head starts from stay the "
+        "pretrained ones) or use and update batch statistics",
+    )
+    parser.add_argument(
+        "--head_init",
+        choices=HEAD_INITS,
+        help="start the classifier as a linear probe on the frozen features (LP-FT, ours) or at random",
+    )
+    parser.add_argument("--hflip", type=float, help="timm's train-time flip probability")
     parser.add_argument(
         "--crop_scale",
         type=float,
         nargs=2,
-        default=None,
         metavar=("MIN", "MAX"),
         help="random resized crop area range (default: timm's 0.08 1 from 128 px up, 1 1 below: ours)",
     )
     parser.add_argument(
         "--color_jitter",
         type=float,
-        default=None,
         help="timm's train-time colour jitter strength (default: timm's 0.4 from 128 px up, 0 below: ours)",
     )
+    parser.add_argument("--mixed_precision", choices=MIXED_PRECISIONS, help="Accelerate's mixed precision")
+    parser.add_argument("--num_workers", type=int, help="data-loading worker processes per process")
+    parser.add_argument("--seed", type=int, help="seed of the head's start, the data order and the crops")
     parser.add_argument(
-        "--head_init",
-        default="linear_probe",
-        choices=HEAD_INITS,
-        help="start the classifier as a linear probe on the frozen features (LP-FT, ours) or at random",
+        "--resume",
+        help="'latest' or a checkpoint folder of this --output_dir's run (trusted input: it holds pickles)",
     )
     parser.add_argument(
-        "--encoder_lr_scale",
-        type=float,
-        default=0.1,
-        help="full mode: the encoder's learning rate as a fraction of the head's (ours)",
+        "--overwrite",
+        nargs="?",
+        const="true",
+        choices=("true", "false"),
+        metavar="true|false",
+        help=f"start over in a non-empty --output_dir: removes its {list(FINETUNE_OUTPUTS)}, nothing else "
+        "(alone: true, as looc-pretrain's)",
     )
-    parser.add_argument("--clip_grad", type=float, default=1.0, help="max gradient norm (ours; 0: no clipping)")
-    parser.add_argument(
-        "--bn",
-        default="frozen",
-        choices=["frozen", "train"],
-        help="full mode: keep BatchNorm statistics frozen (ours, small data) or update them from each batch",
-    )
-    parser.add_argument(
-        "--mixed_precision", default="no", choices=["no", "fp16", "bf16"], help="Accelerate's mixed precision"
-    )
-    parser.add_argument("--num_workers", type=int, default=0, help="data-loading worker processes per process")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the head's start, the data order and the crops")
-    parser.add_argument("--output_dir", required=True, help="where checkpoints/, best/ and last/ are written")
-    parser.add_argument(
-        "--resume", default=None, help="'latest' or a checkpoint folder (trusted input: it holds pickles)"
-    )
+    parser.set_defaults(**_DEFAULTS)
     add_log_level_flag(parser)
     return parser
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> FinetuneConfig:
+    """The run's `FinetuneConfig` from the command line (`--log_level` aside)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.epochs < 1 or args.batch_size < 1:
-        parser.error("--epochs and --batch_size must be at least 1")
-    return args
+    values = vars(parser.parse_args(argv))
+    values.pop("log_level")
+    return config_from(parser, values)
+
+
+def config_from(parser: argparse.ArgumentParser, values: dict[str, Any]) -> FinetuneConfig:
+    """The parsed flags as a `FinetuneConfig`; a value it refuses is a usage error naming it."""
+    try:
+        return FinetuneConfig(**{**values, "overwrite": values["overwrite"] in (True, "true")})
+    except ValueError as error:
+        parser.error(str(error))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """`looc-finetune`: parse the flags, then fine-tune."""
-    args = parse_args(argv)
-    setup_logging(args.log_level)
-    finetune(args)
+    parser = build_parser()
+    values = vars(parser.parse_args(argv))
+    setup_logging(values.pop("log_level"))
+    finetune(config_from(parser, values))
 
 
-def finetune(args: argparse.Namespace) -> dict[str, Any]:
-    """Fine-tune; returns the best top-1 and its epoch and the per-epoch history (epoch 0: before training)."""
-    output_dir = Path(args.output_dir)
-    accelerator = Accelerator(mixed_precision=args.mixed_precision, project_dir=str(output_dir))
-    set_seed(args.seed)
+def finetune(config: FinetuneConfig) -> dict[str, Any]:
+    """Fine-tune; returns the best top-1, its epoch, the per-epoch history (epoch 0: before training) and how far
+    each parameter group moved."""
+    output_dir = Path(config.output_dir)
+    prepare_output_dir(output_dir, resume=config.resume, overwrite=config.overwrite, outputs=FINETUNE_OUTPUTS)
+    accelerator = Accelerator(mixed_precision=config.mixed_precision, project_dir=str(output_dir))
+    set_seed(config.seed)
 
-    model = LooCModel.from_pretrained(args.model)
-    feature = parse_space_key(args.feature) if args.feature else [model.default_space]
-    columns = {"image_column": args.image_column, "label_column": args.label_column}
-    train_set = load_image_dataset(args.dataset, split=args.train_split, **columns)
-    eval_set = load_image_dataset(args.dataset, split=args.eval_split, **columns)
-    num_classes = num_classes_of(train_set)
-    class_names = getattr(train_set.features["label"], "names", None)
-    classifier = LooCClassifier(
-        model, feature, num_classes, mode=args.mode, class_names=class_names, freeze_bn=args.bn == "frozen"
-    )
-    if args.head_init == "linear_probe" and not args.resume:
-        init_head_from_linear_probe(classifier, train_set, seed=args.seed)
-    loaders = {"batch_size": args.batch_size, "num_classes": num_classes, "num_workers": args.num_workers}
-    crop_scale = tuple(args.crop_scale) if args.crop_scale else None
-    train_loader = classification_loader(
-        train_set,
-        model,
-        training=True,
-        hflip=args.hflip,
-        crop_scale=crop_scale,
-        color_jitter=args.color_jitter,
-        seed=args.seed,
-        **loaders,
-    )
-    eval_loader = classification_loader(eval_set, model, training=False, **loaders)
-
-    trainable = [p for p in classifier.parameters() if p.requires_grad]
-    lr = args.lr * args.batch_size * accelerator.num_processes / 256
-    encoder = [p for p in classifier.model.parameters() if p.requires_grad]  # empty in linear mode
-    groups = [{"params": list(classifier.head.parameters())}]
-    if encoder:
-        groups.append({"params": encoder, "lr": lr * args.encoder_lr_scale})
-    optimizer = torch.optim.SGD(groups, lr=lr, momentum=0.9, weight_decay=args.weight_decay)
+    train_set, eval_set = load_splits(config)
+    classifier = build_classifier(config, train_set)
+    train_loader, eval_loader = build_loaders(config, classifier, train_set, eval_set)
+    optimizer = build_optimizer(classifier, config, accelerator.num_processes)
     classifier, optimizer, train_loader, eval_loader = accelerator.prepare(
         classifier, optimizer, train_loader, eval_loader
     )
-    total_steps = args.epochs * len(train_loader)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: cosine_with_warmup(step, total_steps, 0))
-    progress = TrainingProgress()
-    best = {"top1": -1.0, "epoch": -1}
-    accelerator.register_for_checkpointing(scheduler, progress)
-    checkpoints = CheckpointManager(output_dir / "checkpoints", keep=1)
-    if args.resume:
-        accelerator.load_state(str(checkpoints.resolve(args.resume)))
-        best_file = output_dir / "best" / "classifier.json"
-        if best_file.is_file():
-            best = json.loads(best_file.read_text())["metrics"]
+    scheduler = build_scheduler(optimizer, config, len(train_loader))
+    progress, best = TrainingProgress(), BestEpoch()
+    accelerator.register_for_checkpointing(scheduler, progress, best)
+    checkpoints = CheckpointManager(
+        output_dir / "checkpoints", keep=1, run_config=config.run_config(), must_match=config.resume_fields()
+    )
+    if config.resume:
+        resume_from(accelerator, checkpoints, config)
+        logger.info(f"resumed at epoch {progress.epoch}")
+    start = snapshot(accelerator.unwrap_model(classifier))
+    start_epoch = progress.epoch
 
-    history = []
-    if progress.epoch == 0:  # where training starts: the linear probe's accuracy with head_init linear_probe
-        history.append({"epoch": 0, "top1": evaluate(accelerator, classifier, eval_loader), "loss": None})
-        logger.info(f"epoch 0 ({args.head_init} head): eval top-1 {history[0]['top1']:.2f}")
-    while progress.epoch < args.epochs:
-        classifier.train()
-        for batch in tqdm(train_loader, desc=f"epoch {progress.epoch}", disable=not accelerator.is_main_process):
-            with accelerator.autocast():
-                loss = F.cross_entropy(classifier(batch["images"]), batch["labels"])
-            accelerator.backward(loss)
-            if args.clip_grad > 0:
-                accelerator.clip_grad_norm_(trainable, args.clip_grad)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            progress.step += 1
-        progress.epoch += 1
-        top1 = evaluate(accelerator, classifier, eval_loader)
-        history.append({"epoch": progress.epoch, "top1": top1, "loss": loss.item()})
-        logger.info(f"epoch {progress.epoch}: eval top-1 {top1:.2f}")
-        checkpoints.save(accelerator, progress.step)
+    loop = FinetuneLoop(
+        config, accelerator, classifier, optimizer, scheduler, train_loader, eval_loader, progress, best, checkpoints
+    )
+    if accelerator.is_main_process:  # set up without error: from now on the folder holds a run
+        mark_trained(output_dir, FINETUNE_OUTPUTS)
+    for metrics in loop.epochs():
         if accelerator.is_main_process:
-            metrics = {"top1": top1, "epoch": progress.epoch}
-            unwrapped = accelerator.unwrap_model(classifier)
-            card = card_kwargs(args, num_classes, space_key(feature), metrics)
-            unwrapped.save_pretrained(output_dir / "last", metrics=metrics, **card)
-            if top1 > best["top1"]:
-                best = metrics
-                unwrapped.save_pretrained(output_dir / "best", metrics=metrics, **card)
+            save_epoch(config, accelerator.unwrap_model(classifier), metrics)
         accelerator.wait_for_everyone()
     accelerator.end_training()
+    movement = weight_movement(start, accelerator.unwrap_model(classifier))
     if accelerator.is_main_process:
-        print(results_report(args, best, history))
-    return {"best_top1": best["top1"], "best_epoch": best["epoch"], "history": history}
+        print(finetune_report(config, best, loop.history, movement, start_epoch))
+    return {"best_top1": best.top1, "best_epoch": best.epoch, "history": loop.history, "movement": movement}
 
 
-def results_report(args: argparse.Namespace, best: dict[str, float], history: list[dict[str, Any]]) -> str:
-    """The end-of-run table: top-1 on the eval split of the best and the last epoch (and the start), and where."""
-    output_dir = Path(args.output_dir)
-    rows = [["best", f"{best['top1']:.2f}", best["epoch"], output_dir / "best"]]
-    if history:  # empty when a resumed run had no epoch left to train
+def load_splits(config: FinetuneConfig) -> tuple[Dataset, Dataset]:
+    columns = {"image_column": config.image_column, "label_column": config.label_column}
+    train_set = load_image_dataset(config.dataset, split=config.train_split, **columns)
+    return train_set, load_image_dataset(config.dataset, split=config.eval_split, **columns)
+
+
+def build_classifier(config: FinetuneConfig, train_set: Dataset) -> LooCClassifier:
+    """The model with a linear head over `--feature`; the head fitted as a linear probe unless resuming."""
+    model = LooCModel.from_pretrained(config.model)
+    feature = parse_space_key(config.feature) if config.feature else [model.default_space]
+    classifier = LooCClassifier(
+        model,
+        feature,
+        num_classes_of(train_set),
+        mode=config.mode,
+        class_names=getattr(train_set.features["label"], "names", None),
+        freeze_bn=config.bn == "frozen",
+    )
+    if config.head_init == "linear_probe" and not config.resume:
+        init_head_from_linear_probe(classifier, train_set, seed=config.seed)
+    return classifier
+
+
+def build_loaders(
+    config: FinetuneConfig, classifier: LooCClassifier, train_set: Dataset, eval_set: Dataset
+) -> tuple[DataLoader, DataLoader]:
+    shared = {"batch_size": config.batch_size, "num_classes": classifier.num_classes, "num_workers": config.num_workers}
+    augmentation = {"hflip": config.hflip, "crop_scale": config.crop_scale, "color_jitter": config.color_jitter}
+    train_loader = classification_loader(
+        train_set, classifier.model, training=True, seed=config.seed, **augmentation, **shared
+    )
+    return train_loader, classification_loader(eval_set, classifier.model, training=False, **shared)
+
+
+def build_optimizer(classifier: LooCClassifier, config: FinetuneConfig, num_processes: int) -> torch.optim.Optimizer:
+    """Two groups: the head at `lr`, the encoder (full mode) at `lr x encoder_lr_scale`; scaled by the global batch."""
+    lr = config.lr * config.batch_size * num_processes / 256
+    groups = [{"params": list(classifier.head.parameters()), "lr": lr}]
+    encoder = [p for p in classifier.model.parameters() if p.requires_grad]  # empty in linear mode
+    if encoder:
+        groups.append({"params": encoder, "lr": lr * config.encoder_lr_scale})
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=lr, momentum=0.9, weight_decay=config.weight_decay)
+    return torch.optim.AdamW(groups, lr=lr, weight_decay=config.weight_decay)
+
+
+def build_scheduler(
+    optimizer: torch.optim.Optimizer, config: FinetuneConfig, steps_per_epoch: int
+) -> torch.optim.lr_scheduler.LRScheduler:
+    """Linear warm-up for `warmup_epochs`, then cosine to 0 at the last step (not `prepare`d: registered)."""
+    total, warmup = config.epochs * steps_per_epoch, round(config.warmup_epochs * steps_per_epoch)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: cosine_with_warmup(step, total, warmup))
+
+
+def resume_from(accelerator: Accelerator, checkpoints: CheckpointManager, config: FinetuneConfig) -> None:
+    """Load the checkpoint `--resume` names; one of another run, or for another model, is refused by name."""
+    path = checkpoints.resolve(config.resume)  # refuses other settings and folders that are no checkpoint
+    try:
+        accelerator.load_state(str(path))
+    except (RuntimeError, KeyError, ValueError) as error:
+        raise ValueError(
+            f"--resume {config.resume}: {path} does not fit the classifier built from --model {config.model} "
+            f"(feature {config.feature or 'default'}, mode {config.mode}): was that model folder replaced since "
+            f"the checkpoint was written? Start a new run (another --output_dir, or --overwrite). "
+            f"({type(error).__name__}: {str(error)[:300]})"
+        ) from None
+
+
+def save_epoch(config: FinetuneConfig, classifier: LooCClassifier, metrics: dict[str, Any]) -> None:
+    """`last/` after every epoch, and `best/` when the epoch is the best so far, in Hub format with their card."""
+    output_dir = Path(config.output_dir)
+    feature = space_key(classifier.feature)
+    kept = {"top1": metrics["top1"], "epoch": metrics["epoch"]}
+    card = card_kwargs(config, classifier.num_classes, feature, kept)
+    classifier.save_pretrained(output_dir / "last", metrics=kept, **card)
+    if metrics["best"]:
+        classifier.save_pretrained(output_dir / "best", metrics=kept, **card)
+
+
+def finetune_report(
+    config: FinetuneConfig,
+    best: BestEpoch,
+    history: list[dict[str, Any]],
+    movement: dict[str, tuple[int, float]],
+    start_epoch: int,
+) -> str:
+    """The end-of-run tables: top-1 of the best, the last epoch and the start, and how far the weights moved."""
+    output_dir = Path(config.output_dir)
+    rows = [["best", f"{best.top1:.2f}", best.epoch, output_dir / "best"]]
+    if history and history[-1]["epoch"] > 0:  # a resumed run with no epoch left trained none
         rows.append(["last", f"{history[-1]['top1']:.2f}", history[-1]["epoch"], output_dir / "last"])
-        if history[0]["epoch"] == 0:
-            rows.append(["start", f"{history[0]['top1']:.2f}", 0, f"({args.head_init} head, not saved)"])
-    title = f"fine-tuning finished: {args.model} on {args.dataset} ({args.mode}, {args.epochs} epochs)"
-    return title + "\n" + format_table(["", f"top-1 ({args.eval_split})", "epoch", "saved in"], rows)
+    if history and history[0]["epoch"] == 0:
+        rows.append(["start", f"{history[0]['top1']:.2f}", 0, f"({config.head_init} head, not saved)"])
+    title = f"fine-tuning finished: {config.model} on {config.dataset} ({config.mode}, {config.epochs} epochs)"
+    moved = [[group, f"{count:,}", f"{change:.2e}"] for group, (count, change) in movement.items()]
+    return "\n".join(
+        [
+            title,
+            format_table(["", f"top-1 ({config.eval_split})", "epoch", "saved in"], rows),
+            f"weights moved since epoch {start_epoch} (relative change ||w - w0|| / ||w0|| per group):",
+            format_table(["group", "parameters", "moved"], moved),
+        ]
+    )
 
 
-@torch.no_grad()
-def evaluate(accelerator: Accelerator, classifier: torch.nn.Module, loader: torch.utils.data.DataLoader) -> float:
-    """Top-1 (%) over the whole split, gathered across processes."""
-    classifier.eval()
-    correct = total = 0
-    for batch in loader:
-        with accelerator.autocast():
-            predicted = classifier(batch["images"]).argmax(1)
-        predicted, labels = accelerator.gather_for_metrics((predicted, batch["labels"]))
-        correct += int((predicted == labels).sum())
-        total += len(labels)
-    return 100.0 * correct / total
-
-
-def card_kwargs(args: argparse.Namespace, num_classes: int, feature: str, metrics: dict) -> dict:
+def card_kwargs(args: FinetuneConfig, num_classes: int, feature: str, metrics: dict) -> dict:
     results = (
         f"Fine-tuned ({args.mode}) on `{args.dataset}` split `{args.train_split}` for {args.epochs} epochs, "
         f"feature `{feature}`, {num_classes} classes: top-1 {metrics['top1']:.2f}% on split `{args.eval_split}` "

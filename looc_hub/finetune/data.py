@@ -1,25 +1,27 @@
 """Classification batches with timm's transforms from the model's own data config (`pretrained_cfg`).
 
 Training uses timm's `create_transform(is_training=True)` (random resized crop, flip, colour jitter as timm sets
-them) and evaluation `looc_hub.eval_transform(model)`, so fine-tuning sees the preprocessing the weights expect.
+them) and evaluation the model's evaluation transform (`looc_hub.preprocessing.eval_pixel_transform`, what the
+card's `looc_hub.eval_transform(model)` computes), so fine-tuning sees the preprocessing the weights expect. Both
+run up to the uint8 pixels inside the project's loader (`looc_hub.data.build_dataloader`: decoding in the workers,
+an unreadable image named by its file, an epoch order fixed by the seed) and `normalise` finishes them batched.
 The crop scale and colour jitter are ours and follow the image size (`looc_hub.preprocessing.default_crop_scale`,
 `default_color_jitter`): timm's ImageNet settings from 128 px up, the whole image and no colour jitter below.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from datasets import ClassLabel, Dataset
-from timm.data import create_transform, resolve_data_config
+from timm.data import create_transform
+from torch import Tensor
 from torch.utils.data import DataLoader
 
-from ..data import IMAGE_COLUMN, LABEL_COLUMN, to_rgb
+from ..data import LABEL_COLUMN, build_dataloader
 from ..model import LooCNetwork
-from ..preprocessing import default_color_jitter, default_crop_scale, eval_transform
+from ..preprocessing import default_color_jitter, default_crop_scale, eval_data_config, eval_pixel_transform
 
-__all__ = ["classification_loader", "num_classes_of"]
+__all__ = ["classification_loader", "normalise", "num_classes_of"]
 
 
 def num_classes_of(train: Dataset) -> int:
@@ -43,12 +45,14 @@ def classification_loader(
     num_workers: int = 0,
     seed: int = 0,
 ) -> DataLoader:
-    """Batches {"images": (B, 3, S, S) normalised float, "labels": (B,)} of a labelled `load_image_dataset` split.
+    """Batches {"images": uint8 (B, 3, S, S), "labels": (B,)} of a labelled `load_image_dataset` split.
 
-    `crop_scale` (training only): the random-resized-crop area range; None: `default_crop_scale` of the model's
-    image size. `color_jitter`: timm's brightness / contrast / saturation strength; None: `default_color_jitter`.
+    Pass the images through `normalise(model, images)` before the model. `crop_scale` (training only): the
+    random-resized-crop area range; None: `default_crop_scale` of the model's image size. `color_jitter`: timm's
+    brightness / contrast / saturation strength; None: `default_color_jitter`. A training loader is shuffled in
+    an order fixed by (seed, epoch): call `loader.set_epoch(epoch)` before each epoch.
     Raises ValueError when a label lies outside [0, num_classes), a training split has fewer than 2 images, or
-    `crop_scale` is not 0 < min <= max <= 1.
+    `crop_scale` is not 0 < min <= max <= 1; iterating raises `UnreadableImageError` naming an unreadable file.
     """
     if training and len(dataset) < 2:
         raise ValueError(f"A training split needs at least 2 images (BatchNorm), got {len(dataset)}")
@@ -64,32 +68,32 @@ def classification_loader(
         raise ValueError(f"crop_scale must be (min, max) with 0 < min <= max <= 1, got {tuple(crop_scale)}")
     if training:
         transform = create_transform(
-            **resolve_data_config(model=model),
+            **eval_data_config(model),
             is_training=True,
             hflip=hflip,
             scale=tuple(crop_scale),
             color_jitter=color_jitter,
+            use_prefetcher=True,  # uint8 pixels; `normalise` converts and normalises the batch
         )
     else:
-        transform = eval_transform(model)
-
-    def apply(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
-        return {"images": [transform(to_rgb(image)) for image in batch[IMAGE_COLUMN]], "labels": batch[LABEL_COLUMN]}
-
-    def collate(rows: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        return {
-            "images": torch.stack([row["images"] for row in rows]),  # (B, 3, S, S)
-            "labels": torch.tensor([row["labels"] for row in rows]),  # (B,)
-        }
-
-    return DataLoader(
-        dataset.with_transform(apply),
+        transform = eval_pixel_transform(model)
+    return build_dataloader(
+        dataset,
         batch_size=batch_size,
+        canvas_size=eval_data_config(model)["input_size"][-1],
+        transform=transform,
+        num_workers=num_workers,
+        seed=seed,
         shuffle=training,
         # A last training batch of one image breaks BatchNorm in full fine-tuning: drop it (a different image
         # each epoch, as the order is shuffled). Evaluation keeps every image.
         drop_last=training and len(dataset) % batch_size == 1,
-        num_workers=num_workers,
-        collate_fn=collate,
-        generator=torch.Generator().manual_seed(seed),
     )
+
+
+def normalise(model: LooCNetwork, images: Tensor) -> Tensor:
+    """uint8 images (B, 3, S, S) -> floats normalised with the mean / std of the model's `pretrained_cfg`."""
+    config = eval_data_config(model)
+    mean = torch.tensor(config["mean"], device=images.device).view(1, -1, 1, 1)
+    std = torch.tensor(config["std"], device=images.device).view(1, -1, 1, 1)
+    return (images.float() / 255 - mean) / std

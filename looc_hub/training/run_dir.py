@@ -35,7 +35,8 @@ __all__ = [
 ]
 
 RUN_OUTPUTS = ("checkpoints", "logs", "model", "summary.json", "curves.png", "abandoned")
-"""What `looc-pretrain` may write in its output directory; `--overwrite` removes recorded ones and nothing else."""
+"""What `looc-pretrain` may write in its output directory (`looc-finetune` passes its own list); `--overwrite`
+removes recorded ones and nothing else."""
 
 RUN_RECORD = ".looc-run.json"
 
@@ -74,7 +75,9 @@ _OWN_ENTRIES = {
 }
 
 
-def prepare_output_dir(output_dir: str | os.PathLike, *, resume: str | None, overwrite: bool) -> None:
+def prepare_output_dir(
+    output_dir: str | os.PathLike, *, resume: str | None, overwrite: bool, outputs: tuple[str, ...] = RUN_OUTPUTS
+) -> None:
     """Refuse a non-empty `output_dir` unless resuming or overwriting; with `overwrite`, remove the old run.
 
     Runs on the global main process only (`RANK` 0, set by torchrun / accelerate launch), before anything is
@@ -90,12 +93,12 @@ def prepare_output_dir(output_dir: str | os.PathLike, *, resume: str | None, ove
     directory.mkdir(parents=True, exist_ok=True)
     record = _read_record(directory)
     if resume:
-        _check_unrecorded(directory, record, "continue the run in")
+        _check_unrecorded(directory, record, "continue the run in", outputs)
         trained = record.get("trained", True) if record is not None else True  # no record: an older run
-        _write_record(directory, _recorded(record) if record is not None else RUN_OUTPUTS, trained=trained)
+        _write_record(directory, _recorded(record, outputs) if record is not None else outputs, trained=trained)
         return
     if record is not None and not record.get("trained"):  # a start that failed before its first step
-        _remove_outputs(directory, record)
+        _remove_outputs(directory, record, outputs)
         record = None
     entries = sorted(p.name for p in directory.iterdir() if p.name != RUN_RECORD and _holds_something(p))
     if entries and not overwrite:
@@ -104,16 +107,16 @@ def prepare_output_dir(output_dir: str | os.PathLike, *, resume: str | None, ove
             "--resume latest, start it over with --overwrite true (removes the outputs that run recorded in "
             f"{RUN_RECORD}, nothing else), or choose another --output_dir"
         )
-    _check_unrecorded(directory, record, "write into")
+    _check_unrecorded(directory, record, "write into", outputs)
     if record is not None:
-        _remove_outputs(directory, record)
-    _write_record(directory, RUN_OUTPUTS, trained=False)
+        _remove_outputs(directory, record, outputs)
+    _write_record(directory, outputs, trained=False)
 
 
-def mark_trained(output_dir: str | os.PathLike) -> None:
+def mark_trained(output_dir: str | os.PathLike, outputs: tuple[str, ...] = RUN_OUTPUTS) -> None:
     """Record that the run took its first step: from now on its folder is a run, kept unless `--overwrite`."""
     directory = Path(output_dir)
-    _write_record(directory, _recorded(_read_record(directory)) or RUN_OUTPUTS, trained=True)
+    _write_record(directory, _recorded(_read_record(directory), outputs) or outputs, trained=True)
 
 
 def check_resumed_step(step: int, total_steps: int) -> None:
@@ -139,20 +142,20 @@ def _read_record(directory: Path) -> dict[str, Any] | None:
     try:
         record = json.loads(path.read_text())
     except (OSError, ValueError) as error:
-        raise ValueError(f"{path} (looc-pretrain's record of its outputs) is not readable JSON: {error}") from None
+        raise ValueError(f"{path} (a looc-hub run's record of its outputs) is not readable JSON: {error}") from None
     if not isinstance(record, dict) or not isinstance(record.get("outputs"), list):
-        raise ValueError(f"{path} is not looc-pretrain's record of its outputs (no 'outputs' list)")
+        raise ValueError(f"{path} is not a looc-hub run's record of its outputs (no 'outputs' list)")
     return record
 
 
-def _recorded(record: dict[str, Any] | None) -> tuple[str, ...]:
-    return tuple(name for name in (record or {}).get("outputs", ()) if name in RUN_OUTPUTS)
+def _recorded(record: dict[str, Any] | None, outputs: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(name for name in (record or {}).get("outputs", ()) if name in outputs)
 
 
-def _present(directory: Path) -> tuple[str, ...]:
+def _present(directory: Path, outputs: tuple[str, ...]) -> tuple[str, ...]:
     """Run outputs in `directory`; an empty folder counts as none (another process of the run may have just made
     it: the trackers create `logs/` on every process)."""
-    return tuple(name for name in RUN_OUTPUTS if _holds_something(directory / name))
+    return tuple(name for name in outputs if _holds_something(directory / name))
 
 
 def _holds_something(path: Path) -> bool:
@@ -164,11 +167,11 @@ def _write_record(directory: Path, outputs: tuple[str, ...], *, trained: bool) -
         staging.write_text(json.dumps({"outputs": list(outputs), "trained": trained}, indent=2) + "\n")
 
 
-def _check_unrecorded(directory: Path, record: dict[str, Any] | None, action: str) -> None:
+def _check_unrecorded(directory: Path, record: dict[str, Any] | None, action: str, outputs: tuple[str, ...]) -> None:
     """Refuse a folder where a run output's name is taken by something no run recorded, or by foreign files."""
-    recorded = set(_recorded(record)) if record is not None else set()
+    recorded = set(_recorded(record, outputs)) if record is not None else set()
     problems = []
-    for name in _present(directory):
+    for name in _present(directory, outputs):
         foreign = _foreign_in(directory / name)
         if record is not None and name not in recorded:
             problems.append(f"{name} ({RUN_RECORD} does not list it)")
@@ -182,8 +185,8 @@ def _check_unrecorded(directory: Path, record: dict[str, Any] | None, action: st
 
 def _not_ours(directory: Path, action: str, problems: list[str]) -> str:
     return (
-        f"Cannot {action} --output_dir {directory}: {'; '.join(problems)} is not an output of a looc-pretrain run, "
-        "and looc-pretrain neither deletes nor mixes files it did not write. Move it, or choose another --output_dir"
+        f"Cannot {action} --output_dir {directory}: {'; '.join(problems)} is not an output of a looc-hub run, "
+        "and looc-hub neither deletes nor mixes files it did not write. Move it, or choose another --output_dir"
     )
 
 
@@ -203,16 +206,16 @@ def _foreign_in(path: Path) -> list[str]:
     return []  # logs/: each tracker writes its own formats there; the record says a run created it
 
 
-def _remove_outputs(directory: Path, record: dict[str, Any]) -> None:
+def _remove_outputs(directory: Path, record: dict[str, Any], outputs: tuple[str, ...]) -> None:
     """Remove the outputs `record` lists, once each has been checked to hold only what a run writes."""
-    for name in _recorded(record):
+    for name in _recorded(record, outputs):
         path = directory / name
         foreign = _foreign_in(path) if path.exists() or path.is_symlink() else []
         if foreign:
             raise FileExistsError(
                 _not_ours(directory, "start over in", [f"{name} (it holds files no run writes: {foreign[:10]})"])
             )
-    for name in _recorded(record):
+    for name in _recorded(record, outputs):
         path = directory / name
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
