@@ -3,6 +3,7 @@
 from ._version import __version__
 from .config import AUGMENTATIONS, VARIANTS, LooCConfig
 from .data import build_dataloader, load_image_dataset
+from .embeddings import EmbeddingIndex
 from .hub.factory import create_model
 from .hub.publish import publish
 from .hub.validation import validate_model_dir
@@ -14,6 +15,7 @@ from .views import LooCViewGenerator, LooCViews
 __all__ = [
     "AUGMENTATIONS",
     "VARIANTS",
+    "EmbeddingIndex",
     "LooCConfig",
     "LooCModel",
     "LooCViewGenerator",

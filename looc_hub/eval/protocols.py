@@ -13,6 +13,7 @@ from . import (
     knn,
     linear_probe,
     retrieval,
+    retrieval_recall,
     rotation_probe,
     sensitivity,
     space_selection,
@@ -38,6 +39,7 @@ REGISTRY: dict[str, Protocol] = {
         sensitivity.PROTOCOL,
         space_selection.PROTOCOL,
         retrieval.PROTOCOL,
+        retrieval_recall.PROTOCOL,
         FINETUNE,
     )
 }

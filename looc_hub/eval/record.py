@@ -8,7 +8,7 @@ from typing import Any
 
 __all__ = ["PERCENT_METRICS", "EvalRecord"]
 
-PERCENT_METRICS = ("top1", "top5", "accuracy", "mean_corruption_accuracy")
+PERCENT_METRICS = ("top1", "top5", "accuracy", "mean_corruption_accuracy", "recall@1", "recall@5", "recall@10", "map@r")
 """Metrics that are percentages and must lie in [0, 100]; other metrics only need to be finite numbers."""
 
 
