@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from accelerate import PartialState
-
 from looc_hub.data import load_image_dataset
 from looc_hub.embeddings import (
     DEFAULT_SHARD_ROWS,
@@ -28,6 +26,7 @@ from looc_hub.embeddings import (
     model_identity,
 )
 from looc_hub.embeddings.shards import DTYPES
+from looc_hub.embeddings.writer import process_state
 from looc_hub.training.pretrain_config import _parse_bool
 
 from ._args import HelpFormatter, add_log_level_flag
@@ -83,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def embed(args: argparse.Namespace) -> EmbedSummary:
     """Embed the dataset, then print the summary table (main process)."""
-    state = PartialState()
+    state = process_state()
     model = load_embedding_model(args.model, args.revision)
     dataset = load_image_dataset(
         args.dataset,

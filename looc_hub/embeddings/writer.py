@@ -11,6 +11,7 @@ the main process, once every shard exists (ours: lightly's and clip-retrieval's 
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -20,7 +21,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 import torch
 from accelerate import PartialState
-from accelerate.utils import gather_object
+from accelerate.utils import gather_object, parse_flag_from_env
 from datasets import Dataset, IterableDataset
 from datasets import Image as ImageFeature
 from tqdm.auto import tqdm
@@ -52,9 +53,10 @@ from .shards import (
     write_shard,
 )
 
-__all__ = ["DEFAULT_SHARD_ROWS", "EmbedSummary", "embed_dataset"]
+__all__ = ["DEFAULT_SHARD_ROWS", "EmbedSummary", "embed_dataset", "process_state"]
 
 DEFAULT_SHARD_ROWS = 10_000
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,7 @@ def embed_dataset(
     for name, value in (("shard_rows", shard_rows), ("batch_size", batch_size)):
         check_int(name, value)
     check_int("num_workers", num_workers, 0)
-    state = PartialState()
+    state = process_state()
     names = check_spaces(list(spaces or model.spaces), model.spaces)
     manifest = EmbeddingManifest(
         model_info,
@@ -127,6 +129,7 @@ def embed_dataset(
     model.eval().to(device or state.device)
     plan = _ShardPlan(dataset, shard_rows)
     written, embedded = _write_own_shards(model, plan, output_dir, manifest, state, batch_size, num_workers)
+    logger.info(f"process {state.process_index} of {state.num_processes} wrote {written} shard(s), {embedded} rows")
     state.wait_for_everyone()
     seconds = time.perf_counter() - started
     embedded = sum(gather_object([embedded]))
@@ -163,6 +166,12 @@ def _write_own_shards(
         progress.update(len(rows))
     progress.close()
     return written, embedded
+
+
+def process_state() -> PartialState:
+    """This process's place in the launch. `ACCELERATE_USE_CPU=true` makes a CPU launch gloo processes, as it does
+    for `Accelerator` (a bare `PartialState()` would see one process in each)."""
+    return PartialState(cpu=parse_flag_from_env("ACCELERATE_USE_CPU"))
 
 
 def _check_folder(output_dir: Path, manifest: EmbeddingManifest) -> EmbeddingManifest | None:
