@@ -82,19 +82,19 @@ def _add_arguments(group: argparse._ArgumentGroup) -> None:
 
 
 def _weightings(args: argparse.Namespace, model: LooCModel) -> list[dict[str, float]]:
-    return [parse_weighting(text, model.spaces) for text in args.retrieval_recall_weightings]
+    """The parsed --retrieval_recall_weightings; a bad one fails when `looc-evaluate` resolves the spaces, before
+    any feature is extracted."""
+    weightings = []
+    for text in args.retrieval_recall_weightings:
+        try:
+            weightings.append(parse_weighting(text, model.spaces))
+        except ValueError as error:
+            raise ValueError(f"--retrieval_recall_weightings {text!r}: {error}") from None
+    return weightings
 
 
 def _extra_spaces(args: argparse.Namespace, model: LooCModel) -> list[str]:
     return [name for weights in _weightings(args, model) for name in weights]
-
-
-def _check(context: EvalContext) -> list[str]:
-    try:
-        _weightings(context.args, context.model)
-    except ValueError as error:
-        return [f"--retrieval_recall_weightings: {error}"]
-    return []
 
 
 def _rankings(context: EvalContext) -> Iterator[tuple[str, dict[str, str], Tensor, Tensor]]:
@@ -134,6 +134,5 @@ PROTOCOL = Protocol(
     "image-feature-extraction",
     run=_run,
     add_arguments=_add_arguments,
-    check=_check,
     extra_spaces=_extra_spaces,
 )
