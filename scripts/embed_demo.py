@@ -164,12 +164,14 @@ def same_shape(names: list[str], row: int, query: int) -> bool:
 
 
 def choose_query(names: list[str] | None) -> int:
-    """On OpenMoji the default-tone emoji with the most skin-tone variants in the split; else row 0."""
+    """On OpenMoji the default-tone emoji with the most skin-tone variants in the split (first in the split among
+    equals); else row 0."""
     if not names:
         return 0
     hexcodes = [name.split()[-1] for name in names]
-    base, _ = Counter(base_hexcode(code) for code in hexcodes).most_common(1)[0]
-    return hexcodes.index(base) if base in hexcodes else [base_hexcode(code) for code in hexcodes].index(base)
+    present = set(hexcodes)
+    counts = Counter(base for base in map(base_hexcode, hexcodes) if base in present)
+    return hexcodes.index(max(counts, key=lambda base: (counts[base], -hexcodes.index(base))))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,110 @@
+"""Queries per second of the exact chunked torch search against FAISS, on 100k and 1M random unit vectors.
+
+Both search the same (N, 128) float32 matrix by inner product for the top 10 (FAISS's `IndexFlatIP`, also exact;
+the index build is not timed), with the same number of threads, runs alternating; the ratio is the median of the
+per-pair ratios, and the two are checked to return the same neighbours. The gallery is 128-d, one LooC space;
+a weighting of several spaces searches their concatenation (n x 128). Results: benchmarks/results/search.{json,md}.
+
+    python scripts/benchmark_search.py              # 100k and 1M rows, 256 queries, 3 pairs
+    python scripts/benchmark_search.py --quick      # 10k rows, smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import faiss
+import torch
+
+from looc_hub.embeddings.search import ExactSearch, FaissSearch
+
+REPO = Path(__file__).resolve().parents[1]
+DIM, K = 128, 10
+
+
+def queries_per_second(backend: ExactSearch | FaissSearch, queries: torch.Tensor) -> tuple[float, torch.Tensor]:
+    started = time.perf_counter()
+    _, ids = backend.search(queries, K)
+    return len(queries) / (time.perf_counter() - started), ids
+
+
+def measure(rows: int, num_queries: int, pairs: int) -> dict:
+    generator = torch.Generator().manual_seed(rows)
+    gallery = torch.nn.functional.normalize(torch.randn(rows, DIM, generator=generator), dim=1)
+    queries = torch.nn.functional.normalize(torch.randn(num_queries, DIM, generator=generator), dim=1)
+    exact, fast = ExactSearch(gallery), FaissSearch(gallery)
+    runs = []
+    for _ in range(pairs):
+        exact_qps, exact_ids = queries_per_second(exact, queries)
+        faiss_qps, faiss_ids = queries_per_second(fast, queries)
+        runs.append(
+            {"exact_qps": exact_qps, "faiss_qps": faiss_qps, "same_top_k": bool(torch.equal(exact_ids, faiss_ids))}
+        )
+        print(json.dumps({"rows": rows, **runs[-1]}), flush=True)
+    return {
+        "rows": rows,
+        "queries": num_queries,
+        "runs": runs,
+        "exact_qps": statistics.median(r["exact_qps"] for r in runs),
+        "faiss_qps": statistics.median(r["faiss_qps"] for r in runs),
+        "faiss_over_exact": statistics.median(r["faiss_qps"] / r["exact_qps"] for r in runs),
+        "same_top_k": all(r["same_top_k"] for r in runs),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--queries", type=int, default=256)
+    parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--output_dir", type=Path, default=REPO / "benchmarks" / "results")
+    args = parser.parse_args()
+    if args.quick:
+        args.rows, args.pairs = [10_000], 1
+    torch.set_num_threads(args.threads)
+    faiss.omp_set_num_threads(args.threads)
+    results = [measure(rows, args.queries, args.pairs) for rows in args.rows]
+    report = {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, faiss {faiss.__version__}",
+        "dim": DIM,
+        "k": K,
+        "threads": args.threads,
+        "load_average_after": os.getloadavg()[0],
+        "results": results,
+    }
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    (args.output_dir / "search.json").write_text(json.dumps(report, indent=2) + "\n")
+    (args.output_dir / "search.md").write_text(markdown(report))
+    print(markdown(report))
+
+
+def markdown(report: dict) -> str:
+    rows = "\n".join(
+        f"| {r['rows']:,} | {r['queries']} | {r['exact_qps']:,.0f} | {r['faiss_qps']:,.0f} | "
+        f"{r['faiss_over_exact']:.2f}x | {'yes' if r['same_top_k'] else 'NO'} |"
+        for r in report["results"]
+    )
+    return f"""# Search throughput: exact chunked torch search against FAISS
+
+{report["date"]}, {report["machine"]}. Random unit vectors, {report["dim"]}-d, top {report["k"]}, {report["threads"]}
+thread(s), medians of alternating runs. FAISS is `IndexFlatIP` (exact; build not timed). Load average after the runs:
+{report["load_average_after"]:.1f} (above the core count: other processes shared the CPU).
+
+| gallery rows | queries | exact queries/s | FAISS queries/s | FAISS / exact | same top-k |
+|---|---|---|---|---|---|
+{rows}
+"""
+
+
+if __name__ == "__main__":
+    main()
