@@ -25,7 +25,7 @@ from torch import Tensor
 
 from ..eval.similarity_search import DEFAULT_CHUNK_ROWS
 from ..eval.weighting import check_weighting, query_matrix
-from ..model import LooCModel
+from ..hub.pretrained import LooCModel
 from ..preprocessing import eval_data_config, eval_transform
 from ..spaces import check_spaces
 from .manifest import MANIFEST_NAME, EmbeddingManifest, EmbeddingsMismatchError, PartialEmbeddingsError, read_manifest

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..hub.factory import create_model
+from ..hub.pretrained import LooCModel
 from ..hub.zoo import list_models
-from ..model import LooCModel
 from .manifest import ModelIdentity, weights_sha256
 
 __all__ = ["load_embedding_model", "model_identity"]

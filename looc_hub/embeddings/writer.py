@@ -30,7 +30,7 @@ from .._atomic import FileExistsNotOursError
 from .._checks import check_int
 from ..data import IMAGE_COLUMN, LABEL_COLUMN
 from ..eval.extraction_steps import embed_images, image_batches
-from ..model import LooCModel
+from ..model import LooCNetwork
 from ..preprocessing import eval_data_config
 from ..spaces import check_spaces
 from .manifest import (
@@ -82,7 +82,7 @@ class EmbedSummary:
 
 
 def embed_dataset(
-    model: LooCModel,
+    model: LooCNetwork,
     dataset: Dataset | IterableDataset,
     output_dir: str | os.PathLike,
     *,
@@ -140,7 +140,7 @@ def embed_dataset(
 
 
 def _write_own_shards(
-    model: LooCModel,
+    model: LooCNetwork,
     plan: _ShardPlan,
     output_dir: Path,
     manifest: EmbeddingManifest,
@@ -297,7 +297,7 @@ def _paths(rows: Dataset) -> list[str | None]:
 
 @torch.no_grad()
 def _embed_rows(
-    model: LooCModel, rows: Dataset, spaces: list[str], batch_size: int, num_workers: int
+    model: LooCNetwork, rows: Dataset, spaces: list[str], batch_size: int, num_workers: int
 ) -> tuple[list[int] | None, dict[str, torch.Tensor]]:
     """(labels or None, {space: (rows, d)}) of one shard, in row order."""
     device = next(model.parameters()).device

@@ -19,20 +19,17 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
+from ..model import LooCNetwork
 from ..spaces import concat_features, space_key
 from .intervals import accuracy_ci95
 from .protocol import EvalContext, Protocol
 from .record import EvalRecord
 from .similarity_search import top_k_inner_product
 from .weighting import gallery_matrix, parse_weighting, query_matrix, weighting_text
-
-if TYPE_CHECKING:
-    from ..model import LooCModel
 
 __all__ = ["PROTOCOL", "RECALL_KS", "retrieval_scores"]
 
@@ -81,7 +78,7 @@ def _add_arguments(group: argparse._ArgumentGroup) -> None:
     )
 
 
-def _weightings(args: argparse.Namespace, model: LooCModel) -> list[dict[str, float]]:
+def _weightings(args: argparse.Namespace, model: LooCNetwork) -> list[dict[str, float]]:
     """The parsed --retrieval_recall_weightings; a bad one fails when `looc-evaluate` resolves the spaces, before
     any feature is extracted."""
     weightings = []
@@ -93,7 +90,7 @@ def _weightings(args: argparse.Namespace, model: LooCModel) -> list[dict[str, fl
     return weightings
 
 
-def _extra_spaces(args: argparse.Namespace, model: LooCModel) -> list[str]:
+def _extra_spaces(args: argparse.Namespace, model: LooCNetwork) -> list[str]:
     return [name for weights in _weightings(args, model) for name in weights]
 
 
