@@ -19,6 +19,7 @@ _EXPORTS = {
     "LooCModel": "hub.pretrained",
     "LooCViewGenerator": "views",
     "LooCViews": "views",
+    "EmbeddingIndex": "embeddings",
     "ZooEntry": "hub.zoo",
     "build_dataloader": "data",
     "create_model": "hub.factory",
@@ -33,6 +34,7 @@ _EXPORTS = {
 __all__ = [
     "AUGMENTATIONS",
     "VARIANTS",
+    "EmbeddingIndex",
     "LooCConfig",
     "LooCModel",
     "LooCViewGenerator",

@@ -24,7 +24,9 @@ COMMANDS = {name: target.split(":")[0] for name, target in SCRIPTS.items()}
 
 def test_every_command_is_declared_and_resolves_to_a_callable_main():
     assert set(SCRIPTS) == {"looc-pretrain", "looc-evaluate", "looc-finetune", "looc-publish", "looc-export"} | {
-        "looc-recipes"
+        "looc-recipes",
+        "looc-embed",
+        "looc-search",
     }
     for name, target in SCRIPTS.items():
         module, _, function = target.partition(":")
@@ -85,7 +87,7 @@ def test_a_bad_field_value_is_a_usage_error_naming_the_choices(capsys):
 
 
 def test_commands_run_as_modules_as_accelerate_launch_m_does():
-    for module in ("looc_hub.cli.pretrain", "looc_hub.cli.evaluate", "looc_hub.cli.recipes"):
+    for module in ("looc_hub.cli.pretrain", "looc_hub.cli.evaluate", "looc_hub.cli.recipes", "looc_hub.cli.embed"):
         done = subprocess.run(
             [sys.executable, "-m", module, "--help"], cwd=REPO, capture_output=True, text=True, timeout=120
         )

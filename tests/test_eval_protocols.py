@@ -30,6 +30,7 @@ CARD_NAMES = {  # what published cards say: changing one changes every card's mo
     "head_contribution": ("head contribution", "image-feature-extraction"),
     "sensitivity": ("sensitivity", "image-feature-extraction"),
     "space_selection": ("space selection", "image-feature-extraction"),
+    "retrieval_recall": ("retrieval Recall@k / mAP@R", "image-feature-extraction"),
     "finetune": ("fine-tuning", "image-classification"),
 }
 

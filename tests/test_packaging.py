@@ -73,7 +73,7 @@ def test_the_metadata_declares_the_commands_licence_dependencies_and_description
     description = metadata.get_payload()
     assert description.startswith("# looc-hub") and "scripts/setup.sh" not in description
     entry_points = wheel.read(info.replace("METADATA", "entry_points.txt")).decode()
-    for command in ("looc-pretrain", "looc-evaluate", "looc-finetune", "looc-publish", "looc-export"):
+    for command in ("looc-pretrain", "looc-evaluate", "looc-finetune", "looc-publish", "looc-export", "looc-embed"):
         assert f"{command} = looc_hub.cli." in entry_points
 
 

@@ -16,6 +16,7 @@ from . import (
     knn,
     linear_probe,
     retrieval,
+    retrieval_recall,
     rotation_probe,
     sensitivity,
     space_selection,
@@ -42,6 +43,7 @@ MODULES = (
     sensitivity,
     space_selection,
     retrieval,
+    retrieval_recall,
     finetuned,
 )
 """The modules that declare protocols, each in its `PROTOCOLS`, in the table's order."""

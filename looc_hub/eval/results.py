@@ -169,6 +169,8 @@ def results_table(records: Sequence[EvalRecord]) -> str:
         column = record.protocol + ("" if record.metric in ("top1", "accuracy") else f" {record.metric}")
         if "shots" in record.params:
             column += f" {record.params['shots']}-shot"
+        if "weights" in record.params:  # a weighting of the key's spaces (retrieval_recall)
+            column += f" [{record.params['weights']}]"
         digits = 1 if record.metric in percent else 2
         cell = f"{record.value:.{digits}f}" + (f"±{record.ci95:.{digits}f}" if record.ci95 is not None else "")
         tables.setdefault((record.dataset, record.split), {}).setdefault(record.space, {})[column] = cell

@@ -1,0 +1,313 @@
+"""Embed a whole dataset into Parquet shards: bounded memory, resumable, one or several processes.
+
+The rows are cut into shards of `shard_rows`; process p of P writes shards p, p + P, ... that are not on disk yet,
+each one read, decoded (the data loader, `num_workers` processes overlapping the model), embedded in every space
+from one backbone pass per batch (`looc_hub.eval.extraction_steps`, the model's evaluation preprocessing) and
+written atomically. Memory holds one shard's vectors, never the dataset's. A killed run rerun with the same
+arguments writes only the missing shards, so the folder ends with every row once, the same rows an uninterrupted
+run writes; a finished run is a no-op. The manifest is written when the run starts and completed at the end by
+the main process, once every shard exists (ours: lightly's and clip-retrieval's embedders write one file per run).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow.compute as pc
+import torch
+from accelerate import PartialState
+from accelerate.utils import gather_object, parse_flag_from_env
+from datasets import Dataset, IterableDataset
+from datasets import Image as ImageFeature
+from tqdm.auto import tqdm
+
+from .._atomic import FileExistsNotOursError
+from .._checks import check_int
+from ..data import IMAGE_COLUMN, LABEL_COLUMN
+from ..eval.extraction_steps import embed_images, image_batches
+from ..model import LooCNetwork
+from ..preprocessing import eval_data_config
+from ..spaces import check_spaces
+from .manifest import (
+    MANIFEST_NAME,
+    DatasetInfo,
+    EmbeddingManifest,
+    EmbeddingsMismatchError,
+    ModelIdentity,
+    read_manifest,
+    write_manifest,
+)
+from .shards import (
+    DTYPES,
+    SHARD_FOLDER,
+    STALE_SHARD,
+    find_shard,
+    shard_name,
+    shard_row_count,
+    shard_schema,
+    write_shard,
+)
+
+__all__ = ["DEFAULT_SHARD_ROWS", "EmbedSummary", "embed_dataset", "process_state"]
+
+DEFAULT_SHARD_ROWS = 10_000
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EmbedSummary:
+    """What a `looc-embed` run did (this process's share of the work, the folder's totals)."""
+
+    output_dir: Path
+    rows: int
+    spaces: dict[str, int]
+    shards: int
+    shards_written: int
+    """By this process in this run (0 for a finished folder)."""
+    rows_embedded: int
+    """By all processes in this run."""
+    seconds: float
+    """This run's embedding time (the slowest process's)."""
+    processes: int
+    already_complete: bool
+
+    @property
+    def images_per_second(self) -> float:
+        return self.rows_embedded / self.seconds if self.seconds > 0 else 0.0
+
+
+def embed_dataset(
+    model: LooCNetwork,
+    dataset: Dataset | IterableDataset,
+    output_dir: str | os.PathLike,
+    *,
+    model_info: ModelIdentity,
+    dataset_info: DatasetInfo,
+    spaces: Sequence[str] | None = None,
+    dtype: str = "float32",
+    shard_rows: int = DEFAULT_SHARD_ROWS,
+    batch_size: int = 256,
+    num_workers: int = 1,
+    device: torch.device | str | None = None,
+) -> EmbedSummary:
+    """Embed `dataset` (a `load_image_dataset` split) into `output_dir`; call it in every process of a launch.
+
+    Raises:
+        EmbeddingsMismatchError: `output_dir` holds another model's, dataset's or setting's embeddings.
+        FileExistsNotOursError: `output_dir` holds files that no embeddings run wrote.
+    """
+    if dtype not in DTYPES:
+        raise ValueError(f"Unknown dtype {dtype!r}; choices: {list(DTYPES)}")
+    for name, value in (("shard_rows", shard_rows), ("batch_size", batch_size)):
+        check_int(name, value)
+    check_int("num_workers", num_workers, 0)
+    state = process_state()
+    names = check_spaces(list(spaces or model.spaces), model.spaces)
+    manifest = EmbeddingManifest(
+        model_info,
+        dataset_info,
+        {name: model.embedding_dim(name) for name in names},
+        dtype,
+        {key: list(value) if isinstance(value, tuple) else value for key, value in eval_data_config(model).items()},
+        shard_rows,
+    )
+    output_dir = Path(output_dir)
+    existing = _check_folder(output_dir, manifest)  # every process raises the same error, so none waits forever
+    if existing is not None and existing.complete:
+        return _summary(output_dir, existing, 0, 0, 0.0, state.num_processes, already_complete=True)
+    state.wait_for_everyone()
+    if state.is_main_process:
+        _start(output_dir, manifest, fresh=existing is None)
+    state.wait_for_everyone()
+
+    started = time.perf_counter()
+    model.eval().to(device or state.device)
+    plan = _ShardPlan(dataset, shard_rows)
+    written, embedded = _write_own_shards(model, plan, output_dir, manifest, state, batch_size, num_workers)
+    logger.info(f"process {state.process_index} of {state.num_processes} wrote {written} shard(s), {embedded} rows")
+    state.wait_for_everyone()
+    seconds = time.perf_counter() - started
+    embedded = sum(gather_object([embedded]))
+    if state.is_main_process:
+        _complete(output_dir, manifest, plan.counted)
+    state.wait_for_everyone()
+    return _summary(output_dir, manifest, written, embedded, seconds, state.num_processes, already_complete=False)
+
+
+def _write_own_shards(
+    model: LooCNetwork,
+    plan: _ShardPlan,
+    output_dir: Path,
+    manifest: EmbeddingManifest,
+    state: PartialState,
+    batch_size: int,
+    num_workers: int,
+) -> tuple[int, int]:
+    """(shards, rows) this process wrote: its shards (index % processes) not on disk yet."""
+    split, shard_rows = manifest.dataset.split, manifest.shard_rows
+    schema = shard_schema(manifest.spaces, manifest.dtype, labelled=manifest.dataset.label_column is not None)
+    count = -(-plan.total // shard_rows) if plan.total is not None else 0  # a stream's count: known at its end
+
+    def todo(index: int) -> bool:
+        return index % state.num_processes == state.process_index and find_shard(output_dir, split, index) is None
+
+    written = embedded = 0
+    progress = tqdm(total=plan.total, unit="img", desc="embedding", disable=None if state.is_main_process else True)
+    for index, rows in plan.shards(todo):
+        ids = range(index * shard_rows, index * shard_rows + len(rows))
+        labels, vectors = _embed_rows(model, rows, list(manifest.spaces), batch_size, num_workers)
+        write_shard(output_dir / shard_name(split, index, count), schema, list(ids), _paths(rows), labels, vectors)
+        written, embedded = written + 1, embedded + len(rows)
+        progress.update(len(rows))
+    progress.close()
+    return written, embedded
+
+
+def process_state() -> PartialState:
+    """This process's place in the launch. `ACCELERATE_USE_CPU=true` makes a CPU launch gloo processes, as it does
+    for `Accelerator` (a bare `PartialState()` would see one process in each)."""
+    return PartialState(cpu=parse_flag_from_env("ACCELERATE_USE_CPU"))
+
+
+def _check_folder(output_dir: Path, manifest: EmbeddingManifest) -> EmbeddingManifest | None:
+    """The folder's manifest when it holds this run's embeddings (None when the folder is empty or absent)."""
+    existing = read_manifest(output_dir)
+    if existing is None:
+        others = sorted(path.name for path in output_dir.iterdir()) if output_dir.is_dir() else []
+        if output_dir.exists() and not output_dir.is_dir():
+            raise FileExistsNotOursError(f"--output_dir {output_dir} is a file; embeddings go into a folder")
+        if others:
+            raise FileExistsNotOursError(
+                f"--output_dir {output_dir} holds files no looc-embed run wrote ({others[:5]}) and no {MANIFEST_NAME}; "
+                "choose an empty or new folder"
+            )
+        return None
+    differences = existing.differences(manifest)
+    if differences:
+        raise EmbeddingsMismatchError(
+            f"--output_dir {output_dir} holds the embeddings of model {existing.model.describe()} on "
+            f"{existing.dataset.describe()}; this run is model {manifest.model.describe()} on "
+            f"{manifest.dataset.describe()} (differing: {differences}). Choose another --output_dir"
+        )
+    return existing
+
+
+def _start(output_dir: Path, manifest: EmbeddingManifest, fresh: bool) -> None:
+    """Write the incomplete manifest of a new run; on a resumed one, remove the temporary shards a kill left."""
+    (output_dir / SHARD_FOLDER).mkdir(parents=True, exist_ok=True)
+    if fresh:
+        write_manifest(output_dir, manifest)
+    for path in (output_dir / SHARD_FOLDER).iterdir():
+        if STALE_SHARD.fullmatch(path.name):
+            path.unlink()
+
+
+def _complete(output_dir: Path, manifest: EmbeddingManifest, total: int) -> None:
+    """Check that every shard is there with its rows (a stream's get their count in their names), then mark the
+    manifest complete."""
+    shards, missing = [], []
+    count = -(-total // manifest.shard_rows)
+    for index in range(count):
+        name = shard_name(manifest.dataset.split, index, count)
+        found = find_shard(output_dir, manifest.dataset.split, index)
+        expected = min(manifest.shard_rows, total - index * manifest.shard_rows)
+        if found is None or shard_row_count(found) != expected:
+            missing.append(name)
+            continue
+        if found != output_dir / name:
+            os.replace(found, output_dir / name)
+        shards.append({"file": name, "first_id": index * manifest.shard_rows, "rows": expected})
+    if missing:
+        raise RuntimeError(
+            f"{len(missing)} shard(s) missing or short in {output_dir} after every process finished: {missing[:5]}; "
+            "rerun the same command to write them"
+        )
+    manifest.complete, manifest.rows, manifest.shards = True, total, shards
+    write_manifest(output_dir, manifest)
+
+
+def _summary(
+    output_dir: Path,
+    manifest: EmbeddingManifest,
+    written: int,
+    embedded: int,
+    seconds: float,
+    processes: int,
+    *,
+    already_complete: bool,
+) -> EmbedSummary:
+    final = read_manifest(output_dir) or manifest
+    return EmbedSummary(
+        output_dir,
+        final.rows or 0,
+        dict(final.spaces),
+        len(final.shards),
+        written,
+        embedded,
+        seconds,
+        processes,
+        already_complete,
+    )
+
+
+class _ShardPlan:
+    """The shards of a split, in order; for a stream the rows are counted as it is read (every process reads it)."""
+
+    def __init__(self, dataset: Dataset | IterableDataset, shard_rows: int) -> None:
+        self.dataset, self.shard_rows = dataset, shard_rows
+        self.total = len(dataset) if isinstance(dataset, Dataset) else None
+        self.counted = self.total or 0
+
+    def shards(self, todo: Callable[[int], bool]) -> Iterator[tuple[int, Dataset]]:
+        """(index, rows) of each shard for which `todo(index)`."""
+        if isinstance(self.dataset, Dataset):
+            for index in range(-(-len(self.dataset) // self.shard_rows)):
+                if todo(index):
+                    stop = min(len(self.dataset), (index + 1) * self.shard_rows)
+                    yield index, self.dataset.select(range(index * self.shard_rows, stop))
+            return
+        yield from self._stream_shards(todo)
+
+    def _stream_shards(self, todo: Callable[[int], bool]) -> Iterator[tuple[int, Dataset]]:
+        undecoded = self.dataset.cast_column(IMAGE_COLUMN, ImageFeature(decode=False))
+        buffer: list[dict] = []
+        index = 0
+        for row in undecoded:
+            self.counted += 1
+            if todo(index):
+                buffer.append(row)
+            if self.counted % self.shard_rows == 0:
+                if buffer:
+                    yield index, Dataset.from_list(buffer, features=undecoded.features)
+                buffer, index = [], index + 1
+        if buffer:
+            yield index, Dataset.from_list(buffer, features=undecoded.features)
+
+
+def _paths(rows: Dataset) -> list[str | None]:
+    """Each row's image file where the source has one (None for images stored as bytes)."""
+    images = rows.cast_column(IMAGE_COLUMN, ImageFeature(decode=False)).with_format("arrow")[IMAGE_COLUMN]
+    return pc.struct_field(images, "path").to_pylist()
+
+
+@torch.no_grad()
+def _embed_rows(
+    model: LooCNetwork, rows: Dataset, spaces: list[str], batch_size: int, num_workers: int
+) -> tuple[list[int] | None, dict[str, torch.Tensor]]:
+    """(labels or None, {space: (rows, d)}) of one shard, in row order."""
+    device = next(model.parameters()).device
+    vectors: dict[str, list[torch.Tensor]] = {space: [] for space in spaces}
+    labels: list[int] = []
+    for images, batch_labels in image_batches(rows, model, batch_size=batch_size, num_workers=num_workers):
+        out = embed_images(model, images.to(device), spaces)
+        for space in spaces:
+            vectors[space].append(out[space].float().cpu())
+        if batch_labels is not None:
+            labels += batch_labels.tolist()
+    labelled = LABEL_COLUMN in rows.column_names
+    return (labels if labelled else None), {space: torch.cat(parts) for space, parts in vectors.items()}
