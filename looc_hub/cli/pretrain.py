@@ -8,8 +8,9 @@ is a flag, and flags override the recipe. `accelerate launch` runs `training/pre
 `-m looc_hub.cli.pretrain` from an install. `pretrain` reads top to bottom: checks, Accelerator, model +
 objective, data, optimiser, `prepare`, schedule, resume, the loop (`looc_hub.training.loop`: views -> objective ->
 backward -> step -> momentum update, periodic checkpoints and kNN monitor), and at the end a Hub-format model
-directory (`<output_dir>/model`) with a card stating the recipe and the kNN results, and a results table. See
-docs/pretraining.md for multi-node launch configs.
+directory (`<output_dir>/model`) with a card stating the recipe and the kNN results, and a results table.
+SIGTERM / SIGUSR1 (SLURM's warnings) write a checkpoint at the next step boundary and exit with code 75; rerun
+with `--resume latest` to continue exactly. See docs/pretraining.md for multi-node launch configs and SLURM.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from looc_hub.objective import LooCObjective, check_queue_fits_dataset
 from looc_hub.training import CheckpointManager, JSONLTracker, PretrainConfig, TrainingProgress, cosine_with_warmup
 from looc_hub.training.curves import plot_training_curves
 from looc_hub.training.loop import TrainingLoop
+from looc_hub.training.preemption import EXIT_STOPPED, StopRequest, TrainingStopped
 from looc_hub.training.run_dir import RESUME_FIELDS, check_resumed_step, prepare_output_dir
 from looc_hub.training.tracking import check_trackers_installed
 from looc_hub.training.trained_model import write_trained_model
@@ -63,7 +65,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         config = PretrainConfig.from_parsed(values)
     except (TypeError, ValueError) as error:  # a bad recipe or flag value: the usage line and the reason
         parser.error(str(error))
-    pretrain(config)
+    try:
+        pretrain(config)
+    except TrainingStopped:  # SIGTERM / SIGUSR1: checkpoint written; a requeued job resumes with --resume latest
+        raise SystemExit(EXIT_STOPPED) from None
 
 
 def pretrain(config: PretrainConfig) -> dict[str, Any]:
@@ -108,8 +113,17 @@ def pretrain(config: PretrainConfig) -> dict[str, Any]:
         checkpoints=checkpoints,
         total_steps=total_steps,
         knn_data=load_knn_data(config),
+        stop=StopRequest().install(),
     )
-    loop.run()
+    try:
+        loop.run()
+    except TrainingStopped as stopped:
+        logger.warning(str(stopped), main_process_only=True)
+        accelerator.wait_for_everyone()
+        accelerator.end_training()
+        raise
+    finally:
+        loop.stop.restore()
 
     agree = queues_agree(accelerator, loop.unwrapped.queue)
     summary = {"world_size": accelerator.num_processes, "steps": progress.step, "queues_agree": agree}
