@@ -70,7 +70,8 @@ def stop_one_process_after(command: list[str], output_dir: Path, step: int) -> s
     while not (metrics.is_file() and f'"step": {step},' in metrics.read_text()) and launcher.poll() is None:
         assert time.monotonic() < deadline, "the run never reached the step"
         time.sleep(0.2)
-    (rank1,) = [p for p in psutil.Process(launcher.pid).children(recursive=True) if p.environ().get("RANK") == "1"]
+    ranked = [p for p in psutil.Process(launcher.pid).children(recursive=True) if p.environ().get("RANK") == "1"]
+    (rank1,) = [p for p in ranked if p.ppid() not in {q.pid for q in ranked}]  # not its DataLoader worker
     rank1.send_signal(signal.SIGUSR1)
     stdout, stderr = launcher.communicate(timeout=900)
     return subprocess.CompletedProcess(command, launcher.returncode, stdout, stderr)
