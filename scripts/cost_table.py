@@ -35,7 +35,7 @@ from looc_hub.views import LooCViewGenerator
 REPO = Path(__file__).resolve().parents[1]
 # Training images of CMC's ImageNet-100 as commonly reported; looc-build-in100 prints your copy's exact count.
 IN100_TRAIN_IMAGES = 126_689
-GPUS = {"H100 SXM": 989e12, "A100 SXM": 312e12}  # bf16 dense peak FLOP/s (NVIDIA's data sheets)
+GPUS = {"H100 SXM": 989e12, "H200 SXM": 989e12, "A100 SXM": 312e12}  # bf16 dense peak FLOP/s (NVIDIA's data sheets)
 
 
 def method_of(name: str, variant: str) -> str:
@@ -134,7 +134,6 @@ def main() -> None:
     parser.add_argument("--suffixes", nargs="+", default=[".in100", ".in100_r", ".in100_crt"])
     parser.add_argument("--output-dir", type=Path, default=REPO / "benchmarks" / "results")
     args = parser.parse_args()
-    torch.set_num_threads(1)
     report = {
         "gpu": args.gpu,
         "peak_bf16_flops": GPUS[args.gpu],
