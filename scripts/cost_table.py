@@ -63,6 +63,9 @@ def measured_rates(path: Path | None) -> tuple[dict[str, float], str]:
     if path is None:
         return {}, ""
     report = json.loads(path.read_text())
+    measured_on = (report["meta"]["backbone"], report["meta"]["image_size"])
+    if measured_on != ("resnet50", 224):
+        raise ValueError(f"{path} measured {measured_on}; the ImageNet-100 entries train ('resnet50', 224)")
     rates: dict[str, tuple[int, float]] = {}
     for row in report["results"]:
         if row["batch_size"] >= rates.get(row["method"], (0, 0.0))[0]:
