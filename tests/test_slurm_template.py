@@ -28,6 +28,6 @@ def test_the_template_is_valid_bash_with_the_signal_and_requeue_lines():
     assert TEMPLATE.parent == accelerate_config_path("multi_node_4x8").parent  # beside the multi-node config
 
 
-def test_the_template_is_package_data():
+def test_the_template_and_the_imagenet100_list_are_package_data():
     package_data = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
-    assert "recipes/accelerate/*.sbatch" in package_data["looc_hub"]
+    assert {"recipes/accelerate/*.sbatch", "data/imagenet100.txt"} <= set(package_data["looc_hub"])

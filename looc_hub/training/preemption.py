@@ -2,8 +2,8 @@
 
 SLURM sends SIGTERM before it preempts (or cancels) a job and, with `#SBATCH --signal=USR1@120`, SIGUSR1 that
 many seconds before the time limit. The handler only records the signal; the loop asks at each step boundary,
-all processes agree (a sum over processes, so a signal seen by one rank stops all at the same step, and no
-collective is left waiting), the checkpoint is written, and the command exits with `EXIT_STOPPED` = 75
+all processes agree (a sum over processes of one number per step, so a signal seen by one rank stops all at the
+same step, and no collective is left waiting), the checkpoint is written, and the command exits with `EXIT_STOPPED` = 75
 (EX_TEMPFAIL, "try again later"). `--resume latest` then continues exactly where it stopped (ours; the paper ran
 without preemption).
 """
