@@ -27,6 +27,7 @@ from safetensors.torch import load_file
 from looc_hub import LooCModel
 from looc_hub.data.imagenet100 import IMAGENET100_CLASSES
 from looc_hub.data.imagenet100_build import build_imagenet100
+from looc_hub.eval.results import load_results
 from looc_hub.hub.publish import attach_results
 from looc_hub.training.preemption import EXIT_STOPPED
 from tests.imagenet_tree import write_imagenet_tree
@@ -108,9 +109,9 @@ def test_looc_r50_in100_two_processes_stop_resume_evaluate_card_publish(imagenet
     run([sys.executable, "-m", "looc_hub.cli.evaluate", "--model", str(straight / "model"), "--dataset",
          str(imagenet100), "--test_split", "validation", "--protocols", "knn", "linear_probe", "--spaces", "backbone",
          "invariant", "--output_dir", str(evaluation), "--batch_size", "20"])  # fmt: skip
-    results = json.loads((evaluation / "results.json").read_text())
-    protocols = {record["protocol"] for record in results["records"]}
-    assert protocols == {"knn", "linear_probe"}
+    records = load_results(evaluation / "results.json").results
+    assert {record.protocol for record in records} == {"knn", "linear_probe"}
+    assert {record.space for record in records} == {"backbone", "invariant"}
     attach_results(straight / "model", evaluation / "results.json")
     card = (straight / "model" / "README.md").read_text()
     assert "model-index" in card and "linear" in card.lower()
