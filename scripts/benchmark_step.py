@@ -123,10 +123,9 @@ def phased_step(objective: LooCObjective, optimizer: torch.optim.Optimizer, view
 
 def benchmark(method: str, batch_size: int, args: argparse.Namespace, device: torch.device) -> dict:
     torch.manual_seed(0)
-    config = LooCConfig(
-        backbone=args.backbone, image_size=args.image_size, queue_size=args.queue_size, **METHODS[method]
-    )
-    objective = LooCObjective(LooCModel(config), bn_groups=args.bn_groups).to(device).train()
+    config = LooCConfig(backbone=args.backbone, image_size=args.image_size, **METHODS[method])
+    objective = LooCObjective(LooCModel(config), queue_size=args.queue_size, bn_groups=args.bn_groups)
+    objective = objective.to(device).train()
     if args.channels_last:
         objective = objective.to(memory_format=torch.channels_last)
     backbone = copy.deepcopy(objective.query_encoder.backbone)

@@ -48,8 +48,8 @@ def method_of(name: str, variant: str) -> str:
 def step_flops_per_image(name: str, batch: int = 2) -> float:
     """FLOPs of one training step per image (views excluded), counted on the entry's objective."""
     torch.manual_seed(0)
-    config = get_zoo_entry(name).config.replace(queue_size=64)  # the queue's length barely moves the FLOPs
-    objective = LooCObjective(LooCModel(config), bn_groups=1).train()
+    config = get_zoo_entry(name).config
+    objective = LooCObjective(LooCModel(config), queue_size=64, bn_groups=1).train()  # the queue barely moves FLOPs
     side = round(1.25 * config.image_size)  # the training canvas
     canvas = torch.randint(0, 256, (batch, 3, side, side), dtype=torch.uint8)
     views = LooCViewGenerator.from_config(config)(canvas, generator=torch.Generator().manual_seed(0))

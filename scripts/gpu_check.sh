@@ -48,7 +48,7 @@ if [ "$QUICK" = 1 ]; then
     LOADER_ARGS=(--generated 32 --batches 1 --batch-size 16 --workers 1)
     COST_ARGS=(--suffixes .in100)  # projected only: the quick step benchmark measured no ResNet-50
     COST_LIMIT=600  # FLOPs of 3 ResNet-50 steps counted on 2 busy CPU cores
-    DEMO_ARGS=(--max_steps 3 --batch_size 16 --num_workers 0 --model_overrides "{queue_size: 256}" --eval_split null)
+    DEMO_ARGS=(--max_steps 3 --batch_size 16 --num_workers 0 --queue_size 256 --eval_split null)
 else
     DEVICE=cuda
     GPU=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -n 1)

@@ -36,7 +36,7 @@ from tests.pretrain_runs import REPO, SCRIPT, accelerate_cpu_launcher, logged_lo
 pytestmark = pytest.mark.slow
 
 # Steps, batch (per process; 2 x 4 = 8 per step) and queue length: the only changes to the shipped recipes.
-SMALL = ["--batch_size", "4", "--model_overrides", "{queue_size: 16}", "--num_workers", "1", "--log_every_steps", "1"]
+SMALL = ["--batch_size", "4", "--queue_size", "16", "--num_workers", "1", "--log_every_steps", "1"]
 STEPS = ["--max_steps", "3", "--checkpoint_every_steps", "1000"]
 
 
