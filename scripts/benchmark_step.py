@@ -1,26 +1,35 @@
 """Step time of LooC pretraining against the network compute no implementation can avoid (issue 4, req. 8).
 
     python scripts/benchmark_step.py                      # resnet18, 64 px, CPU (1 thread), batch 32 and 64
-    python scripts/benchmark_step.py --device cuda --image-size 224 --batch-sizes 64 128 --output-name step_cuda
+    python scripts/benchmark_step.py --backbone resnet50 --image-size 224 --batch-sizes 4 --steps 2 --warmup 1 \
+        --queue-size 1024 --output-name step_r50_224_cpu    # the paper's models, on CPU (about 6 img/s)
+    python scripts/benchmark_step.py --device cuda --backbone resnet50 --image-size 224 --batch-sizes 32 64 \
+        --output-name step_r50_224_cuda                    # bf16 autocast + channels-last by default on CUDA
 
-For each method (LooC with colour + rotation: 3 spaces and 3 keys; MoCo v2: 1 space and 1 key) and batch size,
-three measurements are interleaved step by step, so that changing machine load hits them alike:
+For each method (LooC with colour + rotation: 3 spaces and 3 keys; LooC++: the same with its own last stage per
+head; MoCo v2: 1 space and 1 key) and batch size, four measurements are interleaved step by step, so that changing
+machine load hits them alike:
+- bare backbone: timm's backbone alone (no heads) forward + backward on the step's B query images, what a
+  supervised step on the same batch costs: step / bare backbone is the method's price in supervised steps;
 - network compute: the query encoder's forward + backward on B images plus the key encoder's forward on the
   (n+1)·B key images, with a trivial loss: the floor any implementation of the method pays;
 - step: what training runs, `objective(views)`, backward, optimiser step, momentum update (views excluded);
 - the same step re-enacted phase by phase with the objective's own parts, for the breakdown: key forward,
   query forward + backward, loss, queue + momentum update, optimiser; and, once per step, the views.
-The three run in a rotating order. The overhead ratio is median step time / median network compute (target
-<= 1.10; lightly 1.6's MoCo v2 step costs 1.03-1.06x its network compute). Writes
-`<output-dir>/<output-name>.{json,md}`.
+They run in a rotating order. The overhead ratio is median step time / median network compute (target
+<= 1.10; lightly 1.6's MoCo v2 step costs 1.03-1.06x its network compute). Also: the views' share of a step with
+views, images/s (B / (step + views)), and peak memory (CUDA: the allocator's peak per method; CPU: the process's
+peak resident set so far, which only grows). Writes `<output-dir>/<output-name>.{json,md}`.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import platform
+import resource
 import statistics
 import time
 from collections import defaultdict
@@ -36,6 +45,7 @@ from looc_hub.views import LooCViewGenerator, LooCViews
 
 METHODS = {
     "LooC": {"augmentations": ("color", "rotation"), "invariant_augmentations": ()},
+    "LooC++": {"augmentations": ("color", "rotation"), "invariant_augmentations": (), "variant": "looc++"},
     "MoCo v2": {"augmentations": (), "invariant_augmentations": ("color",)},
 }
 PHASES = ("views", "key_forward", "query_forward_backward", "loss", "queue_momentum", "optimizer")
@@ -65,6 +75,12 @@ class Stopwatch:
     def _synchronize(self) -> None:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
+
+
+def bare_backbone(backbone: torch.nn.Module, views: LooCViews, watch: Stopwatch) -> None:
+    with watch("bare_backbone"):
+        backbone(views.query).sum().backward()
+    backbone.zero_grad(set_to_none=True)
 
 
 def network_compute(
@@ -110,20 +126,29 @@ def benchmark(method: str, batch_size: int, args: argparse.Namespace, device: to
     config = LooCConfig(backbone=args.backbone, image_size=args.image_size, **METHODS[method])
     objective = LooCObjective(LooCModel(config), queue_size=args.queue_size, bn_groups=args.bn_groups)
     objective = objective.to(device).train()
+    if args.channels_last:
+        objective = objective.to(memory_format=torch.channels_last)
+    backbone = copy.deepcopy(objective.query_encoder.backbone)
     optimizer = torch.optim.SGD(objective.query_encoder.parameters(), lr=0.03, momentum=0.9, weight_decay=1e-4)
     generator = LooCViewGenerator.from_config(config)
     canvas_size = round(1.25 * args.image_size)  # the training script's default canvas
     canvas = torch.randint(0, 256, (batch_size, 3, canvas_size, canvas_size), dtype=torch.uint8, device=device)
 
     watch = Stopwatch(device)
-    measurements = [network_compute, training_step, phased_step]
+    measurements = [network_compute, training_step, phased_step, None]  # None: the bare backbone
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
     for step in range(args.warmup + args.steps):
         if step == args.warmup:
             watch.seconds.clear()
         with watch("views"):
             views = generator(canvas)
-        for measure in measurements[step % 3 :] + measurements[: step % 3]:  # rotated: no order favoured
-            measure(objective, optimizer, views, watch)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
+            for measure in measurements[step % 4 :] + measurements[: step % 4]:  # rotated: no order favoured
+                if measure is None:
+                    bare_backbone(backbone, views, watch)
+                else:
+                    measure(objective, optimizer, views, watch)
 
     seconds = dict(watch.seconds)
     seconds["query_forward_backward"] = [
@@ -131,15 +156,26 @@ def benchmark(method: str, batch_size: int, args: argparse.Namespace, device: to
     ]
     median_ms = {name: 1000 * statistics.median(values) for name, values in seconds.items()}
     network = median_ms["network_compute"]
+    with_views = median_ms["step"] + median_ms["views"]
+    if device.type == "cuda":
+        peak_mb = torch.cuda.max_memory_allocated(device) / 2**20
+    else:  # ru_maxrss: KiB on Linux
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
         "method": method,
         "spaces": len(config.head_names),  # = key views
         "batch_size": batch_size,
-        "median_ms": {name: round(median_ms[name], 2) for name in (*PHASES, "step", "network_compute")},
+        "median_ms": {
+            name: round(median_ms[name], 2) for name in (*PHASES, "step", "network_compute", "bare_backbone")
+        },
         "phases_sum_ms": round(sum(median_ms[name] for name in PHASES if name != "views"), 2),
         "step_over_network": round(median_ms["step"] / network, 3),
         "extras_over_network": round(sum(median_ms[name] for name in EXTRAS) / network, 3),
-        "step_with_views_over_network": round((median_ms["step"] + median_ms["views"]) / network, 3),
+        "step_with_views_over_network": round(with_views / network, 3),
+        "step_over_bare_backbone": round(median_ms["step"] / median_ms["bare_backbone"], 3),
+        "views_share": round(median_ms["views"] / with_views, 3),
+        "images_per_s": round(1000 * batch_size / with_views, 2),
+        "peak_memory_mb": round(peak_mb, 1),
     }
 
 
@@ -148,7 +184,7 @@ def markdown(report: dict) -> str:
     lines = [
         "# Step-time breakdown (`scripts/benchmark_step.py`)",
         "",
-        f"{meta['backbone']}, {meta['image_size']} px, queue {meta['queue_size']} per space, "
+        f"{meta['backbone']}, {meta['image_size']} px, {meta['precision']}, queue {meta['queue_size']} per space, "
         f"{meta['bn_groups']} BatchNorm group(s) (one-process Shuffle-BN), {meta['device']} "
         f"({meta['threads']} torch threads), torch {meta['torch']}; median of {meta['steps']} steps after "
         f"{meta['warmup']} warm-up steps; clock: {meta['clock']}; load average {meta['load_average_before']} "
@@ -158,6 +194,9 @@ def markdown(report: dict) -> str:
         " step (BatchNorm groups included) excludes",
         "views (the phase columns re-enact it one part at a time; their sum, without views, should be close).",
         "Extras = loss + queue and momentum update + optimiser, the phases that are not network compute.",
+        "Bare backbone = timm's backbone alone, forward + backward on the B query images (a supervised step's"
+        " network cost). Views' share = views / (step + views); images/s = B / (step + views);",
+        f"peak memory: {meta['peak_memory']}.",
         "",
         "| method | batch | views | key fwd | query fwd+bwd | loss | queue+momentum | optimiser | phases sum "
         "| step | network | **step / network** | extras / network | (step + views) / network |",
@@ -174,6 +213,17 @@ def markdown(report: dict) -> str:
         )
     peer = "Peer: lightly 1.6's MoCo v2 step, 1.03-1.06x its network compute."
     lines += ["", f"Target: step / network <= 1.10. {peer}", ""]
+    lines += [
+        "| method | batch | bare backbone | **step / bare backbone** | views' share | images/s | peak memory (MB) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in report["results"]:
+        lines.append(
+            f"| {row['method']} | {row['batch_size']} | {row['median_ms']['bare_backbone']} "
+            f"| **{row['step_over_bare_backbone']}** | {row['views_share']:.1%} | {row['images_per_s']} "
+            f"| {row['peak_memory_mb']} |"
+        )
+    lines.append("")
     steps = {(row["method"], row["batch_size"]): row["median_ms"]["step"] for row in report["results"]}
     for batch_size in sorted({row["batch_size"] for row in report["results"]}):
         if ("LooC", batch_size) in steps and ("MoCo v2", batch_size) in steps:
@@ -195,16 +245,30 @@ def main() -> None:
         "--bn-groups", type=int, default=4, help="one-process Shuffle-BN groups, as pretraining runs it (1: off)"
     )
     parser.add_argument("--threads", type=int, default=1, help="torch threads (CPU time adds up over threads)")
+    parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
+    parser.add_argument(
+        "--precision", choices=("auto", "fp32", "bf16"), default="auto", help="auto: bf16 autocast on CUDA, fp32 else"
+    )
+    parser.add_argument(
+        "--memory-format",
+        choices=("auto", "contiguous", "channels_last"),
+        default="auto",
+        help="auto: channels-last on CUDA (the paper recipes' setting), contiguous else",
+    )
     parser.add_argument("--output-dir", type=Path, default=Path("benchmarks/results"))
     parser.add_argument("--output-name", default="step")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
+    args.bf16 = args.precision == "bf16" or (args.precision == "auto" and device.type == "cuda")
+    args.channels_last = args.memory_format == "channels_last" or (
+        args.memory_format == "auto" and device.type == "cuda"
+    )
     load_before = [round(x, 2) for x in os.getloadavg()]
     results = []
     for batch_size in args.batch_sizes:
-        for method in METHODS:
+        for method in args.methods:
             results.append(benchmark(method, batch_size, args, device))
             print(json.dumps(results[-1]), flush=True)
     report = {
@@ -215,6 +279,10 @@ def main() -> None:
             "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({platform.machine()})",
             "threads": torch.get_num_threads(),
             "bn_groups": args.bn_groups,
+            "precision": ("bf16 autocast" if args.bf16 else "fp32") + (", channels-last" if args.channels_last else ""),
+            "peak_memory": "the CUDA allocator's peak per method"
+            if device.type == "cuda"
+            else "the process's peak resident set so far (it only grows: read the first row's alone)",
             "clock": "wall-clock" if device.type == "cuda" else "process CPU time",
             "torch": torch.__version__,
             "warmup": args.warmup,

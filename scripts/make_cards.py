@@ -10,6 +10,7 @@ without one says so instead of showing numbers. Cards are never edited by hand.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -26,6 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 CARDS = REPO / "model_cards"
 RESULTS = CARDS / "results"
 ZOO_TABLE = REPO / "docs" / "zoo.md"
+COST = REPO / "benchmarks" / "results" / "cost.json"  # written by scripts/cost_table.py
 SOURCE_URL = "https://github.com/looc-hub/looc-hub/blob/main"  # the project's repository, as the cards link it
 
 
@@ -81,7 +83,32 @@ def render_zoo_table() -> str:
             f"{', '.join(config.augmentations) or '-'} | {invariances} | {entry.dataset} | "
             f"[`{entry.recipe}`](../{repo_relative_path(recipe_path(entry.recipe))}) | {weights} | {measured} |"
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _cost_section()) + "\n"
+
+
+def _cost_section() -> list[str]:
+    """What training each ImageNet-100 entry costs, from scripts/cost_table.py's file (projected until measured)."""
+    if not COST.is_file():
+        return []
+    cost = json.loads(COST.read_text())
+    lines = [
+        "",
+        "## What training costs (ImageNet-100 entries)",
+        "",
+        f"From `scripts/cost_table.py` (`benchmarks/results/cost.json`): {cost['assumptions']}. A projection is",
+        "replaced by a measurement once `scripts/gpu_check.sh` has run on that GPU. On the CPU here the same ratios",
+        "were measured: `benchmarks/results/step_r50_224_cpu.md`.",
+        "",
+        f"| entry | step GFLOPs / image | x a supervised step | images/s | GPU-hours, {cost['rows'][0]['epochs']} "
+        f"epochs ({cost['gpu']}) | status |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for row in cost["rows"]:
+        lines.append(
+            f"| [`{row['name']}`](../model_cards/{row['name']}.md) | {row['step_gflops_per_image']} "
+            f"| {row['step_over_supervised']} | {row['images_per_s']:,} | {row['gpu_hours']:,} | {row['status']} |"
+        )
+    return lines
 
 
 def _headline(results: EvalResults) -> str:

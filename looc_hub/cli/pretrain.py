@@ -8,8 +8,9 @@ is a flag, and flags override the recipe. `accelerate launch` runs `training/pre
 `-m looc_hub.cli.pretrain` from an install. `pretrain` reads top to bottom: checks, Accelerator, model +
 objective, data, optimiser, `prepare`, schedule, resume, the loop (`looc_hub.training.loop`: views -> objective ->
 backward -> step -> momentum update, periodic checkpoints and kNN monitor), and at the end a Hub-format model
-directory (`<output_dir>/model`) with a card stating the recipe and the kNN results, and a results table. See
-docs/pretraining.md for multi-node launch configs.
+directory (`<output_dir>/model`) with a card stating the recipe and the kNN results, and a results table.
+SIGTERM / SIGUSR1 (SLURM's warnings) write a checkpoint at the next step boundary and exit with code 75; rerun
+with `--resume latest` to continue exactly. See docs/pretraining.md for multi-node launch configs and SLURM.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from looc_hub.training import CheckpointManager, JSONLTracker, PretrainConfig, T
 from looc_hub.training.curves import plot_training_curves
 from looc_hub.training.divergence import TrainingDivergedError
 from looc_hub.training.loop import TrainingLoop
+from looc_hub.training.preemption import EXIT_STOPPED, StopRequest, TrainingStopped
 from looc_hub.training.progress import logs_through_bar
 from looc_hub.training.run_dir import RESUME_MAY_CHANGE, check_resumed_step, dataset_identity, prepare_output_dir
 from looc_hub.training.tracking import check_trackers_installed, scalar_config
@@ -71,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         pretrain(config)
     except (TrainingDivergedError, FileExistsError, NotADirectoryError) as error:  # a message and rc 1
         parser.exit(1, f"{parser.prog}: error: {error}\n")
+    except TrainingStopped:  # SIGTERM / SIGUSR1: checkpoint written; a requeued job resumes with --resume latest
+        raise SystemExit(EXIT_STOPPED) from None
 
 
 def pretrain(config: PretrainConfig) -> dict[str, Any]:
@@ -121,9 +125,18 @@ def pretrain(config: PretrainConfig) -> dict[str, Any]:
         checkpoints=checkpoints,
         total_steps=total_steps,
         knn_data=load_knn_data(config),
+        stop=StopRequest().install(),
     )
-    with logs_through_bar():
-        loop.run()
+    try:
+        with logs_through_bar():
+            loop.run()
+    except TrainingStopped as stopped:
+        logger.warning(str(stopped), main_process_only=True)
+        accelerator.wait_for_everyone()
+        accelerator.end_training()
+        raise
+    finally:
+        loop.stop.restore()
 
     agree = queues_agree(accelerator, loop.unwrapped.queue)
     summary = {"world_size": accelerator.num_processes, "steps": progress.step, "queues_agree": agree}

@@ -1,7 +1,8 @@
 """The pretraining loop: views -> objective -> backward -> step -> momentum update, with what runs between steps.
 
 Logs every `log_every_steps`, checkpoints (every `checkpoint_every_steps`, else every epoch), the kNN monitor every
-`knn_every_epochs` and on the final model. Views and Shuffle-BN's draw depend on (seed, process, step) only, so a
+`knn_every_epochs` and on the final model; on SIGTERM / SIGUSR1 a checkpoint and a stop at the next step boundary
+(`preemption`). Views and Shuffle-BN's draw depend on (seed, process, step) only, so a
 resumed run draws exactly what the uninterrupted one would have.
 """
 
@@ -22,6 +23,7 @@ from ..views import LooCViewGenerator
 from .checkpoints import CheckpointManager
 from .divergence import DivergenceGuard
 from .knn_monitor import knn_monitor
+from .preemption import StopRequest, TrainingStopped
 from .pretrain_config import PretrainConfig
 from .progress import TrainingProgress
 from .run_dir import mark_trained
@@ -48,6 +50,8 @@ class TrainingLoop:
     knn_data: tuple[Dataset, Dataset] | None
     knn_results: dict[str, dict[str, float]] = field(default_factory=dict)
     knn_step: int = -1  # the step knn_results were measured at: the card reports the final model's
+    stop: StopRequest | None = None  # SIGTERM / SIGUSR1: checkpoint and stop at the next step boundary
+    saved_step: int = -1
 
     def __post_init__(self) -> None:
         self.unwrapped = self.accelerator.unwrap_model(self.objective)
@@ -71,9 +75,20 @@ class TrainingLoop:
         self.save_checkpoint()
 
     def save_checkpoint(self) -> None:
-        """A checkpoint of the current step, once the run is known not to have diverged."""
-        self.check_finite()
-        self.checkpoints.save(self.accelerator, self.progress.step)
+        """A checkpoint of the current step (once per step), once the run is known not to have diverged."""
+        if self.saved_step != self.progress.step:
+            self.check_finite()
+            self.checkpoints.save(self.accelerator, self.progress.step)
+            self.saved_step = self.progress.step
+
+    def stop_if_asked(self) -> None:
+        """At a step boundary: if any process got SIGTERM / SIGUSR1, checkpoint this step and raise TrainingStopped."""
+        if self.stop is None or not self.stop.agreed(self.accelerator):
+            return
+        self.save_checkpoint()
+        signal_name = self.stop.signal_name or "a signal to another process"
+        step = self.progress.step
+        raise TrainingStopped(signal_name, step, str(self.checkpoints.directory / f"step_{step:08d}"))
 
     def check_finite(self) -> None:
         """Stop with `TrainingDivergedError` (naming the step and the last good checkpoint) on NaN or inf."""
@@ -101,6 +116,7 @@ class TrainingLoop:
                 tick = time.perf_counter()
             if self.config.checkpoint_every_steps and step % self.config.checkpoint_every_steps == 0:
                 self.save_checkpoint()
+            self.stop_if_asked()
             if step >= self.total_steps:
                 return True
         return False
