@@ -24,7 +24,8 @@ COMMANDS = {name: target.split(":")[0] for name, target in SCRIPTS.items()}
 
 def test_every_command_is_declared_and_resolves_to_a_callable_main():
     assert set(SCRIPTS) == {"looc-pretrain", "looc-evaluate", "looc-finetune", "looc-publish", "looc-export"} | {
-        "looc-recipes"
+        "looc-recipes",
+        "looc-reproduce",
     }
     for name, target in SCRIPTS.items():
         module, _, function = target.partition(":")
