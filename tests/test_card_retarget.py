@@ -12,7 +12,7 @@ from looc_hub.hub.card_retarget import card_repo_id, retarget_card
 
 @pytest.fixture(scope="module")
 def card() -> str:
-    model = LooCModel(LooCConfig(backbone="resnet18", image_size=32, queue_size=64))
+    model = LooCModel(LooCConfig(backbone="resnet18", image_size=32))
     return str(build_model_card(model, description="DESCRIPTION", recipe="RECIPE YAML", results="kNN top-1 42.0"))
 
 
@@ -29,7 +29,7 @@ def test_the_new_repo_replaces_the_placeholder_everywhere_and_the_rest_stays(car
 
 
 def test_a_title_that_is_not_the_old_repos_name_is_kept():
-    model = LooCModel(LooCConfig(backbone="resnet18", image_size=32, queue_size=64))
+    model = LooCModel(LooCConfig(backbone="resnet18", image_size=32))
     card = str(build_model_card(model, repo_id="acme/old", model_name="Emoji R18"))
     moved = retarget_card(card, "acme/new")
     assert "\n# Emoji R18\n" in moved and 'from_pretrained("acme/new")' in moved

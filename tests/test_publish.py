@@ -24,7 +24,7 @@ from looc_hub.hub.publish import attach_results, publish
 from looc_hub.hub.validation import validate_model_dir
 from tests.models import trained_like
 
-SMALL = LooCConfig(backbone="resnet18", image_size=32, augmentations=("color", "rotation"), queue_size=64)
+SMALL = LooCConfig(backbone="resnet18", image_size=32, augmentations=("color", "rotation"))
 _repo_names = (f"looc-test/publish-{i}" for i in itertools.count())
 
 

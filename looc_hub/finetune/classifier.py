@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from .._atomic import atomic_directory
 from .._checks import check_int
 from ..hub import model_files
-from ..model import LooCModel
+from ..hub.pretrained import LooCModel
 
 __all__ = ["FINETUNE_MODES", "LooCClassifier"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
@@ -25,11 +25,9 @@ from ..data.embedded import EMBEDDED_DATASET_NAMES
 from ..eval.protocols import REGISTRY as PROTOCOLS
 from ..eval.record import PERCENT_METRICS, EvalRecord
 from ..eval.results import EvalResults
+from ..model import LooCNetwork
 from ..preprocessing import default_color_jitter, default_crop_scale
 from ..views.registry import get_augmentation, trained_augmentations
-
-if TYPE_CHECKING:
-    from ..model import LooCModel
 
 __all__ = ["CARD_TAGS", "EXAMPLE_IMAGE_URL", "build_model_card", "eval_results_metadata", "model_statistics"]
 
@@ -45,7 +43,7 @@ CARD_TAGS = ("image-feature-extraction", "looc", "pytorch_model_hub_mixin", "sel
 
 
 def build_model_card(
-    model: LooCModel,
+    model: LooCNetwork,
     *,
     repo_id: str | None = None,
     model_name: str | None = None,
@@ -137,7 +135,7 @@ def _is_hub_dataset(name: str) -> bool:
     return _is_repo_id(name) and name not in EMBEDDED_DATASET_NAMES
 
 
-def model_statistics(model: LooCModel) -> dict[str, str]:
+def model_statistics(model: LooCNetwork) -> dict[str, str]:
     """timm's card statistics for the backbone at the model's image size: parameters, GMACs, activations.
 
     Counted on the meta device (no memory, no weights): MACs with torch's FLOP counter (FLOPs / 2), activations
@@ -169,9 +167,9 @@ def model_statistics(model: LooCModel) -> dict[str, str]:
 
 
 def _departures(config: LooCConfig) -> str:
-    """The settings where `config` differs from MoCo v2's recipe, which the paper builds on (`LooCConfig` defaults)."""
+    """Where `config` differs from the paper's settings (`LooCConfig` defaults); training settings are the recipe's."""
     reference = LooCConfig()
-    fields = ("temperature", "momentum", "queue_size", "image_size", "crop_pct")
+    fields = ("image_size", "crop_pct")
     return ", ".join(
         f"{name} {getattr(config, name)} instead of {getattr(reference, name)}"
         for name in fields
@@ -214,7 +212,7 @@ def _result_row(record: EvalRecord) -> dict[str, str]:
     }
 
 
-def _space_rows(model: LooCModel) -> list[dict[str, Any]]:
+def _space_rows(model: LooCNetwork) -> list[dict[str, Any]]:
     config = model.config
     every = trained_augmentations(config.augmentations, config.invariant_augmentations)
     rows = [

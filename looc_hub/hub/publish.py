@@ -23,9 +23,9 @@ from huggingface_hub.errors import HFValidationError, RepositoryNotFoundError, R
 from huggingface_hub.utils import validate_repo_id
 
 from ..eval.results import load_results, save_results
-from ..model import LooCModel
 from .card import build_model_card
 from .card_retarget import retarget_card
+from .pretrained import LooCModel
 from .validation import CARD_NAME, RESULTS_NAME, validate_model_dir
 
 __all__ = ["STALE_POLICIES", "PublishResult", "attach_results", "check_push_target", "publish", "repo_files"]

@@ -10,19 +10,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import timm
 import torch
-from huggingface_hub import ModelCard
+from huggingface_hub import ModelCard, ModelHubMixin
 
 from ..eval.results import EvalResults, load_results
+from ..model import LooCNetwork
 from ..spaces import parse_space_key
 from . import model_files
 from .card import CARD_TAGS, eval_results_metadata
-
-if TYPE_CHECKING:
-    from ..model import LooCModel
 
 __all__ = ["CARD_NAME", "RESULTS_NAME", "PublishPlan", "validate_model_dir"]
 
@@ -40,7 +37,8 @@ class PublishPlan:
     directory: Path
     files: tuple[str, ...]
     """Paths relative to `directory`, sorted; exactly what lands in the repo."""
-    model: LooCModel
+    model: LooCNetwork
+    """The folder loaded by the validating class (a `LooCModel`)."""
 
     def describe(self) -> str:
         sizes = [(name, (self.directory / name).stat().st_size) for name in self.files]
@@ -49,7 +47,7 @@ class PublishPlan:
         return f"{len(sizes)} file(s), {total:,} bytes, from {self.directory}:\n" + "\n".join(lines)
 
 
-def validate_model_dir(directory: str | os.PathLike, model_class: type[LooCModel]) -> PublishPlan:
+def validate_model_dir(directory: str | os.PathLike, model_class: type[ModelHubMixin]) -> PublishPlan:
     """Check a `save_pretrained` directory before anything leaves the machine.
 
     Checks: the required files and nothing unexpected (no pickles, no stray checkpoints); config.json against
@@ -119,7 +117,7 @@ def _load_results(directory: Path, present: set[str]) -> tuple[EvalResults | Non
     return results, problems
 
 
-def _timm_problems(directory: Path, model: LooCModel) -> list[str]:
+def _timm_problems(directory: Path, model: LooCNetwork) -> list[str]:
     """Plain timm must load the backbone and compute exactly the model's "backbone" space."""
     try:
         backbone = timm.create_model(f"local-dir:{directory}", pretrained=True).eval()
@@ -165,7 +163,7 @@ def _metric_summary(eval_results: list) -> list[tuple[str, str, str, float]]:
     return sorted((r.dataset_name, r.dataset_split, r.metric_name, float(r.metric_value)) for r in eval_results)
 
 
-def _results_match_model(results: EvalResults, model: LooCModel) -> list[str]:
+def _results_match_model(results: EvalResults, model: LooCNetwork) -> list[str]:
     config = model.config
     evaluated = results.model
     found = (evaluated.variant, evaluated.backbone, tuple(evaluated.augmentations))

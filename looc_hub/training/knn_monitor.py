@@ -7,13 +7,13 @@ from datasets import Dataset
 
 from ..eval.features import extract_features
 from ..eval.knn import knn_accuracy
-from ..model import LooCModel
+from ..model import LooCNetwork
 
 __all__ = ["knn_monitor"]
 
 
 def knn_monitor(
-    model: LooCModel,
+    model: LooCNetwork,
     bank: Dataset,
     queries: Dataset,
     *,

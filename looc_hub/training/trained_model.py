@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from ..model import LooCModel
+from ..hub.pretrained import LooCModel
 from .pretrain_config import PretrainConfig
 
 __all__ = ["trained_model_card_kwargs", "write_trained_model"]
