@@ -21,8 +21,8 @@ from pathlib import Path
 from ..data import load_image_dataset
 from ..eval.baselines import random_init_like
 from ..eval.results import EvalResults, load_results
+from ..hub.pretrained import LooCModel
 from ..hub.zoo import get_zoo_entry
-from ..model import LooCModel
 from ..spaces import PIXELS
 from .grid import METHODS, REFERENCE, Evaluation, GridDataset, Method
 
