@@ -7,9 +7,10 @@
 The grid (docs/reproduction.md): MoCo v2, MoCo + Rotation, LooC (rotation left out), LooC (colour + rotation) and
 LooC++ (colour + rotation), one zoo recipe each per dataset that differs only in the model, so backbone,
 resolution, steps, batch and seed are shared; plus two reference rows, a randomly initialised model (BatchNorm
-calibrated) and raw pixels. Every model is pretrained by `training/pretrain.py` and evaluated by
-`training/evaluate.py`, each in its own process (`--jobs` at a time, one thread each), and every finished step
-leaves its file at once: a model folder, then one results JSON per evaluation. A rerun skips what is finished and
+calibrated) and raw pixels. The grid and its runs are library (`looc_hub.reproduction`: `looc-reproduce` checks
+one entry against its card with them): every model is pretrained by `looc-pretrain` and evaluated by
+`looc-evaluate`, each in its own process (`--jobs` at a time, one thread each), and every finished step leaves
+its file at once: a model folder, then one results JSON per evaluation. A rerun skips what is finished and
 resumes an interrupted pretraining from its last checkpoint, so a grid can be completed over several sittings.
 
 The report (`<grid_dir>/report.md`, `report.json`, `reproduction.png`) holds the table (model x space x task,
@@ -21,256 +22,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
-import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # run from a checkout without installing
 
-from looc_hub import LooCModel, get_zoo_entry  # noqa: E402
-from looc_hub.data import load_image_dataset  # noqa: E402
-from looc_hub.eval.baselines import random_init_like  # noqa: E402
-from looc_hub.eval.plotting import pyplot, save_figure  # noqa: E402
-from looc_hub.eval.results import EvalResults, load_results, save_results  # noqa: E402
+from looc_hub import get_zoo_entry  # noqa: E402
+from looc_hub.eval.results import load_results, save_results  # noqa: E402
+from looc_hub.reproduction.grid import DATASETS, GRIDS, METHODS, PAPER_MODELS, REFERENCE  # noqa: E402
+from looc_hub.reproduction.runs import Run, grid_runs, merged_results, run_grid  # noqa: E402
 from looc_hub.spaces import PIXELS  # noqa: E402
-
-
-@dataclass(frozen=True)
-class Method:
-    """One row of the paper's grid: its zoo prefix and tag suffix (`<prefix>_resnet10t.<data><suffix>`)."""
-
-    key: str
-    label: str
-    prefix: str
-    suffix: str = ""
-
-
-METHODS = (
-    Method("moco", "MoCo v2", "moco"),
-    Method("moco_rotation", "MoCo + Rotation", "moco_rotation"),
-    Method("looc_r", "LooC (rotation)", "looc", "_r"),
-    Method("looc", "LooC (colour + rotation)", "looc"),
-    Method("loocpp", "LooC++ (colour + rotation)", "loocpp"),
-)
-REFERENCE = "random_init"
-"""The reference run of a dataset: a random init of the LooC (colour + rotation) model, evaluated also on `PIXELS`."""
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """One `training/evaluate.py` call of every model of a dataset: a task and the protocols that measure it."""
-
-    name: str
-    dataset: str
-    train_split: str
-    test_split: str
-    label_column: str
-    protocols: tuple[str, ...]
-    max_train_rows: int | None = None
-    max_test_rows: int | None = None
-
-    def arguments(self, seed: int) -> list[str]:
-        rows = []
-        if self.max_train_rows:
-            rows += ["--max_train_rows", str(self.max_train_rows)]
-        if self.max_test_rows:
-            rows += ["--max_test_rows", str(self.max_test_rows)]
-        return [
-            "--dataset", self.dataset, "--train_split", self.train_split, "--test_split", self.test_split,
-            "--label_column", self.label_column, "--protocols", *self.protocols,
-            "--augmentations", "rotation", "color", "--knn_k", "20", "--seed", str(seed), *rows,
-        ]  # fmt: skip
-
-
-_BASE_PROTOCOLS = ("knn", "linear_probe", "rotation_probe", "sensitivity")
-
-
-@dataclass(frozen=True)
-class GridDataset:
-    """A pretraining dataset of the grid (`tag` names its zoo entries and recipes) and how its models are judged."""
-
-    tag: str
-    label: str
-    evaluations: tuple[Evaluation, ...]
-
-    def zoo_name(self, method: Method) -> str:
-        return f"{method.prefix}_resnet10t.{self.tag}{method.suffix}"
-
-
-DATASETS = {
-    "fmnist32": GridDataset(
-        "fmnist32",
-        "Fashion-MNIST (10 classes, grey, upright)",
-        # Probes on a seeded subset: 5,000 of the 60,000 training images and 2,000 of the 10,000 test images
-        # (the rotation probe sees each at four turns), enough for a 95% interval of about 2 points.
-        (Evaluation("base", "looc-hub/fashion-mnist", "train", "test", "label", _BASE_PROTOCOLS, 5000, 2000),),
-    ),
-    "openmoji32": GridDataset(
-        "openmoji32",
-        "OpenMoji (12 emoji groups, colour, upright)",
-        (
-            Evaluation("base", "looc-hub/openmoji", "train", "validation", "group", _BASE_PROTOCOLS),
-            Evaluation("colour", "looc-hub/openmoji-skin-tones", "train", "validation", "skin_tone", ("linear_probe",)),
-        ),
-    ),
-}
-GRIDS = {"cpu": ("fmnist32", "openmoji32")}
-PAPER_MODELS = (
-    "moco_resnet50.in100",
-    "moco_rotation_resnet50.in100",
-    "looc_resnet50.in100_r",
-    "looc_resnet50.in100",
-    "loocpp_resnet50.in100",
-)
-
-
-# ---- running the grid ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Run:
-    """One model of the grid: where it lives and the steps that finish it."""
-
-    dataset: GridDataset
-    method: Method | None  # None: the reference run
-    seed: int
-    root: Path
-    max_steps: int | None = None  # a smoke run of the pipeline, not the grid's recipe
-
-    @property
-    def name(self) -> str:
-        return self.method.key if self.method else REFERENCE
-
-    @property
-    def directory(self) -> Path:
-        return self.root / self.dataset.tag / f"seed{self.seed}" / self.name
-
-    @property
-    def pretrain_dir(self) -> Path:
-        """`training/pretrain.py`'s output folder (it refuses a folder that holds anything else)."""
-        return self.directory / "pretrain"
-
-    @property
-    def model_dir(self) -> Path:
-        return self.pretrain_dir / "model" if self.method else self.directory / "model"
-
-    def results_path(self, evaluation: Evaluation) -> Path:
-        """Where a finished evaluation's results are: its folder is renamed into place only when it succeeded."""
-        return self.directory / f"eval_{evaluation.name}" / "results.json"
-
-    def finished(self) -> bool:
-        return all(self.results_path(e).is_file() for e in self.dataset.evaluations)
-
-
-def grid_runs(
-    datasets: Sequence[GridDataset],
-    seeds: Sequence[int],
-    root: Path,
-    methods: Sequence[Method] = METHODS,
-    max_steps: int | None = None,
-) -> list[Run]:
-    """Every run of the grid (and each dataset's reference run), the most expensive first, so that parallel jobs
-    end together."""
-    runs = []
-    for dataset in datasets:
-        for seed in seeds:
-            runs.append(Run(dataset, None, seed, root))  # raw pixels' probes are the slowest evaluation
-            runs += [Run(dataset, method, seed, root, max_steps) for method in reversed(methods)]
-    return runs
-
-
-def pretrain_command(run: Run) -> list[str]:
-    """`training/pretrain.py` for a run, resuming its last checkpoint if an earlier sitting left one."""
-    assert run.method is not None
-    entry = get_zoo_entry(run.dataset.zoo_name(run.method))
-    command = [
-        sys.executable, str(REPO / "training" / "pretrain.py"), "--config", entry.recipe,
-        "--output_dir", str(run.pretrain_dir), "--seed", str(run.seed), "--num_workers", "1",
-        "--checkpoint_every_steps", "100", "--keep_checkpoints", "1",
-    ]  # fmt: skip
-    if run.max_steps is not None:
-        command += ["--max_steps", str(run.max_steps)]
-    if any((run.pretrain_dir / "checkpoints").glob("*")):
-        command += ["--resume", "latest"]
-    elif run.pretrain_dir.is_dir() and any(run.pretrain_dir.iterdir()):
-        command += ["--overwrite", "true"]  # a start that left no checkpoint: only this grid's own files
-    return command
-
-
-def evaluate_command(run: Run, evaluation: Evaluation, output_dir: Path) -> list[str]:
-    spaces = ["--spaces", *LooCModel.from_pretrained(run.model_dir).spaces, PIXELS] if run.method is None else []
-    return [
-        sys.executable, str(REPO / "training" / "evaluate.py"), "--model", str(run.model_dir),
-        "--output_dir", str(output_dir), *evaluation.arguments(run.seed), *spaces,
-    ]  # fmt: skip
-
-
-def make_reference(run: Run) -> None:
-    """A random init of the LooC (colour + rotation) model, BatchNorm calibrated on the run's training images."""
-    looc = next(method for method in METHODS if method.key == "looc")
-    model = LooCModel(get_zoo_entry(run.dataset.zoo_name(looc)).config)
-    evaluation = run.dataset.evaluations[0]
-    train = load_image_dataset(evaluation.dataset, split=evaluation.train_split, label_column=evaluation.label_column)
-    random_init_like(model, train, seed=run.seed).save_pretrained(run.model_dir)
-
-
-def execute(run: Run, threads: int) -> str:
-    """Finish one run: pretrain (or make the reference) unless its model exists, then each missing evaluation.
-
-    Every step's output goes to a log beside its files; a failing step raises with the log's tail.
-    """
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "TOKENIZERS_PARALLELISM": "false"}
-    started = time.monotonic()
-    run.directory.mkdir(parents=True, exist_ok=True)
-    if not (run.model_dir / "config.json").is_file():
-        if run.method is None:
-            make_reference(run)
-        else:
-            _call(pretrain_command(run), run.directory / "pretrain.log", env)
-    for evaluation in run.dataset.evaluations:
-        finished = run.results_path(evaluation).parent
-        if finished.is_dir():
-            continue
-        staging = finished.with_name(finished.name + ".partial")  # a failed or interrupted try: this grid's own
-        shutil.rmtree(staging, ignore_errors=True)
-        _call(evaluate_command(run, evaluation, staging), run.directory / f"eval_{evaluation.name}.log", env)
-        staging.rename(finished)
-    return f"{run.dataset.tag}/seed{run.seed}/{run.name}: done in {time.monotonic() - started:.0f} s"
-
-
-def _call(command: list[str], log: Path, env: dict[str, str]) -> None:
-    with log.open("a") as stream:
-        stream.write(f"\n$ {' '.join(command)}\n")
-        stream.flush()
-        code = subprocess.call(command, cwd=REPO, env=env, stdout=stream, stderr=subprocess.STDOUT)
-    if code != 0:
-        tail = log.read_text().splitlines()[-20:]
-        raise RuntimeError(f"{' '.join(command[:3])} ... failed (exit {code}); see {log}:\n" + "\n".join(tail))
-
-
-def run_grid(runs: Sequence[Run], jobs: int) -> list[str]:
-    """Run every unfinished run, `jobs` at a time; the others' results are kept when one fails."""
-    pending = [run for run in runs if not run.finished()]
-    print(f"{len(runs) - len(pending)} of {len(runs)} runs already finished; {len(pending)} to go, {jobs} at a time")
-    threads = 1 if jobs > 1 else (os.cpu_count() or 1)
-    failures = []
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [(run, pool.submit(execute, run, threads)) for run in pending]
-        for run, future in futures:
-            try:
-                print(future.result(), flush=True)
-            except Exception as error:  # the other runs go on; reported at the end
-                failures.append(f"{run.directory}: {error}")
-                print(f"FAILED {run.directory}: {error}", file=sys.stderr, flush=True)
-    return failures
-
 
 # ---- the report ---------------------------------------------------------------------------------------------
 
@@ -536,9 +300,7 @@ def zoo_results(runs: Sequence[Run], seed: int, destination: Path) -> list[Path]
         if run.method is None or run.seed != seed or not run.finished():
             continue
         name = run.dataset.zoo_name(run.method)
-        parts = [load_results(run.results_path(evaluation)) for evaluation in run.dataset.evaluations]
-        merged = EvalResults(replace(parts[0].model, source=name), [r for part in parts for r in part.results])
-        written.append(save_results(merged, destination / f"{name}.json"))
+        written.append(save_results(merged_results(run, name), destination / f"{name}.json"))
     return written
 
 

@@ -11,6 +11,8 @@ import pytest
 from looc_hub.eval.record import EvalRecord
 from looc_hub.eval.results import EvalResults, ModelInfo, load_results, save_results
 from looc_hub.recipes import recipe_path
+from looc_hub.reproduction.grid import Evaluation, GridDataset
+from looc_hub.reproduction.runs import pretrain_command
 from tests.pretrain_runs import REPO
 
 _spec = importlib.util.spec_from_file_location("reproduce", REPO / "scripts" / "reproduce.py")
@@ -19,11 +21,11 @@ sys.modules["reproduce"] = reproduce  # its dataclasses look their module up
 _spec.loader.exec_module(reproduce)
 
 # OpenMoji pretraining (the zoo's recipe, 2 steps), judged on a slice of the digits: the pipeline, not the science.
-TINY = reproduce.GridDataset(
+TINY = GridDataset(
     "openmoji32",
     "tiny",
     (
-        reproduce.Evaluation(
+        Evaluation(
             "base",
             "looc-hub/digits",
             "train",
@@ -75,9 +77,9 @@ def test_an_interrupted_pretraining_resumes_and_a_failed_evaluation_is_redone(tm
     run = reproduce.Run(TINY, looc, 0, tmp_path)
     run.pretrain_dir.mkdir(parents=True)
     (run.pretrain_dir / "logs").mkdir()  # a start that died before its first checkpoint
-    assert reproduce.pretrain_command(run)[-2:] == ["--overwrite", "true"]
+    assert pretrain_command(run)[-2:] == ["--overwrite", "true"]
     (run.pretrain_dir / "checkpoints" / "step_100").mkdir(parents=True)
-    assert reproduce.pretrain_command(run)[-2:] == ["--resume", "latest"]
+    assert pretrain_command(run)[-2:] == ["--resume", "latest"]
     partial = run.directory / "eval_base.partial"
     partial.mkdir()
     assert not run.finished()  # a failed evaluation's folder never counts as finished

@@ -10,7 +10,8 @@ which is scikit-learn's `LogisticRegression` (lbfgs, multinomial) on `StandardSc
 C = 1 / (N * weight_decay), N the number of training images. Two optimisers:
 - "lbfgs" (ours, the default; the convex-probe protocol of CLIP): full batch in float64, trained to convergence,
   i.e. until the largest gradient entry is <= `tolerance` (a `ConvergenceWarning` names the iterations when
-  `max_iter` runs out first), so the number does not depend on where the optimiser happened to stop.
+  `max_iter` runs out first), so the number does not depend on where the optimiser happened to stop. The solver
+  is scipy's L-BFGS-B, in the span of the training rows when they are fewer than the features (logistic.py).
 - "sgd": the paper's protocol (MoCo's linear evaluation): mini-batch SGD with momentum 0.9 on the same
   objective; the cosine schedule and the default epochs are ours for small data (MoCo: 100 epochs). Its sweep
   skips penalties with lr * weight_decay >= 1, where coupled decay diverges.
@@ -35,6 +36,7 @@ from torch import Tensor, nn
 from .._checks import check_int
 from ..spaces import concat_features
 from .intervals import accuracy_ci95
+from .logistic import MultinomialLogistic
 from .protocol import EvalContext, Protocol, per_class_problems
 from .record import EvalRecord
 
@@ -147,7 +149,7 @@ def fit_linear_probe(
         )
 
     standardised, mean, std = _standardise(features)
-    weight, bias = fit(standardised, labels, weight_decay, start)
+    weight, bias = fit(MultinomialLogistic(standardised, labels, num_classes), weight_decay, start)
     fit.warn_once("the final fit")
     linear = nn.Linear(features.shape[1], num_classes)
     with torch.no_grad():  # logits = W (x - mean) / std + b = (W / std) x + (b - (W / std) mean)
@@ -186,9 +188,10 @@ def _choose_weight_decay(
     for index, (fit_rows, validation_rows) in enumerate(splits):
         x_fit, mean, std = _standardise(features[fit_rows])
         x_validation = (features[validation_rows].double() - mean) / std
+        problem = MultinomialLogistic(x_fit, labels[fit_rows], fit.num_classes)
         state = None
         for value in grid:
-            state = fit(x_fit, labels[fit_rows], value, state)
+            state = fit(problem, value, state)
             if index == 0:  # the final fit starts from the first split's solution
                 solutions[value] = state
             predicted = (x_validation @ state[0].T + state[1]).argmax(1)
@@ -275,19 +278,11 @@ class _Fitter:
         self.last_converged: bool | None = None
 
     def __call__(
-        self, x: Tensor, labels: Tensor, weight_decay: float, start: tuple[Tensor, Tensor] | None
+        self, problem: MultinomialLogistic, weight_decay: float, start: tuple[Tensor, Tensor] | None
     ) -> tuple[Tensor, Tensor]:
-        if self.method == "sgd":
-            start = None  # SGD starts from zero every time: its learning-rate schedule restarts with it
-        weight = torch.zeros(self.num_classes, x.shape[1], dtype=x.dtype) if start is None else start[0].clone()
-        bias = torch.zeros(self.num_classes, dtype=x.dtype) if start is None else start[1].clone()
-        weight.requires_grad_(True)
-        bias.requires_grad_(True)
         if self.method == "lbfgs":
-            self._lbfgs(weight, bias, x, labels, weight_decay)
-        else:
-            self._sgd(weight, bias, x, labels, weight_decay)
-        return weight.detach(), bias.detach()
+            return self._lbfgs(problem, weight_decay, start)
+        return self._sgd(problem.features, problem.labels, weight_decay)  # from zero: its schedule restarts too
 
     def warn_once(self, what: str) -> None:
         """One `ConvergenceWarning` for the fits that stopped above the gradient tolerance since the last call."""
@@ -304,33 +299,19 @@ class _Fitter:
             )
         self.not_converged = []
 
-    def _lbfgs(self, weight: Tensor, bias: Tensor, x: Tensor, labels: Tensor, weight_decay: float) -> None:
-        optimizer = torch.optim.LBFGS(
-            [weight, bias],
-            lr=1,
-            max_iter=self.max_iter,
-            max_eval=2 * self.max_iter,
-            tolerance_grad=self.tolerance,
-            tolerance_change=1e-14,
-            history_size=20,
-            line_search_fn="strong_wolfe",
-        )
-
-        def closure() -> Tensor:
-            optimizer.zero_grad()
-            loss = F.cross_entropy(x @ weight.T + bias, labels) + weight_decay / 2 * weight.square().sum()
-            loss.backward()
-            return loss
-
-        optimizer.step(closure)
-        closure()  # the gradient at the final point
-        largest = max(weight.grad.abs().max().item(), bias.grad.abs().max().item())
-        self.last_iterations = int(optimizer.state[weight]["n_iter"])
-        self.last_converged = largest <= self.tolerance
+    def _lbfgs(
+        self, problem: MultinomialLogistic, weight_decay: float, start: tuple[Tensor, Tensor] | None
+    ) -> tuple[Tensor, Tensor]:
+        solution = problem.solve(weight_decay, start, max_iter=self.max_iter, tolerance=self.tolerance)
+        self.last_iterations = solution.iterations
+        self.last_converged = solution.largest_gradient <= self.tolerance
         if not self.last_converged:
-            self.not_converged.append((weight_decay, self.last_iterations, largest))
+            self.not_converged.append((weight_decay, solution.iterations, solution.largest_gradient))
+        return solution.weight, solution.bias
 
-    def _sgd(self, weight: Tensor, bias: Tensor, x: Tensor, labels: Tensor, weight_decay: float) -> None:
+    def _sgd(self, x: Tensor, labels: Tensor, weight_decay: float) -> tuple[Tensor, Tensor]:
+        weight = torch.zeros(self.num_classes, x.shape[1], dtype=x.dtype, requires_grad=True)
+        bias = torch.zeros(self.num_classes, dtype=x.dtype, requires_grad=True)
         generator = torch.Generator().manual_seed(self.seed)
         groups = [{"params": [weight], "weight_decay": weight_decay}, {"params": [bias], "weight_decay": 0.0}]
         optimizer = torch.optim.SGD(groups, lr=self.lr, momentum=0.9)
@@ -344,6 +325,7 @@ class _Fitter:
                 optimizer.step()
                 schedule.step()
         self.last_iterations, self.last_converged = None, None
+        return weight.detach(), bias.detach()
 
 
 def fit_probe(context: EvalContext, features: Tensor, labels: Tensor) -> LinearProbe:
