@@ -31,6 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # run from a checkout without installing
 
 from looc_hub import get_zoo_entry  # noqa: E402
+from looc_hub.eval.plotting import pyplot, save_figure  # noqa: E402
 from looc_hub.eval.results import load_results, save_results  # noqa: E402
 from looc_hub.reproduction.grid import DATASETS, GRIDS, METHODS, PAPER_MODELS, REFERENCE  # noqa: E402
 from looc_hub.reproduction.runs import Run, grid_runs, merged_results, run_grid  # noqa: E402

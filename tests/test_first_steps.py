@@ -71,7 +71,7 @@ def test_huge_numbers_are_named_not_echoed():
 
 
 def test_a_plot_without_matplotlib_names_the_extra_to_install(monkeypatch):
-    from looc_hub.eval._plot import pyplot
+    from looc_hub.eval.plotting import pyplot
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if it were not installed
     monkeypatch.delitem(sys.modules, "matplotlib.pyplot", raising=False)
