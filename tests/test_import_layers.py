@@ -163,6 +163,7 @@ LAYERS = {  # bottom to top, as CONTRIBUTING.md's "Where things live" table: a t
     "evaluation": ("eval",),
     "Hub": ("hub",),
     "training": ("objective", "training", "finetune"),
+    "applications": ("embeddings", "reproduction"),
     "commands": ("cli", "__init__"),
 }
 NETWORK = "looc_hub.model"
