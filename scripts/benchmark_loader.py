@@ -31,7 +31,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the generated ImageNet-shaped tree lives with the tests, in a checkout
 from looc_hub.data import build_dataloader, load_image_dataset  # noqa: E402
-from tests.imagenet_tree import write_imagenet_tree  # noqa: E402
+from looc_hub.data.imagenet_sample import write_imagenet_tree  # noqa: E402
 
 
 def images_per_s(dataset, canvas_size: int, batch_size: int, batches: int, workers: int) -> float:

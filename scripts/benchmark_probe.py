@@ -40,7 +40,6 @@ from sklearn.preprocessing import StandardScaler
 from torch import Tensor
 
 from looc_hub import LooCConfig, LooCModel
-from looc_hub._atomic import atomic_file
 from looc_hub.data import load_image_dataset
 from looc_hub.eval.baselines import calibrate_batchnorm
 from looc_hub.eval.features import extract_features
@@ -224,10 +223,8 @@ def main() -> None:
         "draws": args.draws,
     }
     report = {"meta": meta, "results": results}
-    with atomic_file(args.output_dir / "probe.json") as path:
-        path.write_text(json.dumps(report, indent=2) + "\n")
-    with atomic_file(args.output_dir / "probe.md") as path:
-        path.write_text(markdown(report))
+    (args.output_dir / "probe.json").write_text(json.dumps(report, indent=2) + "\n")
+    (args.output_dir / "probe.md").write_text(markdown(report))
 
 
 if __name__ == "__main__":

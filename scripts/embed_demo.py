@@ -29,7 +29,7 @@ from PIL import Image, ImageOps
 from skimage import data
 
 import looc_hub
-from looc_hub.cli._console import format_table
+from looc_hub.cli.console import format_table
 from looc_hub.cli.embed import summary_report
 from looc_hub.data import load_embedded_dataset, load_image_dataset
 from looc_hub.data.openmoji import base_hexcode

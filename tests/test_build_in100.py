@@ -11,7 +11,7 @@ from looc_hub.cli.build_in100 import main as build_in100
 from looc_hub.data import load_image_dataset
 from looc_hub.data.imagenet100 import IMAGENET100_CLASSES
 from looc_hub.data.imagenet100_build import MANIFEST, build_imagenet100
-from tests.imagenet_tree import write_imagenet_tree
+from looc_hub.data.imagenet_sample import write_imagenet_tree
 
 CLASSES = list(IMAGENET100_CLASSES[:3])
 OTHER = "n01440764"  # tench: an ImageNet-1k class that is not in ImageNet-100

@@ -27,6 +27,7 @@ def test_every_command_is_declared_and_resolves_to_a_callable_main():
         "looc-recipes",
         "looc-embed",
         "looc-search",
+        "looc-build-in100",
         "looc-reproduce",
     }
     for name, target in SCRIPTS.items():

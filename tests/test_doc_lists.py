@@ -117,4 +117,4 @@ def test_the_evaluation_docs_list_every_protocol_and_percentage():
     declared = Counter({module.__name__.rpartition(".")[2]: len(module.PROTOCOLS) for module in protocols.MODULES})
     assert rows == declared, "docs/evaluation.md's protocol table: one row per protocol, by module"
     sentence = re.search(r"percentages in \[0, 100\] for ([^)]*)\)", text).group(1)
-    assert set(re.findall(r"`(\w+)`", sentence)) == set(protocols.percent_metrics())
+    assert set(re.findall(r"`([\w@]+)`", sentence)) == set(protocols.percent_metrics())

@@ -48,7 +48,8 @@ def test_a_second_run_into_one_folder_is_refused_unless_resumed_or_overwritten(
     assert first_checkpoint.is_dir()
     with pytest.raises(FileExistsError, match=r"is not empty.*--resume latest.*--overwrite"):
         _run(model_dir, digits_tiny, output, "--seed", "1")
-    assert first_checkpoint.is_dir() and sorted(p.name for p in output.iterdir()) == ["best", "checkpoints", "last"]
+    assert first_checkpoint.is_dir()
+    assert sorted(p.name for p in output.iterdir()) == [".looc-run.json", "best", "checkpoints", "last"]
 
     # A resume of this folder with other settings is another run: refused, naming the setting.
     with pytest.raises(ValueError, match=r"other settings \(seed: checkpoint 0, this run 1\)"):

@@ -27,10 +27,10 @@ from safetensors.torch import load_file
 from looc_hub import LooCModel
 from looc_hub.data.imagenet100 import IMAGENET100_CLASSES
 from looc_hub.data.imagenet100_build import build_imagenet100
+from looc_hub.data.imagenet_sample import write_imagenet_tree
 from looc_hub.eval.results import load_results
 from looc_hub.hub.publish import attach_results
 from looc_hub.training.preemption import EXIT_STOPPED
-from tests.imagenet_tree import write_imagenet_tree
 from tests.pretrain_runs import REPO, SCRIPT, accelerate_cpu_launcher, logged_losses, summary
 
 pytestmark = pytest.mark.slow

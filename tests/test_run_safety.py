@@ -47,7 +47,7 @@ def test_overwrite_keeps_a_users_own_model_and_logs_folders(tmp_path):
     result = _pretrain(project, "--max_steps", "1", "--overwrite", "true")
     assert result.returncode != 0
     assert "logs (the folder has no .looc-run.json); model (the folder has no" in result.stderr
-    assert "is not an output of a looc-pretrain run" in result.stderr and "Traceback" not in result.stderr
+    assert "is not an output of a looc-hub run" in result.stderr and "Traceback" not in result.stderr
     assert (project / "model" / "__init__.py").read_text() == "# the user's code\n"
     assert (project / "logs" / "notes.txt").read_text() == "mine"
 

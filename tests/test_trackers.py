@@ -16,7 +16,7 @@ import pytest
 from accelerate.tracking import get_available_trackers
 from tqdm.auto import tqdm
 
-from looc_hub.cli._console import setup_logging
+from looc_hub.cli.console import setup_logging
 from looc_hub.training import PretrainConfig
 from looc_hub.training.progress import logs_through_bar
 from tests.pretrain_runs import DEMO_RECIPE, REPO, SCRIPT, TINY, run_pretrain

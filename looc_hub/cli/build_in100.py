@@ -23,7 +23,7 @@ from looc_hub.data.imagenet100_build import build_imagenet100
 from looc_hub.data.imagenet_layout import ImageNetLayoutError
 
 from ._args import HelpFormatter, add_log_level_flag
-from ._console import setup_logging
+from .console import setup_logging
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -30,7 +30,7 @@ from looc_hub.embeddings.writer import process_state
 from looc_hub.training.pretrain_config import _parse_bool
 
 from ._args import HelpFormatter, add_log_level_flag
-from ._console import format_table, setup_logging
+from .console import format_table, setup_logging
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -35,7 +35,7 @@ from looc_hub.eval.results import EvalResults, ModelInfo, load_results, results_
 from looc_hub.spaces import PIXELS, model_spaces, parse_space_key
 
 from ._args import HelpFormatter, add_log_level_flag
-from ._console import setup_logging
+from .console import setup_logging
 
 logger = get_logger(__name__)
 

@@ -51,7 +51,7 @@ from looc_hub.training import CheckpointManager, TrainingProgress, cosine_with_w
 from looc_hub.training.run_dir import mark_trained, prepare_output_dir
 
 from ._args import HelpFormatter, add_log_level_flag
-from ._console import format_table, setup_logging
+from .console import format_table, setup_logging
 
 logger = get_logger(__name__)
 

@@ -48,7 +48,7 @@ from looc_hub.training.trajectory import end_later_trajectory, finished_run_summ
 from looc_hub.views import LooCViewGenerator
 
 from ._args import HelpFormatter, add_log_level_flag
-from ._console import format_table, setup_logging
+from .console import format_table, setup_logging
 
 logger = get_logger(__name__)
 

@@ -20,7 +20,7 @@ from looc_hub.embeddings import BACKENDS, EmbeddingIndex, SearchResults, save_se
 from looc_hub.eval.weighting import parse_weighting, weighting_text
 
 from ._args import HelpFormatter, add_log_level_flag
-from ._console import format_table, setup_logging
+from .console import format_table, setup_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
