@@ -4,8 +4,7 @@ from ._version import __version__
 from .config import AUGMENTATIONS, VARIANTS, LooCConfig
 from .data import build_dataloader, load_image_dataset
 from .hub.factory import create_model
-from .hub.publish import publish
-from .hub.validation import validate_model_dir
+from .hub.publish import publish, validate_model_dir
 from .hub.zoo import ZooEntry, get_zoo_entry, list_models, list_pretrained
 from .model import LooCModel
 from .preprocessing import eval_transform

@@ -230,7 +230,7 @@ def test_repo_files_the_folder_lacks_are_deleted_only_when_asked(loopback_hub, s
 
 
 def test_a_symlink_to_a_file_outside_the_folder_is_refused(saved, tmp_path):
-    from looc_hub.hub.validation import validate_model_dir
+    from looc_hub.hub.publish import validate_model_dir
 
     target = Path(shutil.copytree(saved, tmp_path / "model"))
     secret = tmp_path / "secret.txt"

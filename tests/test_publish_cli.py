@@ -26,7 +26,7 @@ def test_dry_run_then_publish(loopback_hub_server, tmp_path):
     LooCModel(LooCConfig(backbone="resnet18", image_size=32, queue_size=64)).save_pretrained(tmp_path / "m")
     dry = _run(str(tmp_path / "m"), "looc-test/cli", "--dry-run")
     assert dry.returncode == 0, dry.stderr
-    assert "Would upload to looc-test/cli@main in one commit: 4 file(s)" in dry.stdout
+    assert f"Would upload to looc-test/cli@main in one commit from {tmp_path / 'm'}: 4 file(s)" in dry.stdout
     assert not loopback_hub_server.repo_dir("looc-test/cli").exists()
 
     (tmp_path / "m" / "optimizer.bin").write_bytes(b"x")

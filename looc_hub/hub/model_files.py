@@ -6,7 +6,9 @@ One directory (or Hub repo) holds:
   them every `LooCConfig` field plus `looc_format_version`;
 - `model.safetensors`: the backbone's state dict with no prefix (what timm loads);
 - `looc_heads.safetensors`: the projection heads and, for LooC++, the per-head last-stage copies;
-- `README.md`: the model card.
+- `README.md`: the model card, and the records it is rendered from (`looc_hub.hub.records`: `recipe.yaml`,
+  `training_results.json`, `results.json` with its artifacts, a fine-tuned classifier's `classifier.json`);
+- a fine-tuned classifier's head: `classifier.safetensors`.
 Loading is strict: every mismatch between config, files and architecture is an error that names it.
 """
 
@@ -32,6 +34,8 @@ from ..preprocessing import pretrained_cfg_for
 
 __all__ = [
     "BACKBONE_WEIGHTS",
+    "CLASSIFIER_FILES",
+    "CLASSIFIER_WEIGHTS",
     "CONFIG_NAME",
     "FORMAT_VERSION",
     "HEADS_WEIGHTS",
@@ -50,6 +54,9 @@ __all__ = [
 CONFIG_NAME = "config.json"
 BACKBONE_WEIGHTS = "model.safetensors"
 HEADS_WEIGHTS = "looc_heads.safetensors"
+CLASSIFIER_WEIGHTS = "classifier.safetensors"
+CLASSIFIER_FILES = (CLASSIFIER_WEIGHTS,)
+"""A fine-tuned classifier's files beside its records (`classifier.json`)."""
 FORMAT_VERSION = 1
 # The pretrained_cfg keys timm's `resolve_data_config` / `create_transform` read to preprocess images.
 _PREPROCESSING_KEYS = (
@@ -111,24 +118,25 @@ def config_from_hub_dict(raw: Mapping[str, Any], source: str) -> LooCConfig:
     return config
 
 
-# Files a looc-hub save may leave in a model folder: the model, a fine-tuned classifier, attached results.
+# Files a looc-hub save may leave in a model folder: the model, its card and records, a fine-tuned classifier.
 _OWN_FILES = (
     CONFIG_NAME,
     BACKBONE_WEIGHTS,
     HEADS_WEIGHTS,
+    *CLASSIFIER_FILES,
     "README.md",
-    "results.json",
-    "classifier.safetensors",
+    "recipe.yaml",
     "classifier.json",
 )
+_RESULTS_FILES = ("training_results.json", "results.json")
 
 
 def foreign_files(directory: Path) -> list[str]:
     """Files in `directory` that are not part of a previous looc-hub model (empty: safe to replace).
 
     A previous model is recognised by its config.json (`looc_format_version`); its folder may also hold the
-    fine-tuning classifier and the results file with the artifacts that file lists. Anything else (a `.git/`,
-    sources, notes) is foreign, and so is every file of a folder whose config.json is not looc-hub's.
+    records (recipe, results files with the artifacts they list) and a fine-tuned classifier. Anything else (a
+    `.git/`, sources, notes) is foreign, and so is every file of a folder whose config.json is not looc-hub's.
     """
     present = sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*") if not p.is_dir())
     present += sorted(
@@ -136,11 +144,12 @@ def foreign_files(directory: Path) -> list[str]:
     )
     if not present:
         return []
-    own = set(_OWN_FILES)
+    own = {*_OWN_FILES, *_RESULTS_FILES}
     try:
         config = json.loads((directory / CONFIG_NAME).read_text())
-        results = json.loads((directory / "results.json").read_text()) if "results.json" in present else {}
-        own |= {str(v) for v in (results.get("artifacts") or {}).values()}
+        for name in _RESULTS_FILES:
+            results = json.loads((directory / name).read_text()) if name in present else {}
+            own |= {str(v) for v in (results.get("artifacts") or {}).values()}
     except (OSError, ValueError, AttributeError):
         return present
     if not isinstance(config, dict) or "looc_format_version" not in config:
