@@ -3,6 +3,7 @@
 from ._version import __version__
 from .config import AUGMENTATIONS, VARIANTS, LooCConfig
 from .data import build_dataloader, load_image_dataset
+from .finetune import LooCClassifier
 from .hub.factory import create_model
 from .hub.publish import publish, validate_model_dir
 from .hub.zoo import ZooEntry, get_zoo_entry, list_models, list_pretrained
@@ -13,6 +14,7 @@ from .views import LooCViewGenerator, LooCViews
 __all__ = [
     "AUGMENTATIONS",
     "VARIANTS",
+    "LooCClassifier",
     "LooCConfig",
     "LooCModel",
     "LooCViewGenerator",

@@ -8,7 +8,9 @@ spaces concatenated in order), the head fitted as a linear probe on the frozen f
 ours), data with timm's transforms from the model's data config (crop scale for the image size, ours), optimiser,
 `prepare`,
 resume, then per epoch: train, evaluate, checkpoint (`save_state`), and keep `best/` and `last/` in Hub format
-(`LooCClassifier.from_pretrained`) with `base_model` in the card; at the end, a results table. Resuming continues
+(`LooCClassifier.from_pretrained`),
+with their accuracy as a results record and the run's settings as their recipe; at the end, a results table.
+Resuming continues
 from the last finished epoch. Several GPUs: `accelerate launch training/finetune.py ...` (installed:
 `accelerate launch -m looc_hub.cli.finetune ...`).
 """
@@ -35,10 +37,11 @@ from looc_hub.finetune import (
     HEAD_INITS,
     LooCClassifier,
     classification_loader,
+    finetune_results,
     init_head_from_linear_probe,
     num_classes_of,
 )
-from looc_hub.spaces import parse_space_key, space_key
+from looc_hub.spaces import parse_space_key
 from looc_hub.training import CheckpointManager, TrainingProgress, cosine_with_warmup
 
 from ._args import HelpFormatter, add_log_level_flag
@@ -203,11 +206,14 @@ def finetune(args: argparse.Namespace) -> dict[str, Any]:
         if accelerator.is_main_process:
             metrics = {"top1": top1, "epoch": progress.epoch}
             unwrapped = accelerator.unwrap_model(classifier)
-            card = card_kwargs(args, num_classes, space_key(feature), metrics)
-            unwrapped.save_pretrained(output_dir / "last", metrics=metrics, **card)
+            measured = finetune_results(
+                unwrapped, base_model=args.model, dataset=args.dataset, split=args.eval_split, **metrics
+            )
+            saved = {"metrics": metrics, "base_model": args.model, "training": measured, "recipe": vars(args)}
+            unwrapped.save_pretrained(output_dir / "last", **saved)
             if top1 > best["top1"]:
                 best = metrics
-                unwrapped.save_pretrained(output_dir / "best", metrics=metrics, **card)
+                unwrapped.save_pretrained(output_dir / "best", **saved)
         accelerator.wait_for_everyone()
     accelerator.end_training()
     if accelerator.is_main_process:
@@ -239,20 +245,6 @@ def evaluate(accelerator: Accelerator, classifier: torch.nn.Module, loader: torc
         correct += int((predicted == labels).sum())
         total += len(labels)
     return 100.0 * correct / total
-
-
-def card_kwargs(args: argparse.Namespace, num_classes: int, feature: str, metrics: dict) -> dict:
-    results = (
-        f"Fine-tuned ({args.mode}) on `{args.dataset}` split `{args.train_split}` for {args.epochs} epochs, "
-        f"feature `{feature}`, {num_classes} classes: top-1 {metrics['top1']:.2f}% on split `{args.eval_split}` "
-        f"after epoch {metrics['epoch']}. Load with `looc_hub.finetune.LooCClassifier.from_pretrained`."
-    )
-    return {
-        "base_model": args.model,  # the card keeps it only when it is a Hub repo id, not a local folder
-        "datasets": [args.dataset],  # the card keeps it only if it is a Hub dataset
-        "results": results,
-        "description": f"Fine-tuned from `{args.model}`.",
-    }
 
 
 if __name__ == "__main__":

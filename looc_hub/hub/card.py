@@ -95,6 +95,7 @@ def build_model_card(
     config = model.config
     classifier = records.classifier
     own_name = model.name if model.name != "looc" else f"{config.variant.replace('+', 'p')}_{config.backbone}"
+    own_name += "-finetuned" if classifier else ""
     model_name = model_name or (repo_id.split("/")[-1] if repo_id else own_name)
     if repo_id is None:
         repo_id = f"looc-hub/{model.name}" if model.name != "looc" and not classifier else f"your-org/{model_name}"

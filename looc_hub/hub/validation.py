@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import timm
 import torch
+import torch.nn.functional as F
 from huggingface_hub import ModelCard
 
 from ..eval.results import EvalResults, load_results
@@ -134,16 +135,31 @@ def _record_problems(directory: Path) -> list[str]:
 
 
 def _timm_problems(directory: Path, model: LooCModel) -> list[str]:
-    """Plain timm must load the backbone and compute exactly the model's "backbone" space."""
-    try:
-        backbone = timm.create_model(f"local-dir:{directory}", pretrained=True).eval()
-    except Exception as error:  # any failure here means users of plain timm cannot load the repo
-        return [f"plain timm cannot load {model_files.BACKBONE_WEIGHTS}: {type(error).__name__}: {error}"]
+    """Plain timm must load the backbone and compute exactly the model's "backbone" space, and a fine-tuned
+    classifier's timm head (config.json's `num_classes`) must give the logits of the head the folder holds."""
     size = model.config.image_size
     x = torch.randn(2, model.config.in_chans, size, size, generator=torch.Generator().manual_seed(0))
+    try:
+        backbone = timm.create_model(f"local-dir:{directory}", pretrained=True, num_classes=0).eval()
+        with_head = timm.create_model(f"local-dir:{directory}", pretrained=True).eval()
+    except Exception as error:  # any failure here means users of plain timm cannot load the repo
+        return [f"plain timm cannot load {model_files.BACKBONE_WEIGHTS}: {type(error).__name__}: {error}"]
     with torch.inference_mode():
-        same = torch.equal(backbone(x), model.embed(x, space="backbone"))
-    return [] if same else ["plain timm loads the backbone but computes a different 'backbone' embedding"]
+        features = model.embed(x, space="backbone")
+        if not torch.equal(backbone(x), features):
+            return ["plain timm loads the backbone but computes a different 'backbone' embedding"]
+        if getattr(with_head, "num_classes", 0) == 0:
+            return []
+        state = model_files.read_safetensors(directory / model_files.BACKBONE_WEIGHTS)
+        head = model_files.timm_classifier_state(model.backbone, state)
+        if set(head) != {"weight", "bias"}:
+            return [
+                f"config.json gives num_classes {with_head.num_classes} but {model_files.BACKBONE_WEIGHTS} "
+                f"holds no linear head under timm's classifier name (found {sorted(head)})"
+            ]
+        if not torch.allclose(with_head(x), F.linear(features, head["weight"], head["bias"]), atol=1e-5):
+            return ["plain timm loads the classifier but computes different logits than its head"]
+    return []
 
 
 def _card_problems(path: Path, results: dict[str, EvalResults]) -> list[str]:
