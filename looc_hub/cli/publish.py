@@ -21,7 +21,7 @@ from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
 from looc_hub import LooCModel
 from looc_hub.hub.publish import STALE_POLICIES, publish, repo_files
-from looc_hub.hub.upload import check_repo_id, stage_candidate
+from looc_hub.hub.upload import check_repo_id, hub_unreachable, stage_candidate
 
 from ._args import HelpFormatter
 
@@ -56,6 +56,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                 print(f"Would upload to {target} in one commit from {args.directory}: {plan.describe()}")
                 print(_stale_preview(args, plan.files))
             return
+        problem = hub_unreachable(args.endpoint)
+        if problem:
+            raise ValueError(f"the Hub {problem}; nothing was uploaded (try --dry-run to check the folder offline)")
         result = publish(
             args.directory,
             args.repo_id,
@@ -80,6 +83,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def _stale_preview(args: argparse.Namespace, files: tuple[str, ...]) -> str:
     """What the commit would do with repo files the folder lacks (needs the Hub; says so when unreachable)."""
+    problem = hub_unreachable(args.endpoint)
+    if problem:
+        return f"Could not list the repo's current files (the Hub: {problem}), so deletions are unknown"
     try:
         existing = repo_files(args.repo_id, revision=args.revision, endpoint=args.endpoint)
     except (OfflineModeIsEnabled, HfHubHTTPError, OSError) as error:

@@ -52,6 +52,7 @@ __all__ = [
     "read_config",
     "read_safetensors",
     "resolve_file",
+    "safetensors_metadata",
     "timm_classifier_state",
     "write_safetensors",
 ]
@@ -176,8 +177,19 @@ def resolve_file(model_id: str, filename: str, **download_kwargs: Any) -> str:
     return hf_hub_download(repo_id=model_id, filename=filename, **download_kwargs)
 
 
-def write_safetensors(state: Mapping[str, torch.Tensor], path: Path) -> None:
-    save_file({k: v.detach().contiguous().cpu() for k, v in state.items()}, str(path), metadata={"format": "pt"})
+def write_safetensors(state: Mapping[str, torch.Tensor], path: Path, metadata: Mapping[str, str] | None = None) -> None:
+    """Tensors only; `metadata` adds string entries to the file's header (beside timm's `format: pt`)."""
+    header = {"format": "pt", **(metadata or {})}
+    save_file({k: v.detach().contiguous().cpu() for k, v in state.items()}, str(path), metadata=header)
+
+
+def safetensors_metadata(path: Path) -> dict[str, str]:
+    """A safetensors file's header metadata ({} for a file that is not readable safetensors)."""
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            return dict(handle.metadata() or {})
+    except (SafetensorError, OSError):
+        return {}
 
 
 def read_safetensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:

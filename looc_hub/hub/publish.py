@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 
 from huggingface_hub import constants, get_token
-from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
 from ..model import LooCModel
 from .upload import (
@@ -18,6 +17,7 @@ from .upload import (
     PublishResult,
     check_repo_id,
     commit_to_folder,
+    hub_unreachable,
     repo_files,
     stage_candidate,
     upload_plan,
@@ -118,10 +118,6 @@ def check_push_target(repo_id: str, *, flag: str = "--push_to_hub", endpoint: st
             f"{flag} {repo_id}: no Hugging Face token (run `hf auth login` or set HF_TOKEN), so the push "
             "at the end would fail"
         )
-    try:
-        repo_files(repo_id, endpoint=endpoint)
-    except (OfflineModeIsEnabled, HfHubHTTPError, OSError) as error:
-        raise ValueError(
-            f"{flag} {repo_id}: the Hub ({endpoint or constants.ENDPOINT}) did not answer "
-            f"({type(error).__name__}: {str(error)[:200]}), so the push at the end would fail"
-        ) from None
+    problem = hub_unreachable(endpoint)
+    if problem:
+        raise ValueError(f"{flag} {repo_id}: the Hub {problem}, so the push at the end would fail")

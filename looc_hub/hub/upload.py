@@ -19,12 +19,14 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, constants
 from huggingface_hub.errors import HFValidationError, RepositoryNotFoundError, RevisionNotFoundError
 from huggingface_hub.utils import validate_repo_id
 
@@ -40,6 +42,7 @@ __all__ = [
     "PublishResult",
     "check_repo_id",
     "commit_to_folder",
+    "hub_unreachable",
     "repo_files",
     "stage_candidate",
     "upload_plan",
@@ -70,6 +73,21 @@ def check_repo_id(repo_id: str) -> str:
     if repo_id.count("/") != 1:
         raise ValueError(f"{repo_id!r} is not a Hub repo id: give the namespace too, 'org/name' or 'user/name'")
     return repo_id
+
+
+def hub_unreachable(endpoint: str | None = None, *, timeout: float = 10.0) -> str | None:
+    """None when the Hub answers HTTP at all, else why not (one request, no retries: the client's own retries
+    take about 25 s before they fail)."""
+    if constants.HF_HUB_OFFLINE:
+        return "HF_HUB_OFFLINE is set"
+    url = f"{(endpoint or constants.ENDPOINT).rstrip('/')}/api/models"
+    try:
+        urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout).close()
+    except urllib.error.HTTPError:
+        return None  # an answer, even an error status, means it is reachable
+    except (OSError, ValueError) as error:
+        return f"{endpoint or constants.ENDPOINT} did not answer ({type(error).__name__}: {error})"
+    return None
 
 
 @contextmanager
