@@ -1,5 +1,6 @@
 """Cards are generated: the zoo cards and table are up to date, and results files drive model-index and tables."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -161,3 +162,17 @@ def test_zoo_cards_link_nothing_relative():
     for card in (REPO / "model_cards").glob("*.md"):
         text = card.read_text()
         assert "](../" not in text and "image.jpg" not in text, card.name
+
+
+def test_the_feature_map_snippet_runs_on_a_saved_model(tmp_path):
+    model = LooCModel(SMALL)
+    model.save_pretrained(tmp_path / "model")
+    text = ModelCard.load(tmp_path / "model" / "README.md").text
+    snippet = next(c for c in re.findall(r"```python\n(.*?)```", text, flags=re.S) if "features_only" in c)
+    namespace: dict = {}
+    exec(snippet.replace('"hf-hub:your-org/looc_resnet18"', repr(f"local-dir:{tmp_path / 'model'}")), namespace)
+    shapes = [tuple(f.shape) for f in namespace["feature_maps"]]
+    assert len(shapes) == 5 and shapes[-1] == (1, 512, 1, 1)  # resnet18's stages at 32 px
+    with torch.no_grad():  # the deepest map is the backbone the model embeds
+        pooled = namespace["backbone"](torch.ones(1, 3, 32, 32))[-1].mean(dim=(2, 3))
+        assert torch.allclose(pooled, model.eval().embed(torch.ones(1, 3, 32, 32), space="backbone"), atol=1e-5)
