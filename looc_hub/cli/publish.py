@@ -85,7 +85,7 @@ def _stale_preview(args: argparse.Namespace, files: tuple[str, ...]) -> str:
     """What the commit would do with repo files the folder lacks (needs the Hub; says so when unreachable)."""
     problem = hub_unreachable(args.endpoint)
     if problem:
-        return f"Could not list the repo's current files (the Hub: {problem}), so deletions are unknown"
+        return f"Could not list the repo's current files (the Hub {problem}), so deletions are unknown"
     try:
         existing = repo_files(args.repo_id, revision=args.revision, endpoint=args.endpoint)
     except (OfflineModeIsEnabled, HfHubHTTPError, OSError) as error:

@@ -79,7 +79,7 @@ def hub_unreachable(endpoint: str | None = None, *, timeout: float = 10.0) -> st
     """None when the Hub answers HTTP at all, else why not (one request, no retries: the client's own retries
     take about 25 s before they fail)."""
     if constants.HF_HUB_OFFLINE:
-        return "HF_HUB_OFFLINE is set"
+        return "cannot be reached: HF_HUB_OFFLINE is set"
     url = f"{(endpoint or constants.ENDPOINT).rstrip('/')}/api/models"
     try:
         urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout).close()
