@@ -5,9 +5,9 @@ from .config import AUGMENTATIONS, VARIANTS, LooCConfig
 from .data import build_dataloader, load_image_dataset
 from .finetune import LooCClassifier
 from .hub.factory import create_model
+from .hub.pretrained import LooCModel
 from .hub.publish import publish, validate_model_dir
 from .hub.zoo import ZooEntry, get_zoo_entry, list_models, list_pretrained
-from .model import LooCModel
 from .preprocessing import eval_transform
 from .views import LooCViewGenerator, LooCViews
 

@@ -1,4 +1,7 @@
-"""`LooCConfig`: everything needed to rebuild a LooC model, validated at construction.
+"""`LooCConfig`: everything needed to rebuild a LooC model (architecture and preprocessing), validated at construction.
+
+How the model is trained (queue length, temperature, key momentum, optimiser) is the pretraining run's, not the
+model's: `looc_hub.training.pretrain_config.PretrainConfig` and the recipes hold it.
 
 Which values are the paper's (Xiao et al., ICLR 2021, arXiv 2008.05659) and which are ours is said per field;
 `docs/method.md` explains the method.
@@ -20,13 +23,17 @@ from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from ._checks import check_int, is_number
 from .views.registry import LEAVE_ONE_OUT_AUGMENTATIONS, check_listed
 
-__all__ = ["AUGMENTATIONS", "INTERPOLATIONS", "VARIANTS", "LooCConfig"]
+__all__ = ["AUGMENTATIONS", "INTERPOLATIONS", "TRAINING_FIELDS", "VARIANTS", "LooCConfig"]
 
 AUGMENTATIONS: tuple[str, ...] = LEAVE_ONE_OUT_AUGMENTATIONS
 """Augmentations that can be left out (get a space of their own) or be plain invariances (`views/registry.py`)."""
 
 VARIANTS: tuple[str, ...] = ("looc", "looc++")
 INTERPOLATIONS: tuple[str, ...] = ("bilinear", "bicubic", "nearest")
+
+TRAINING_FIELDS: dict[str, str] = {"queue_size": "queue_size", "temperature": "temperature", "momentum": "key_momentum"}
+"""Fields a `LooCConfig` once held that are training settings (-> their `PretrainConfig` field and recipe key).
+config.json files saved before still carry them: loading accepts and ignores them (`hub.model_files`)."""
 
 # Keys the model sets itself (a LooC backbone is always a pooled feature extractor whose weights come from its own
 # files), and timm kwargs that would read other files or change the model's outputs.
@@ -47,7 +54,7 @@ _RESERVED_BACKBONE_KWARGS = (
 
 @dataclass(frozen=True)
 class LooCConfig:
-    """Architecture, objective and preprocessing of a LooC model; every field is JSON-serialisable.
+    """Architecture and preprocessing of a LooC model; every field is JSON-serialisable (`config.json`).
 
     Attributes:
         backbone: a built-in timm architecture name (e.g. "resnet50", the paper's).
@@ -60,9 +67,6 @@ class LooCConfig:
         variant: "looc" (heads share the whole backbone) or "looc++" (each head owns a copy of the last stage).
         head_hidden_dim: hidden width of the MoCo v2 projection MLP; None means the backbone's feature dim.
         head_out_dim: dimension of each space Z_i (MoCo v2: 128).
-        temperature: InfoNCE temperature (MoCo v2's: 0.2).
-        momentum: key-encoder EMA momentum (MoCo v2's: 0.999).
-        queue_size: negatives kept per space (paper: 16,384).
         image_size: training and evaluation resolution (paper: 224).
         mean, std: input normalisation (ImageNet statistics, as MoCo).
         interpolation, crop_pct: evaluation resize (ours: bilinear and 0.875, the MoCo/ImageNet convention).
@@ -78,9 +82,6 @@ class LooCConfig:
     variant: str = "looc"
     head_hidden_dim: int | None = None
     head_out_dim: int = 128
-    temperature: float = 0.2
-    momentum: float = 0.999
-    queue_size: int = 16384
     image_size: int = 224
     mean: tuple[float, ...] = IMAGENET_DEFAULT_MEAN
     std: tuple[float, ...] = IMAGENET_DEFAULT_STD
@@ -111,9 +112,7 @@ class LooCConfig:
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> LooCConfig:
         """Strict inverse of `to_dict`: unknown keys are an error, missing keys take their defaults."""
-        unknown = sorted(set(values) - set(cls.field_names()))
-        if unknown:
-            raise ValueError(f"Unknown LooCConfig field(s) {unknown}; valid fields: {list(cls.field_names())}")
+        _check_known(values)
         return cls(**values)
 
     @classmethod
@@ -122,15 +121,13 @@ class LooCConfig:
 
     def replace(self, **changes: Any) -> LooCConfig:
         """A validated copy with some fields changed; unknown field names are an error."""
-        unknown = sorted(set(changes) - set(self.field_names()))
-        if unknown:
-            raise ValueError(f"Unknown LooCConfig field(s) {unknown}; valid fields: {list(self.field_names())}")
+        _check_known(changes)
         return dataclasses.replace(self, **changes)
 
     def _validate(self) -> None:
         self._validate_backbone()
         self._validate_augmentations()
-        self._validate_sizes_and_rates()
+        self._validate_sizes()
         self._validate_preprocessing()
 
     def _validate_backbone(self) -> None:
@@ -153,15 +150,11 @@ class LooCConfig:
         if self.variant not in VARIANTS:
             raise ValueError(f"Unknown variant {self.variant!r}; valid variants: {list(VARIANTS)}")
 
-    def _validate_sizes_and_rates(self) -> None:
+    def _validate_sizes(self) -> None:
         if self.head_hidden_dim is not None:
             check_int("head_hidden_dim", self.head_hidden_dim)
-        for name in ("head_out_dim", "queue_size", "image_size"):
+        for name in ("head_out_dim", "image_size"):
             check_int(name, getattr(self, name))
-        if not _is_number(self.temperature) or self.temperature <= 0:
-            raise ValueError(f"temperature must be a positive number, got {self.temperature!r}")
-        if not _is_number(self.momentum) or not 0 <= self.momentum < 1:
-            raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
 
     def _validate_preprocessing(self) -> None:
         for name in ("mean", "std"):
@@ -174,6 +167,16 @@ class LooCConfig:
             raise ValueError(f"Unknown interpolation {self.interpolation!r}; valid choices: {list(INTERPOLATIONS)}")
         if not _is_number(self.crop_pct) or not 0 < self.crop_pct <= 1:
             raise ValueError(f"crop_pct must be in (0, 1], got {self.crop_pct!r}")
+
+
+def _check_known(values: Mapping[str, Any]) -> None:
+    """Unknown field names are an error listing the valid ones, and pointing training settings to the recipe."""
+    unknown = sorted(set(values) - set(LooCConfig.field_names()))
+    if not unknown:
+        return
+    moved = [f"{name} (the pretraining run's {TRAINING_FIELDS[name]})" for name in unknown if name in TRAINING_FIELDS]
+    hint = f"; training settings belong to the recipe / PretrainConfig: {', '.join(moved)}" if moved else ""
+    raise ValueError(f"Unknown LooCConfig field(s) {unknown}; valid fields: {list(LooCConfig.field_names())}{hint}")
 
 
 def _check_sequence(name: str, value: Any) -> None:

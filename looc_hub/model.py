@@ -1,4 +1,8 @@
-"""`LooCModel`: a timm backbone with LooC's n+1 projection heads, serving every embedding space.
+"""`LooCNetwork`: a timm backbone with LooC's n+1 projection heads, serving every embedding space.
+
+The ground floor, as timm's `ResNet` and open_clip's `CLIP` are: a plain `nn.Module` that imports nothing of the
+Hub, evaluation, training or the commands. The public `looc_hub.LooCModel` (`looc_hub.hub.pretrained`) is this
+network with Hub I/O (`save_pretrained`, `from_pretrained`, `push_to_hub`).
 
 Paper: Xiao, Wang, Efros, Darrell, "What Should Not Be Contrastive in Contrastive Learning", ICLR 2021
 (arXiv 2008.05659). No official code was released; where the paper is silent the choice is ours and is marked so.
@@ -26,19 +30,16 @@ from torch import nn
 from .backbone import create_backbone, stage_split_for
 from .config import LooCConfig
 from .heads import ProjectionHead
-from .hub.mixin import LooCHubMixin
 from .preprocessing import pretrained_cfg_for
 from .spaces import check_spaces
 
-__all__ = ["LooCModel"]
+__all__ = ["LooCNetwork"]
 
 _FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 
-class LooCModel(nn.Module, LooCHubMixin):
-    """A LooC / LooC++ model: one backbone pass gives every space.
-
-    `save_pretrained`, `from_pretrained` and `push_to_hub` come from `LooCHubMixin` (`looc_hub.hub.mixin`).
+class LooCNetwork(nn.Module):
+    """A LooC / LooC++ network: one backbone pass gives every space.
 
     Args:
         config: the architecture, objective and preprocessing (`LooCConfig`).
@@ -50,7 +51,7 @@ class LooCModel(nn.Module, LooCHubMixin):
         pretrained_cfg: timm's preprocessing description (so `timm.data.resolve_data_config(model=m)` works).
 
     Example:
-        >>> model = LooCModel(LooCConfig(backbone="resnet18", augmentations=("color", "rotation")))
+        >>> model = LooCNetwork(LooCConfig(backbone="resnet18", augmentations=("color", "rotation")))
         >>> z = model.embed(torch.randn(2, 3, 64, 64), space="rotation")  # (2, 128), unit norm
     """
 

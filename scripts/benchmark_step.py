@@ -107,10 +107,9 @@ def phased_step(objective: LooCObjective, optimizer: torch.optim.Optimizer, view
 
 def benchmark(method: str, batch_size: int, args: argparse.Namespace, device: torch.device) -> dict:
     torch.manual_seed(0)
-    config = LooCConfig(
-        backbone=args.backbone, image_size=args.image_size, queue_size=args.queue_size, **METHODS[method]
-    )
-    objective = LooCObjective(LooCModel(config), bn_groups=args.bn_groups).to(device).train()
+    config = LooCConfig(backbone=args.backbone, image_size=args.image_size, **METHODS[method])
+    objective = LooCObjective(LooCModel(config), queue_size=args.queue_size, bn_groups=args.bn_groups)
+    objective = objective.to(device).train()
     optimizer = torch.optim.SGD(objective.query_encoder.parameters(), lr=0.03, momentum=0.9, weight_decay=1e-4)
     generator = LooCViewGenerator.from_config(config)
     canvas_size = round(1.25 * args.image_size)  # the training script's default canvas

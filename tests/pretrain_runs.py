@@ -14,7 +14,8 @@ SCRIPT = REPO / "training" / "pretrain.py"
 DEMO_RECIPE = "looc_r10t_openmoji32"  # a shipped recipe, by name
 # A small, fast variant of the demo recipe: 32 px, short queues, every step logged.
 TINY = [
-    "--model_overrides", "{image_size: 32, queue_size: 256}",
+    "--model_overrides", "{image_size: 32}",
+    "--queue_size", "256",
     "--batch_size", "16",
     "--num_workers", "0",
     "--log_every_steps", "1",

@@ -19,7 +19,7 @@ from looc_hub import LooCConfig, LooCModel
 from looc_hub._atomic import FileExistsNotOursError
 from tests.models import trained_like
 
-SMALL = LooCConfig(backbone="resnet18", image_size=32, augmentations=("color", "rotation"), queue_size=64)
+SMALL = LooCConfig(backbone="resnet18", image_size=32, augmentations=("color", "rotation"))
 
 
 @pytest.fixture(scope="module")

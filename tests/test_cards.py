@@ -17,7 +17,7 @@ from looc_hub.hub.card import EMBEDDED_DATASET_SOURCES, build_model_card, model_
 from looc_hub.hub.records import ModelRecords
 
 REPO = Path(__file__).resolve().parents[1]
-SMALL = LooCConfig(backbone="resnet18", image_size=32, augmentations=("color", "rotation"), queue_size=64)
+SMALL = LooCConfig(backbone="resnet18", image_size=32, augmentations=("color", "rotation"))
 
 
 def test_zoo_cards_and_table_are_up_to_date():

@@ -7,13 +7,7 @@ from looc_hub import LooCConfig
 
 def test_defaults_are_the_papers_recipe():
     config = LooCConfig()
-    assert (config.backbone, config.temperature, config.momentum, config.queue_size, config.head_out_dim) == (
-        "resnet50",
-        0.2,
-        0.999,
-        16384,
-        128,
-    )
+    assert (config.backbone, config.head_out_dim, config.image_size) == ("resnet50", 128, 224)
     assert config.head_names == ("invariant", "color", "rotation")
 
 
@@ -31,9 +25,7 @@ def test_json_round_trip_is_equal():
         ({"augmentations": ("color",), "invariant_augmentations": ("color",)}, "both"),
         ({"variant": "looc+"}, "valid variants"),
         ({"head_out_dim": 0}, "positive integer"),
-        ({"queue_size": 2.5}, "positive integer"),
-        ({"temperature": 0}, "temperature"),
-        ({"momentum": 1.0}, "momentum"),
+        ({"image_size": 2.5}, "positive integer"),
         ({"mean": (0.5, 0.5)}, "one per channel"),
         ({"std": (0.2, 0.0, 0.2)}, "positive"),
         ({"interpolation": "lanczos5"}, "valid choices"),
@@ -50,7 +42,15 @@ def test_unknown_fields_are_rejected_by_from_dict_and_replace():
     with pytest.raises(ValueError, match="valid fields"):
         LooCConfig.from_dict({"backbone": "resnet18", "heads": 3})
     with pytest.raises(ValueError, match="valid fields"):
-        LooCConfig().replace(temprature=0.1)
+        LooCConfig().replace(head_out=64)
+
+
+def test_training_settings_are_no_model_fields_and_say_where_they_went():
+    assert not {"queue_size", "temperature", "momentum"} & set(LooCConfig.field_names())
+    with pytest.raises(ValueError, match=r"queue_size \(the pretraining run's queue_size\)"):
+        LooCConfig().replace(queue_size=128)
+    with pytest.raises(ValueError, match=r"momentum \(the pretraining run's key_momentum\)"):
+        LooCConfig.from_dict({"backbone": "resnet18", "momentum": 0.99})
 
 
 def test_non_json_backbone_kwargs_are_rejected():

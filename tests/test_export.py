@@ -13,7 +13,7 @@ from looc_hub._atomic import FileExistsNotOursError
 from looc_hub.hub.export import export_program, export_timm, export_torchvision_resnet, torchvision_resnet
 from tests.models import trained_like
 
-SMALL = LooCConfig(backbone="resnet18", image_size=32, augmentations=("color", "rotation"), queue_size=64)
+SMALL = LooCConfig(backbone="resnet18", image_size=32, augmentations=("color", "rotation"))
 
 
 @pytest.fixture(scope="module", params=["looc", "looc++"])

@@ -14,7 +14,7 @@ from looc_hub.hub import model_files
 from tests.hub_cache import add_to_hf_cache
 from tests.models import trained_like
 
-SMALL = LooCConfig(backbone="resnet18", image_size=32, augmentations=("color", "rotation"), queue_size=64)
+SMALL = LooCConfig(backbone="resnet18", image_size=32, augmentations=("color", "rotation"))
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +106,30 @@ def _copy(directory, tmp_path):
     for path in directory.iterdir():
         (target / path.name).write_bytes(path.read_bytes())
     return target
+
+
+def test_a_folder_saved_with_training_settings_in_its_config_still_loads(saved, tmp_path, images):
+    """Before issue 20 config.json also held LooCConfig's queue_size, temperature and momentum: accepted, ignored."""
+    model, directory = saved
+    old = _copy(directory, tmp_path)
+    raw = json.loads((old / "config.json").read_text())
+    assert not {"queue_size", "temperature", "momentum"} & set(raw)  # saved now: architecture and preprocessing only
+    keys = list(raw)
+    at = keys.index("head_out_dim") + 1  # where the old LooCConfig.to_dict() wrote them, in field order
+    training = {"temperature": 0.2, "momentum": 0.99, "queue_size": 128}
+    (old / "config.json").write_text(
+        json.dumps({**{k: raw[k] for k in keys[:at]}, **training, **{k: raw[k] for k in keys[at:]}})
+    )
+    loaded = LooCModel.from_pretrained(old)
+    assert loaded.config == model.config
+    with torch.no_grad():
+        before, after = model(images), loaded(images)
+    assert all(torch.equal(before[space], after[space]) for space in model.spaces)
+    backbone = timm.create_model(f"local-dir:{old}", pretrained=True).eval()  # plain timm reads it as before
+    with torch.no_grad():
+        assert torch.equal(backbone(images), model.embed(images, space="backbone"))
+    loaded.save_pretrained(tmp_path / "resaved")  # saved again: the training settings are gone
+    assert not set(training) & set(json.loads((tmp_path / "resaved" / "config.json").read_text()))
 
 
 def test_missing_and_unexpected_keys_are_named(saved, tmp_path):

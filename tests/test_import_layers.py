@@ -1,7 +1,9 @@
-"""The package's import graph: no cycles, no imports hidden in functions to dodge one, the Hub layer's direction.
+"""The package's import graph: the network on the ground floor, no circle of any kind, no import hidden in a function.
 
-Read from the source (module-level imports, `TYPE_CHECKING` blocks aside), so a cycle shows here as a failing test,
-not as an ImportError that only some import orders hit.
+Read from the source, so a circle shows here as a failing test, not as an ImportError that only some import orders
+hit. Every module-level import counts, those under `TYPE_CHECKING` included (a type-hint circle is still a circle,
+and hiding an import there would only dodge these checks), and so does the `__init__` of each package an import
+enters from outside (importing `looc_hub.eval.knn` runs `looc_hub/eval/__init__.py`).
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def resolve(module: str, node: ast.ImportFrom, modules: set[str]) -> list[str]:
+def resolve(module: str, node: ast.ImportFrom, modules: set[str], packages: set[str]) -> list[str]:
     """The looc_hub modules an import statement names (`from . import x` names the submodule x when it is one)."""
     if node.level:
-        package = module if module in PACKAGES else module.rpartition(".")[0]
+        package = module if module in packages else module.rpartition(".")[0]
         for _ in range(node.level - 1):
             package = package.rpartition(".")[0]
         base = f"{package}.{node.module}" if node.module else package
@@ -40,13 +42,28 @@ def is_type_checking(node: ast.If) -> bool:
 
 
 def module_level_imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
+    """Imports at module level, in `TYPE_CHECKING` blocks and in optional-import `try` blocks."""
     found = []
     for node in tree.body:
         if isinstance(node, ast.Import | ast.ImportFrom):
             found.append(node)
-        elif isinstance(node, ast.Try):  # an optional import with a fallback
+        elif isinstance(node, ast.Try) or (isinstance(node, ast.If) and is_type_checking(node)):
             found += [n for n in node.body if isinstance(n, ast.Import | ast.ImportFrom)]
     return found
+
+
+def plain_imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
+    return [node for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)]
+
+
+def type_checking_imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
+    return [
+        inner
+        for node in tree.body
+        if isinstance(node, ast.If) and is_type_checking(node)
+        for inner in node.body
+        if isinstance(inner, ast.Import | ast.ImportFrom)
+    ]
 
 
 SOURCES = {module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
@@ -55,17 +72,34 @@ PACKAGES = {module_name(path) for path in SOURCES.values() if path.name == "__in
 TREES = {name: ast.parse(path.read_text(encoding="utf-8")) for name, path in SOURCES.items()}
 
 
+def imported_modules(
+    name: str, nodes: list[ast.Import | ast.ImportFrom], modules: set[str], packages: set[str] | None = None
+) -> set[str]:
+    targets = set()
+    for node in nodes:
+        if isinstance(node, ast.ImportFrom):
+            targets.update(resolve(name, node, modules, PACKAGES if packages is None else packages))
+        else:
+            targets.update(alias.name for alias in node.names if alias.name in modules)
+    return targets - {name}
+
+
+def entered_packages(importer: str, target: str, packages: set[str]) -> set[str]:
+    """The sub-packages whose `__init__` importing `target` runs: those above it that `importer` is outside of."""
+    parts = target.split(".")
+    above = {".".join(parts[:i]) for i in range(2, len(parts))}
+    return {p for p in above & packages if not importer.startswith(p + ".") and importer != p}
+
+
 def graph(trees: dict[str, ast.Module]) -> dict[str, set[str]]:
     modules = MODULES | set(trees)
+    packages = PACKAGES | {name for name in trees if any(m.startswith(name + ".") for m in trees)}
     edges: dict[str, set[str]] = {}
     for name, tree in trees.items():
-        targets = set()
-        for node in module_level_imports(tree):
-            if isinstance(node, ast.ImportFrom):
-                targets.update(resolve(name, node, modules))
-            else:
-                targets.update(alias.name for alias in node.names if alias.name in modules)
-        edges[name] = {target for target in targets if target != name}
+        targets = imported_modules(name, module_level_imports(tree), modules, packages)
+        for target in list(targets):
+            targets |= entered_packages(name, target, packages)
+        edges[name] = targets - {name}
     return edges
 
 
@@ -122,22 +156,62 @@ def reachable(edges: dict[str, set[str]], start: str) -> set[str]:
     return seen
 
 
+NETWORK = "looc_hub.model"
+ABOVE_THE_NETWORK = ("hub", "eval", "training", "finetune", "objective", "cli")
+"""The Hub layer, evaluation, training (the objective and the loop), fine-tuning and the commands."""
+ABOVE_EVALUATION = ("hub", "training", "finetune", "objective", "cli")
+
+
+def in_packages(module: str, packages: tuple[str, ...]) -> bool:
+    return any(module == f"looc_hub.{p}" or module.startswith(f"looc_hub.{p}.") for p in packages)
+
+
+def reached_above(edges: dict[str, set[str]], start: str, packages: tuple[str, ...]) -> list[str]:
+    """What `start` and everything it imports reach in `packages`."""
+    return sorted(m for m in reachable(edges, start) if in_packages(m, packages))
+
+
+def hinted_project_imports(trees: dict[str, ast.Module]) -> list[str]:
+    """Project modules imported only under `TYPE_CHECKING`: with no circle to dodge, an import is a plain one."""
+    modules = MODULES | set(trees)
+    return sorted(
+        f"{name} -> {target}"
+        for name, tree in trees.items()
+        for target in imported_modules(name, type_checking_imports(tree), modules)
+    )
+
+
 def test_no_import_is_hidden_in_a_function():
     assert not hidden_imports(TREES), f"imports inside functions or classes (a cycle dodged?): {hidden_imports(TREES)}"
 
 
-def test_the_module_graph_has_no_cycle():
+def test_no_import_circle_of_any_kind():
     found = cycles(graph(TREES))
-    assert not found, "import cycles:\n" + "\n".join(found)
+    assert not found, "import cycles (type-hint imports and package __init__s counted):\n" + "\n".join(found)
 
 
-def test_the_model_sits_below_publishing_export_training_and_the_commands():
-    below = reachable(graph(TREES), "looc_hub.model")
-    built_on_the_model = ("looc_hub.cli", "looc_hub.training", "looc_hub.finetune", "looc_hub.objective")
-    above = [m for m in below if m.startswith(built_on_the_model)]
-    above += [m for m in below if m in ("looc_hub.hub.publish", "looc_hub.hub.export", "looc_hub.hub.factory")]
-    assert not above, f"looc_hub.model imports, directly or not, modules built on it: {sorted(above)}"
-    assert {"looc_hub.hub.mixin", "looc_hub.hub.card"} <= below
+def test_the_network_reaches_nothing_above_it():
+    edges = graph(TREES)
+    above = reached_above(edges, NETWORK, ABOVE_THE_NETWORK)
+    assert not above, f"{NETWORK} imports, directly or not, modules built on it: {above}"
+    assert {"looc_hub.backbone", "looc_hub.heads", "looc_hub.spaces", "looc_hub.config"} <= reachable(edges, NETWORK)
+
+
+def test_the_hub_layer_sits_above_the_network_and_evaluation():
+    edges = graph(TREES)
+    evaluation = [name for name in MODULES if in_packages(name, ("eval",))]
+    above = {name: reached_above(edges, name, ABOVE_EVALUATION) for name in evaluation}
+    assert not {name: found for name, found in above.items() if found}, "evaluation imports layers built on it"
+    public = reachable(edges, "looc_hub.hub.pretrained")
+    assert {NETWORK, "looc_hub.hub.mixin", "looc_hub.hub.card", "looc_hub.eval.protocols"} <= public
+
+
+def test_evaluation_imports_the_network_normally():
+    assert not hinted_project_imports(TREES), f"imports only for type hints: {hinted_project_imports(TREES)}"
+    naming = {name for name in MODULES if in_packages(name, ("eval",)) and "LooCNetwork" in SOURCES[name].read_text()}
+    importing = {name for name in naming if NETWORK in imported_modules(name, plain_imports(TREES[name]), MODULES)}
+    assert len(naming) >= 9
+    assert naming == importing, f"eval modules that name the network without importing it: {naming - importing}"
 
 
 def test_the_checks_find_a_planted_cycle_and_hidden_import():
@@ -147,3 +221,25 @@ def test_the_checks_find_a_planted_cycle_and_hidden_import():
     }
     assert cycles(graph(planted)) == ["looc_hub.planted_a -> looc_hub.planted_b -> looc_hub.planted_a"]
     assert hidden_imports(planted) == ["looc_hub.planted_b:4"]
+
+
+def test_the_checks_count_type_hint_imports_and_package_inits():
+    def hinted(module: str) -> ast.Module:
+        return ast.parse(f"from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    from {module} import x\n")
+
+    planted = {  # a circle through a package's __init__ and a type-hint import, and a hinted reach into the Hub
+        "looc_hub.planted_net": ast.parse("from .planted_pkg.inner import y\n"),
+        "looc_hub.planted_pkg": ast.parse("from . import inner\nfrom .. import planted_hub\n"),
+        "looc_hub.planted_pkg.inner": hinted("..hub.card"),
+        "looc_hub.planted_hub": hinted(".planted_net"),
+    }
+    edges = graph(planted)
+    assert edges["looc_hub.planted_net"] == {"looc_hub.planted_pkg.inner", "looc_hub.planted_pkg"}
+    assert reached_above(edges, "looc_hub.planted_net", ("hub",)) == ["looc_hub.hub", "looc_hub.hub.card"]
+    assert cycles(edges) == [
+        "looc_hub.planted_hub -> looc_hub.planted_net -> looc_hub.planted_pkg -> looc_hub.planted_hub"
+    ]
+    assert hinted_project_imports(planted) == [
+        "looc_hub.planted_hub -> looc_hub.planted_net",
+        "looc_hub.planted_pkg.inner -> looc_hub.hub.card",
+    ]

@@ -60,10 +60,8 @@ def worker(rank: int, store: str, out_dir: str) -> None:
     dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=WORLD_SIZE)
     try:
         torch.manual_seed(100 + rank)  # per-process seeds: the models start out different
-        config = LooCConfig(
-            backbone="test_resnet", augmentations=("color", "rotation"), queue_size=QUEUE, head_out_dim=16
-        )
-        objective = LooCObjective(LooCModel(config))  # bn_groups 4 is for one process: ignored here
+        config = LooCConfig(backbone="test_resnet", augmentations=("color", "rotation"), head_out_dim=16)
+        objective = LooCObjective(LooCModel(config), queue_size=QUEUE)  # bn_groups 4 is for one process: ignored here
         query_batches: list[int] = []
         objective.query_encoder.backbone.register_forward_hook(lambda m, i, o: query_batches.append(len(i[0])))
         results = {"world_size": torch.tensor(dist.get_world_size())}

@@ -14,17 +14,12 @@ BATCH = 4
 QUEUE = 12
 
 
-def make_objective(seed: int = 0, bn_groups: int = 1, **overrides) -> LooCObjective:
+def make_objective(seed: int = 0, bn_groups: int = 1, momentum: float = 0.999, **overrides) -> LooCObjective:
     """Plain BatchNorm over the whole batch (bn_groups 1): these tests check the loss and queues around it."""
     torch.manual_seed(seed)
-    settings = {
-        "backbone": "test_resnet",
-        "augmentations": ("color", "rotation"),
-        "queue_size": QUEUE,
-        "head_out_dim": 16,
-        "image_size": 32,
-    } | overrides
-    return LooCObjective(LooCModel(LooCConfig(**settings)), bn_groups=bn_groups)
+    settings = {"backbone": "test_resnet", "augmentations": ("color", "rotation"), "head_out_dim": 16, "image_size": 32}
+    model = LooCModel(LooCConfig(**settings | overrides))
+    return LooCObjective(model, queue_size=QUEUE, momentum=momentum, bn_groups=bn_groups)
 
 
 def make_views(num_keys: int = 3, seed: int = 0) -> LooCViews:
@@ -100,7 +95,7 @@ def test_eval_mode_computes_the_loss_without_touching_the_queue():
     assert torch.equal(objective.queue.keys, queue_before) and objective.queue.pointer.item() == 0
 
 
-def test_momentum_update_defaults_to_the_config_momentum():
+def test_momentum_update_defaults_to_the_momentum_given():
     objective = make_objective(momentum=0.5)
     optimizer = torch.optim.SGD(objective.query_encoder.parameters(), lr=1.0)
     objective(make_views()).loss.backward()

@@ -14,10 +14,8 @@ KEYS = 3
 
 def make_objective(bn_groups: int = GROUPS) -> LooCObjective:
     torch.manual_seed(0)
-    config = LooCConfig(
-        backbone="test_resnet", augmentations=("color", "rotation"), queue_size=64, head_out_dim=16, image_size=32
-    )
-    return LooCObjective(LooCModel(config), bn_groups=bn_groups)
+    config = LooCConfig(backbone="test_resnet", augmentations=("color", "rotation"), head_out_dim=16, image_size=32)
+    return LooCObjective(LooCModel(config), queue_size=64, bn_groups=bn_groups)
 
 
 def make_views(batch: int = BATCH) -> LooCViews:
@@ -97,7 +95,7 @@ def test_one_group_eval_mode_and_sync_bn_keep_one_batch():
         calls = record_backbone_inputs(objective)
         objective(make_views())
         assert [len(c) for c in calls["query"]] == [BATCH] and [len(c) for c in calls["key"]] == [KEYS * BATCH]
-    unshuffled = LooCObjective(make_objective().query_encoder, shuffle_bn=False)  # SyncBN users
+    unshuffled = LooCObjective(make_objective().query_encoder, queue_size=64, shuffle_bn=False)  # SyncBN users
     calls = record_backbone_inputs(unshuffled)
     unshuffled(make_views())
     assert [len(c) for c in calls["query"]] == [BATCH]

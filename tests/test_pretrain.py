@@ -33,7 +33,7 @@ def heldout_contrastive_loss(model: LooCModel, batches: list[torch.Tensor]) -> f
     vectors (easy negatives, MoCo's init), so it rises while they fill with real keys. Here every number is
     computed the same way for any model, with the library's own views and objective.
     """
-    objective = LooCObjective(model, shuffle_bn=False).eval()
+    objective = LooCObjective(model, queue_size=64, shuffle_bn=False).eval()
     views = LooCViewGenerator.from_config(model.config)
     losses = []
     with torch.no_grad():
@@ -50,7 +50,9 @@ def test_single_process_run_learns_and_exports_a_hub_model(tmp_path):
         "--max_steps", "60",
         "--batch_size", "32",
         "--base_lr", "0.24",
-        "--model_overrides", "{image_size: 32, queue_size: 64, momentum: 0.99}",
+        "--model_overrides", "{image_size: 32}",
+        "--queue_size", "64",
+        "--key_momentum", "0.99",
         "--eval_split", "validation",
         "--knn_bank_size", "600",
     )  # fmt: skip
@@ -74,7 +76,7 @@ def test_single_process_run_learns_and_exports_a_hub_model(tmp_path):
 
     # learning: the held-out contrastive loss fell below that of the run's own initialisation (same seed)
     model = LooCModel.from_pretrained(tmp_path / "model")
-    config = model.config.replace(queue_size=64)
+    config = model.config
     trained = LooCModel(config)
     trained.load_state_dict(model.state_dict())
     torch.manual_seed(0)  # the run's seed: `create_model` there drew exactly these initial weights
@@ -152,5 +154,5 @@ def test_streaming_needs_max_steps(tmp_path):
 
 def test_a_queue_longer_than_half_the_dataset_is_refused_before_training(tmp_path):
     with pytest.raises(AssertionError, match=r"queue_size 4096 is too long for a training set of \d+ images"):
-        run_pretrain(tmp_path, "--max_steps", "2", "--model_overrides", "{image_size: 32, queue_size: 4096}")
+        run_pretrain(tmp_path, "--max_steps", "2", "--model_overrides", "{image_size: 32}", "--queue_size", "4096")
     assert not (tmp_path / "checkpoints").exists() and not (tmp_path / "model").exists()

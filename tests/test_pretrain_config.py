@@ -28,6 +28,14 @@ def test_recipe_then_command_line_overrides_parsed_as_yaml():
             r"Unknown report_to 'tensorbord'; valid choices: \['jsonl'",
         ),
         ({"mixed_precision": "fp32"}, ValueError, "Unknown mixed_precision 'fp32'"),
+        ({"queue_size": 0}, ValueError, "queue_size must be at least 1"),
+        ({"temperature": 0.0}, ValueError, "temperature must be a positive number"),
+        ({"key_momentum": 1.0}, ValueError, r"key_momentum must be in \[0, 1\)"),
+        (
+            {"model_overrides": {"image_size": 32, "momentum": 0.99}},
+            ValueError,
+            r"model_overrides \['momentum'\]: these are training settings.*--key_momentum",
+        ),
     ],
 )
 def test_bad_values_are_clear_errors(values, error, message):

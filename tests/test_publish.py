@@ -26,7 +26,7 @@ from looc_hub.training.pretrain_config import PretrainConfig
 from looc_hub.training.trained_model import write_trained_model
 from tests.models import trained_like
 
-SMALL = LooCConfig(backbone="resnet18", image_size=32, augmentations=("color", "rotation"), queue_size=64)
+SMALL = LooCConfig(backbone="resnet18", image_size=32, augmentations=("color", "rotation"))
 _repo_names = (f"looc-test/publish-{i}" for i in itertools.count())
 
 

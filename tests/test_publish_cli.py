@@ -23,7 +23,7 @@ def _run(*args, endpoint=None):
 
 def test_dry_run_then_publish(loopback_hub_server, tmp_path):
     torch.manual_seed(0)
-    LooCModel(LooCConfig(backbone="resnet18", image_size=32, queue_size=64)).save_pretrained(tmp_path / "m")
+    LooCModel(LooCConfig(backbone="resnet18", image_size=32)).save_pretrained(tmp_path / "m")
     dry = _run(str(tmp_path / "m"), "looc-test/cli", "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert f"Would upload to looc-test/cli@main in one commit from {tmp_path / 'm'}: 4 file(s)" in dry.stdout

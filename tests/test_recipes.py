@@ -23,6 +23,18 @@ def test_every_zoo_entry_names_a_shipped_recipe():
     assert {"single_node_8gpu", "multi_node_4x8"} <= set(list_accelerate_configs())
 
 
+def test_every_shipped_recipe_holds_the_whole_run_the_objective_included():
+    for name in list_recipes():
+        values = yaml.safe_load(recipe_path(name).read_text())
+        assert {"queue_size", "temperature", "key_momentum"} <= set(values), name
+        config = PretrainConfig.from_file(name)
+        assert (config.queue_size, config.temperature, config.key_momentum) == (
+            values["queue_size"],
+            values["temperature"],
+            values["key_momentum"],
+        )
+
+
 def test_a_recipe_resolves_by_name_with_or_without_yaml_and_by_path(tmp_path):
     shipped = RECIPE_DIR / "looc_r10t_openmoji32.yaml"
     assert recipe_path("looc_r10t_openmoji32") == shipped

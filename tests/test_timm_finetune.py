@@ -18,7 +18,7 @@ from looc_hub.hub.card import EXAMPLE_IMAGE_URL
 from tests.hub_cache import add_to_hf_cache
 from tests.models import trained_like
 
-SMALL = LooCConfig(backbone="resnet10t", image_size=32, augmentations=("color", "rotation"), queue_size=64)
+SMALL = LooCConfig(backbone="resnet10t", image_size=32, augmentations=("color", "rotation"))
 REPO_ID = "looc-test/timm-finetune-r10t"
 
 

@@ -11,7 +11,7 @@ from looc_hub.views import REGISTRY, LooCViewGenerator, RandomGaussianBlur
 
 BATCH = 64
 SIZE = 16
-CONFIG = LooCConfig(backbone="resnet10t", image_size=32, augmentations=("blur", "rotation"), queue_size=64)
+CONFIG = LooCConfig(backbone="resnet10t", image_size=32, augmentations=("blur", "rotation"))
 
 
 def seeded(seed: int = 0) -> torch.Generator:
@@ -60,7 +60,7 @@ def test_a_blur_model_embeds_trains_and_is_measured_and_carded(digits_test):
     assert model.embed(torch.rand(2, 3, 32, 32), space="blur").shape == (2, 128)
     views = LooCViewGenerator.from_config(CONFIG)(torch.rand(4, 3, 40, 40), generator=seeded())
     assert views.keys.shape[0] == 3  # k_0, k_blur, k_rotation
-    assert torch.isfinite(LooCObjective(model, shuffle_bn=False)(views).loss)
+    assert torch.isfinite(LooCObjective(model, queue_size=64, shuffle_bn=False)(views).loss)
     matrix = augmentation_sensitivity(model, digits_test.select(range(8)), keys=["blur"], augmentations=["blur"])
     assert matrix.values.shape == (1, 1) and torch.isfinite(matrix.values).all()
     with torch.device("meta"):

@@ -43,7 +43,7 @@ def test_the_generator_draws_every_registered_augmentation_and_takes_exactly_the
 
 
 def test_the_card_describes_each_space_with_the_registrys_words():
-    config = LooCConfig(backbone="resnet18", image_size=32, augmentations=AUGMENTATIONS, queue_size=64)
+    config = LooCConfig(backbone="resnet18", image_size=32, augmentations=AUGMENTATIONS)
     with torch.device("meta"):
         text = str(build_model_card(LooCModel(config), repo_id="org/name"))
     for name in AUGMENTATIONS:

@@ -52,7 +52,7 @@ def test_one_name_for_zoo_entry_hub_repo_and_tag():
         if model is not None:
             assert model.pretrained_cfg["tag"] == name == model.name
             assert model.pretrained_cfg["architecture"] == entry.config.backbone  # what plain timm builds
-    assert looc_hub.create_model("looc_resnet10t.openmoji32", queue_size=64).name == "looc"  # overridden: no zoo name
+    assert looc_hub.create_model("looc_resnet10t.openmoji32", crop_pct=0.9).name == "looc"  # overridden: no zoo name
 
 
 def test_entries_describe_the_paper_recipes():
@@ -71,9 +71,9 @@ def test_entries_describe_the_paper_recipes():
 
 
 def test_create_model_with_overrides():
-    model = looc_hub.create_model("loocpp_resnet10t.openmoji32", image_size=32, queue_size=128)
+    model = looc_hub.create_model("loocpp_resnet10t.openmoji32", image_size=48)
     assert isinstance(model, LooCModel)
-    assert model.config.variant == "looc++" and model.config.image_size == 32
+    assert model.config.variant == "looc++" and model.config.image_size == 48
     with pytest.raises(ValueError, match="valid fields"):
         looc_hub.create_model("looc_resnet10t.openmoji32", heads=2)
 

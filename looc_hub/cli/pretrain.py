@@ -144,7 +144,14 @@ def build_accelerator(config: PretrainConfig, output_dir: Path) -> Accelerator:
 
 def build_objective(model: LooCModel, config: PretrainConfig) -> torch.nn.Module:
     """The LooC objective around `model` (the query encoder), with the run's BatchNorm, memory format and compile."""
-    objective = LooCObjective(model, shuffle_bn=not config.sync_bn, bn_groups=config.bn_groups)
+    objective = LooCObjective(
+        model,
+        queue_size=config.queue_size,
+        temperature=config.temperature,
+        momentum=config.key_momentum,
+        shuffle_bn=not config.sync_bn,
+        bn_groups=config.bn_groups,
+    )
     if config.sync_bn:
         objective = torch.nn.SyncBatchNorm.convert_sync_batchnorm(objective)
     if config.channels_last:
@@ -167,7 +174,7 @@ def build_train_loader(config: PretrainConfig, model_config: LooCConfig, num_pro
             logger.warning(f"skipped {len(unreadable)} unreadable image(s)" + "".join(f"\n  {u}" for u in unreadable))
     check_enough_rows(train_set, config.batch_size, num_processes)
     if not config.streaming:  # a stream has no length; its user sizes the queue
-        check_queue_fits_dataset(model_config.queue_size, len(train_set))
+        check_queue_fits_dataset(config.queue_size, len(train_set))
     return build_dataloader(
         train_set,
         batch_size=config.batch_size,

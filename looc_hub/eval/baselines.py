@@ -13,21 +13,18 @@ A pretrained model has learned something only if it beats, on the same held-out 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import torch
 from datasets import Dataset
 from torch import Tensor
 
 from ..data import random_subset
+from ..model import LooCNetwork
 from ..spaces import PIXELS
 from .extraction_steps import embed_images, image_batches
 from .features import extract_features
 from .knn import knn_class_scores
 from .sensitivity import augmentation_sensitivity
-
-if TYPE_CHECKING:
-    from ..model import LooCModel  # hints only: the model's Hub layer (card) imports evaluation
 
 __all__ = [
     "BaselineComparison",
@@ -41,8 +38,8 @@ __all__ = [
 
 @torch.no_grad()
 def calibrate_batchnorm(
-    model: LooCModel, dataset: Dataset, *, max_images: int = 1024, batch_size: int = 256, device: str = "cpu"
-) -> LooCModel:
+    model: LooCNetwork, dataset: Dataset, *, max_images: int = 1024, batch_size: int = 256, device: str = "cpu"
+) -> LooCNetwork:
     """Set every BatchNorm's running statistics to their average over up to `max_images` random rows of `dataset`.
 
     Train-mode forwards with cumulative averaging (momentum None), no gradients, weights untouched; returns the
@@ -62,7 +59,7 @@ def calibrate_batchnorm(
     return model.eval()
 
 
-def random_init_like(model: LooCModel, calibration: Dataset, *, seed: int = 0, device: str = "cpu") -> LooCModel:
+def random_init_like(model: LooCNetwork, calibration: Dataset, *, seed: int = 0, device: str = "cpu") -> LooCNetwork:
     """A random init of `model`'s configuration (`torch.manual_seed(seed)`: pretraining's own start for that
     seed), BatchNorm calibrated on `calibration` (`calibrate_batchnorm`)."""
     torch.manual_seed(seed)
@@ -111,7 +108,7 @@ class BaselineComparison:
 
 
 def compare_to_baselines(
-    model: LooCModel,
+    model: LooCNetwork,
     train: Dataset,
     test: Dataset,
     *,

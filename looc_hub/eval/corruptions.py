@@ -33,7 +33,6 @@ import io
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -43,15 +42,13 @@ from PIL import Image
 from torch import Tensor
 
 from .._checks import is_int
+from ..model import LooCNetwork
 from ..spaces import concat_features, parse_space_key
 from ..views.blur import blur_rows
 from .features import extract_features
 from .linear_probe import LinearProbe, fit_probe, penalty_problems, probe_params
 from .protocol import EvalContext, Protocol
 from .record import EvalRecord
-
-if TYPE_CHECKING:
-    from ..model import LooCModel  # hints only: the model's Hub layer (card) imports evaluation
 
 __all__ = [
     "CORRUPTIONS",
@@ -133,7 +130,7 @@ class CorruptionResult:
 
 
 def corruption_accuracy(
-    model: LooCModel,
+    model: LooCNetwork,
     test: Dataset,
     probes: Mapping[str, LinearProbe],
     *,

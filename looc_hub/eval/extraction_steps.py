@@ -10,7 +10,6 @@ monitor all go through it, so every number is measured on the model's one evalua
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING
 
 import torch
 from datasets import Dataset, IterableDataset
@@ -18,11 +17,9 @@ from torch import Tensor, nn
 
 from .._checks import is_int
 from ..data import build_dataloader
+from ..model import LooCNetwork
 from ..preprocessing import eval_data_config, eval_pixel_transform
 from ..spaces import PIXELS, model_spaces
-
-if TYPE_CHECKING:
-    from ..model import LooCModel  # hints only: the model's Hub layer (card) imports evaluation
 
 __all__ = ["ImageTransform", "embed_images", "image_batches"]
 
@@ -39,7 +36,7 @@ def image_batches(
 ) -> Iterator[tuple[Tensor, Tensor | None]]:
     """(images (B, 3, S, S) float in [0, 1], labels (B,) or None), in dataset order.
 
-    `preprocessing` is a model (a `LooCModel` or a timm backbone): its evaluation preprocessing, timm's eval
+    `preprocessing` is a model (a `LooCNetwork` or a timm backbone): its evaluation preprocessing, timm's eval
     transform of its `pretrained_cfg` (resize the shorter side to floor(S / crop_pct), centre-crop S) up to the
     pixels; what every feature is computed from. An int S instead gives the training loader's canvas (shorter
     side resized to S, centre crop): for pictures only, never for features.
@@ -59,7 +56,7 @@ def image_batches(
 
 
 @torch.no_grad()
-def embed_images(model: LooCModel, images: Tensor, spaces: Sequence[str]) -> dict[str, Tensor]:
+def embed_images(model: LooCNetwork, images: Tensor, spaces: Sequence[str]) -> dict[str, Tensor]:
     """{space: (B, d)} of float images in [0, 1], normalised with the mean / std of the model's `pretrained_cfg`.
 
     AMP (bfloat16) on CUDA. With `image_batches(dataset, model)` this equals `model(eval_transform(model)(image))`.

@@ -20,7 +20,6 @@ import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 from datasets import Dataset
@@ -29,11 +28,9 @@ from safetensors.torch import load_file, save_file
 
 from .._atomic import atomic_file
 from ..data import default_cache_dir
+from ..model import LooCNetwork
 from ..spaces import model_spaces
 from .features import extract_features
-
-if TYPE_CHECKING:
-    from ..model import LooCModel  # hints only: the model's Hub layer (card) imports evaluation
 
 __all__ = ["EXTRACTION_VERSION", "FeatureCache", "model_fingerprint"]
 
@@ -43,7 +40,7 @@ EXTRACTION_VERSION = 2
 """Raised whenever `extract_features` changes its output for the same model and data (2: timm's eval transform)."""
 
 
-def model_fingerprint(model: LooCModel) -> str:
+def model_fingerprint(model: LooCNetwork) -> str:
     """A hex digest of `EXTRACTION_VERSION`, the config and every parameter and buffer, in state-dict order."""
     digest = hashlib.sha256(f"extraction-v{EXTRACTION_VERSION}".encode())
     digest.update(json.dumps(model.config.to_dict(), sort_keys=True).encode())
@@ -70,7 +67,7 @@ class FeatureCache:
 
     def features(
         self,
-        model: LooCModel,
+        model: LooCNetwork,
         dataset: Dataset,
         *,
         dataset_name: str,
@@ -102,7 +99,7 @@ class FeatureCache:
                 stored[space] = tensors
         return {space: tensors["features"] for space, tensors in stored.items()}, stored[spaces[0]].get("labels")
 
-    def folder(self, model: LooCModel, dataset: Dataset, *, dataset_name: str, split: str) -> Path:
+    def folder(self, model: LooCNetwork, dataset: Dataset, *, dataset_name: str, split: str) -> Path:
         """Where the features of `model` on this split live."""
         return (
             self.directory

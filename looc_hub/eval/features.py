@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import torch
 from datasets import Dataset
 from tqdm.auto import tqdm
 
+from ..model import LooCNetwork
 from .extraction_steps import ImageTransform, embed_images, image_batches
-
-if TYPE_CHECKING:
-    from ..model import LooCModel  # hints only: the model's Hub layer (card) imports evaluation
 
 __all__ = ["extract_features"]
 
 
 @torch.no_grad()
 def extract_features(
-    model: LooCModel,
+    model: LooCNetwork,
     dataset: Dataset,
     *,
     spaces: Sequence[str] | None = None,

@@ -18,19 +18,16 @@ import argparse
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
+from ..model import LooCNetwork
 from ..spaces import space_key
 from ._plot import pyplot, save_figure
 from .linear_probe import fit_linear_probe
 from .protocol import EvalContext, Protocol, per_class_problems
 from .record import EvalRecord
-
-if TYPE_CHECKING:
-    from ..model import LooCModel
 
 __all__ = ["PROTOCOL", "HeadContributions", "head_contributions", "plot_head_contributions"]
 
@@ -117,7 +114,7 @@ def _add_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--head_spaces", nargs="+", default=None, help="head contribution (default: the model's heads)")
 
 
-def _head_spaces(args: argparse.Namespace, model: LooCModel) -> list[str]:
+def _head_spaces(args: argparse.Namespace, model: LooCNetwork) -> list[str]:
     return args.head_spaces or list(model.head_names)
 
 

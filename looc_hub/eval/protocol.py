@@ -2,7 +2,7 @@
 
 A protocol owns its flags, its checks and its runner, declared beside its functions (as solo-learn's methods own
 their arguments), so that adding one touches its module and one line of `looc_hub.eval.protocols`. The results
-schema, the model card and `looc-evaluate` all read that table. The model is imported only for type checking.
+schema, the model card and `looc-evaluate` all read that table.
 """
 
 from __future__ import annotations
@@ -12,16 +12,13 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import torch
+from datasets import Dataset
 
+from ..model import LooCNetwork
 from .record import EvalRecord
-
-if TYPE_CHECKING:
-    from datasets import Dataset
-
-    from ..model import LooCModel
 
 TaskType = Literal["image-classification", "image-feature-extraction"]
 
@@ -31,7 +28,7 @@ class EvalContext:
     """One dataset's share of an evaluation: flags, model, splits, their labels and (once extracted) features."""
 
     args: argparse.Namespace
-    model: LooCModel
+    model: LooCNetwork
     source: str
     keys: list[str]
     """The space keys reported: single spaces, then concatenations."""
@@ -93,7 +90,7 @@ class Protocol:
     """In `looc-evaluate`'s default `--protocols` (the feature-quality protocols)."""
     writes_records: bool = True
     """False for a protocol that only writes artifacts: its name is then no valid record protocol."""
-    extra_spaces: Callable[[argparse.Namespace, LooCModel], list[str]] | None = None
+    extra_spaces: Callable[[argparse.Namespace, LooCNetwork], list[str]] | None = None
     """Spaces it reads beyond the reported keys, extracted with them."""
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from . import (
     corruptions,
     few_shot,
+    finetuned,
     head_contribution,
     knn,
     linear_probe,
@@ -20,10 +21,6 @@ from . import (
 from .protocol import Protocol
 
 __all__ = ["REGISTRY", "default_protocols", "evaluate_protocols", "record_protocols"]
-
-FINETUNE = Protocol("finetune", "fine-tuning", "image-classification")
-"""Fine-tuning's records come from `looc-finetune` (`looc_hub.finetune`), so evaluation has no runner for it; it
-is declared here because the fine-tuning package builds on the model, which this table must not import."""
 
 REGISTRY: dict[str, Protocol] = {
     protocol.name: protocol
@@ -38,7 +35,7 @@ REGISTRY: dict[str, Protocol] = {
         sensitivity.PROTOCOL,
         space_selection.PROTOCOL,
         retrieval.PROTOCOL,
-        FINETUNE,
+        finetuned.PROTOCOL,
     )
 }
 """name -> Protocol; the order is the results schema's and `looc-evaluate`'s (choices, flag groups)."""

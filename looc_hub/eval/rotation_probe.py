@@ -9,12 +9,12 @@ parameters) and a linear probe predicts the quarter turn: 4-way, chance 25%. A r
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
 
 import torch
 from datasets import Dataset
 from torch import Tensor
 
+from ..model import LooCNetwork
 from ..spaces import concat_features
 from ..views import RandomRotation90, RotationParams
 from .features import extract_features
@@ -23,16 +23,13 @@ from .linear_probe import fit_probe, probe_params
 from .protocol import EvalContext, Protocol
 from .record import EvalRecord
 
-if TYPE_CHECKING:
-    from ..model import LooCModel  # hints only: the model's Hub layer (card) imports evaluation
-
 __all__ = ["PROTOCOL", "QUARTER_TURNS", "rotation_features"]
 
 QUARTER_TURNS = 4
 
 
 def rotation_features(
-    model: LooCModel,
+    model: LooCNetwork,
     dataset: Dataset,
     *,
     spaces: Sequence[str],

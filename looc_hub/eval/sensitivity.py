@@ -24,13 +24,13 @@ import argparse
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from datasets import Dataset
 from torch import Tensor
 
+from ..model import LooCNetwork
 from ..spaces import concat_features, model_spaces, parse_space_key
 from ..views.registry import REGISTRY, get_augmentation
 from ._plot import pyplot, save_figure
@@ -38,9 +38,6 @@ from .extraction_steps import ImageTransform
 from .features import extract_features
 from .protocol import EvalContext, Protocol
 from .record import EvalRecord
-
-if TYPE_CHECKING:
-    from ..model import LooCModel  # hints only: the model's Hub layer (card) imports evaluation
 
 __all__ = ["PROTOCOL", "SENSITIVITY_AUGMENTATIONS", "SensitivityMatrix", "augmentation_sensitivity", "plot_sensitivity"]
 
@@ -66,7 +63,7 @@ class SensitivityMatrix:
 
 
 def augmentation_sensitivity(
-    model: LooCModel,
+    model: LooCNetwork,
     dataset: Dataset,
     *,
     keys: Sequence[str] | None = None,

@@ -26,9 +26,9 @@ from .._checks import check_int
 from ..eval.results import EvalResults
 from ..hub import model_files
 from ..hub.card import public_name, write_folder_card
+from ..hub.pretrained import LooCModel
 from ..hub.records import CLASSIFIER_CONFIG, reusable_recipe, write_records, write_text
 from ..hub.upload import check_repo_id, stage_candidate, upload_plan
-from ..model import LooCModel
 
 __all__ = ["FINETUNE_MODES", "LooCClassifier"]
 

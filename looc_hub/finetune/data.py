@@ -16,7 +16,7 @@ from timm.data import create_transform, resolve_data_config
 from torch.utils.data import DataLoader
 
 from ..data import IMAGE_COLUMN, LABEL_COLUMN, to_rgb
-from ..model import LooCModel
+from ..model import LooCNetwork
 from ..preprocessing import default_color_jitter, default_crop_scale, eval_transform
 
 __all__ = ["classification_loader", "num_classes_of"]
@@ -32,7 +32,7 @@ def num_classes_of(train: Dataset) -> int:
 
 def classification_loader(
     dataset: Dataset,
-    model: LooCModel,
+    model: LooCNetwork,
     *,
     num_classes: int,
     training: bool,

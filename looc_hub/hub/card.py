@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 import yaml
@@ -29,12 +29,10 @@ from ..data.embedded import EMBEDDED_DATASET_NAMES
 from ..eval.protocols import REGISTRY as PROTOCOLS
 from ..eval.record import PERCENT_METRICS, EvalRecord
 from ..eval.results import EvalResults
+from ..model import LooCNetwork
 from ..preprocessing import default_color_jitter, default_crop_scale
 from ..views.registry import get_augmentation, trained_augmentations
 from .records import CARD_NAME, TRAINING_RESULTS_NAME, ModelRecords, read_records, reusable_recipe, write_text
-
-if TYPE_CHECKING:
-    from ..model import LooCModel
 
 __all__ = [
     "CARD_TAGS",
@@ -72,7 +70,7 @@ PAPER = "What Should Not Be Contrastive in Contrastive Learning: https://arxiv.o
 
 
 def build_model_card(
-    model: LooCModel,
+    model: LooCNetwork,
     *,
     records: ModelRecords | None = None,
     repo_id: str | None = None,
@@ -140,7 +138,7 @@ def build_model_card(
     )
 
 
-def write_folder_card(directory: str | os.PathLike, model: LooCModel, *, repo_id: str | None = None) -> None:
+def write_folder_card(directory: str | os.PathLike, model: LooCNetwork, *, repo_id: str | None = None) -> None:
     """Render a folder's card from its own files (config, records) and write it: atomically, and replacing a
     symlink at README.md rather than writing through it."""
     card = build_model_card(model, records=read_records(directory), repo_id=repo_id)
@@ -201,7 +199,7 @@ def _heatmap(records: ModelRecords) -> str | None:
     return None
 
 
-def model_statistics(model: LooCModel) -> dict[str, str]:
+def model_statistics(model: LooCNetwork) -> dict[str, str]:
     """timm's card statistics for the backbone at the model's image size: parameters, GMACs, activations.
 
     Counted on the meta device (no memory, no weights): MACs with torch's FLOP counter (FLOPs / 2), activations
@@ -233,9 +231,9 @@ def model_statistics(model: LooCModel) -> dict[str, str]:
 
 
 def _departures(config: LooCConfig) -> str:
-    """The settings where `config` differs from MoCo v2's recipe, which the paper builds on (`LooCConfig` defaults)."""
+    """Where `config` differs from the paper's settings (`LooCConfig` defaults); training settings are the recipe's."""
     reference = LooCConfig()
-    fields = ("temperature", "momentum", "queue_size", "image_size", "crop_pct")
+    fields = ("image_size", "crop_pct")
     return ", ".join(
         f"{name} {getattr(config, name)} instead of {getattr(reference, name)}"
         for name in fields
@@ -280,7 +278,7 @@ def _result_row(record: EvalRecord) -> dict[str, str]:
     }
 
 
-def _space_rows(model: LooCModel) -> list[dict[str, Any]]:
+def _space_rows(model: LooCNetwork) -> list[dict[str, Any]]:
     config = model.config
     every = trained_augmentations(config.augmentations, config.invariant_augmentations)
     rows = [

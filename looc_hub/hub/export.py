@@ -23,7 +23,7 @@ import torchvision
 from torch import nn
 
 from .._atomic import atomic_directory, atomic_file
-from ..model import LooCModel
+from ..model import LooCNetwork
 from . import model_files
 
 __all__ = ["TORCHVISION_RESNETS", "export_program", "export_timm", "export_torchvision_resnet"]
@@ -37,7 +37,7 @@ _EXPORT_FILES = {model_files.CONFIG_NAME, model_files.BACKBONE_WEIGHTS}
 _TIMM_KEYS = ("architecture", "num_classes", "num_features", "global_pool", "model_args", "pretrained_cfg")
 
 
-def export_timm(model: LooCModel, directory: str | os.PathLike) -> Path:
+def export_timm(model: LooCNetwork, directory: str | os.PathLike) -> Path:
     """Write the backbone as a plain timm model directory (atomically) and check timm reproduces "backbone"."""
     directory = Path(directory)
     hub_config = model_files.hub_config_dict(model.config, model.backbone, model.pretrained_cfg)
@@ -67,7 +67,7 @@ def _not_a_timm_export(directory: Path) -> list[str]:
     return entries
 
 
-def export_torchvision_resnet(model: LooCModel, path: str | os.PathLike) -> Path:
+def export_torchvision_resnet(model: LooCNetwork, path: str | os.PathLike) -> Path:
     """Write the backbone as a torchvision ResNet state dict (no `fc`: load with `strict=False` or replace fc).
 
     Raises:
@@ -87,7 +87,7 @@ def export_torchvision_resnet(model: LooCModel, path: str | os.PathLike) -> Path
     return path
 
 
-def torchvision_resnet(model: LooCModel) -> nn.Module:
+def torchvision_resnet(model: LooCNetwork) -> nn.Module:
     """A torchvision ResNet with the model's backbone weights and `fc = Identity` (strict load: names agree)."""
     resnet = getattr(torchvision.models, model.config.backbone)(weights=None)
     resnet.fc = nn.Identity()
@@ -96,7 +96,7 @@ def torchvision_resnet(model: LooCModel) -> nn.Module:
 
 
 def export_program(
-    model: LooCModel, path: str | os.PathLike, space: str | Sequence[str] | None = None
+    model: LooCNetwork, path: str | os.PathLike, space: str | Sequence[str] | None = None
 ) -> torch.export.ExportedProgram:
     """Export `embed(x, space)` with torch.export and save it; the reloaded program must match eager outputs.
 
@@ -119,7 +119,7 @@ def export_program(
 class _Embed(nn.Module):
     """`model.embed` with the space fixed, so that the exported graph takes only the images."""
 
-    def __init__(self, model: LooCModel, spaces: list[str]) -> None:
+    def __init__(self, model: LooCNetwork, spaces: list[str]) -> None:
         super().__init__()
         model.embedding_dim(spaces)  # validates the names now, with the model's own error message
         self.model = model
@@ -129,7 +129,7 @@ class _Embed(nn.Module):
         return self.model.embed(x, space=self.spaces)  # (B, embedding_dim(spaces))
 
 
-def _check_same(exported, reference, model: LooCModel, what: str) -> None:
+def _check_same(exported, reference, model: LooCNetwork, what: str) -> None:
     """Compare on a batch size other than any example's, so a baked-in batch dimension would show.
 
     Both run as at inference (BatchNorm on its running statistics): a model still in training mode is put in

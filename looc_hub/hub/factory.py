@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..model import LooCModel
+from .pretrained import LooCModel
 from .zoo import check_published, get_zoo_entry
 
 __all__ = ["create_model"]

@@ -1,4 +1,7 @@
-"""`LooCHubMixin`: how a LooC model meets huggingface_hub's `PyTorchModelHubMixin` (save, load, push).
+"""`LooCHubMixin`: how a LooC network meets huggingface_hub's `PyTorchModelHubMixin` (save, load, push).
+
+`looc_hub.hub.pretrained` assembles the public `LooCModel` from the network and this mixin, so the network itself
+knows nothing of the Hub.
 
 The mixin's own hooks are `_save_pretrained` and `_from_pretrained`, which write and read the format of
 `looc_hub.hub.model_files`, and `generate_model_card`, which renders looc-hub's card. Three public methods are wrapped,
@@ -43,7 +46,7 @@ class LooCHubMixin(
     pipeline_tag="image-feature-extraction",
     paper_url="https://arxiv.org/abs/2008.05659",
 ):
-    """Hub I/O for `LooCModel`: a model with `config`, `backbone`, `heads`, `last_stages` and `pretrained_cfg`."""
+    """Hub I/O for a `LooCNetwork` subclass (`LooCModel`): its `config`, `backbone`, heads and `pretrained_cfg`."""
 
     def save_pretrained(
         self,

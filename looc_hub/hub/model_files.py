@@ -3,7 +3,9 @@
 One directory (or Hub repo) holds:
 - `config.json`: timm's top-level keys (`architecture`, `num_classes` 0, `num_features`, `global_pool`,
   `model_args`, `pretrained_cfg`) so `timm.create_model("hf-hub:org/name", pretrained=True)` works, and beside
-  them every `LooCConfig` field plus `looc_format_version`;
+  them every `LooCConfig` field (architecture and preprocessing) plus `looc_format_version`; folders saved
+  before training settings left the config (`looc_hub.config.TRAINING_FIELDS`: queue_size, temperature, momentum)
+  still load, those keys ignored;
 - `model.safetensors`: the backbone's state dict with no prefix (what timm loads);
 - `looc_heads.safetensors`: the projection heads and, for LooC++, the per-head last-stage copies;
 - `README.md`: the model card, and the records it is rendered from (`looc_hub.hub.records`: `recipe.yaml`,
@@ -93,7 +95,10 @@ def hub_config_dict(config: LooCConfig, backbone: nn.Module, pretrained_cfg: Map
 
 
 def config_from_hub_dict(raw: Mapping[str, Any], source: str) -> LooCConfig:
-    """Rebuild the LooCConfig from config.json and check that timm's keys agree with it."""
+    """Rebuild the LooCConfig from config.json and check that timm's keys agree with it.
+
+    Keys that are no `LooCConfig` field (timm's, and the training settings older saves hold) are not read.
+    """
     if "looc_format_version" not in raw:
         raise ValueError(
             f"{source} is not a looc-hub model (its config.json has no 'looc_format_version'); "

@@ -11,7 +11,7 @@ import os
 
 from huggingface_hub import constants, get_token
 
-from ..model import LooCModel
+from .pretrained import LooCModel
 from .upload import (
     STALE_POLICIES,
     PublishResult,

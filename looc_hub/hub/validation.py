@@ -12,21 +12,18 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import timm
 import torch
 import torch.nn.functional as F
-from huggingface_hub import ModelCard
+from huggingface_hub import ModelCard, ModelHubMixin
 
 from ..eval.results import EvalResults, load_results
+from ..model import LooCNetwork
 from ..spaces import parse_space_key
 from . import model_files
 from .card import CARD_TAGS, eval_results_metadata
 from .records import CARD_NAME, CLASSIFIER_CONFIG, RECIPE_NAME, RESULTS_FILES, read_records
-
-if TYPE_CHECKING:
-    from ..model import LooCModel
 
 __all__ = ["PublishPlan", "check_model_dir", "outside_links"]
 
@@ -40,7 +37,8 @@ class PublishPlan:
     directory: Path
     files: tuple[str, ...]
     """Paths relative to `directory`, sorted; exactly what lands in the repo."""
-    model: LooCModel
+    model: LooCNetwork
+    """The folder loaded by the validating class (a `LooCModel`)."""
 
     def describe(self) -> str:
         sizes = [(name, (self.directory / name).stat().st_size) for name in self.files]
@@ -49,7 +47,7 @@ class PublishPlan:
         return f"{len(sizes)} file(s), {total:,} bytes:\n" + "\n".join(lines)
 
 
-def check_model_dir(directory: str | os.PathLike, model_class: type[LooCModel]) -> PublishPlan:
+def check_model_dir(directory: str | os.PathLike, model_class: type[ModelHubMixin]) -> PublishPlan:
     """Check a `save_pretrained` directory before anything leaves the machine.
 
     Checks: the required files and nothing unexpected (no pickles, no stray checkpoints); config.json against
@@ -134,7 +132,7 @@ def _record_problems(directory: Path) -> list[str]:
     return []
 
 
-def _timm_problems(directory: Path, model: LooCModel) -> list[str]:
+def _timm_problems(directory: Path, model: LooCNetwork) -> list[str]:
     """Plain timm must load the backbone and compute exactly the model's "backbone" space, and a fine-tuned
     classifier's timm head (config.json's `num_classes`) must give the logits of the head the folder holds."""
     size = model.config.image_size
@@ -196,7 +194,7 @@ def _metric_summary(eval_results: list) -> list[tuple[str, str, str, float]]:
     return sorted((r.dataset_name, r.dataset_split, r.metric_name, float(r.metric_value)) for r in eval_results)
 
 
-def _results_match_model(name: str, results: EvalResults, model: LooCModel) -> list[str]:
+def _results_match_model(name: str, results: EvalResults, model: LooCNetwork) -> list[str]:
     config = model.config
     evaluated = results.model
     found = (evaluated.variant, evaluated.backbone, tuple(evaluated.augmentations))

@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
 
-from .._checks import is_int
-from ..model import LooCModel
+from .._checks import is_int, is_number
+from ..model import LooCNetwork
+from ..views import LooCViews
 from ._distributed import gather, world_size
 from .loss import LooCLoss
 from .momentum import update_momentum
 from .queue import KeyQueue
 from .shuffle_bn import grouped_forward, query_groups, shuffle_bn_forward
-
-if TYPE_CHECKING:
-    from ..views import LooCViews
 
 __all__ = ["LooCObjective", "LooCObjectiveOutput"]
 
@@ -47,7 +44,7 @@ class LooCObjectiveOutput:
 class LooCObjective(nn.Module):
     """Query encoder, momentum key encoder, one queue per space and LooC's InfoNCE loss.
 
-    - Query encoder: the `LooCModel` given, trained by the optimiser; it is the model to export.
+    - Query encoder: the network given (a `looc_hub.LooCModel`), trained by the optimiser; it is the model to export.
     - Key encoder: its momentum copy (paper, MoCo v2), with `requires_grad=False`. All n+1 key views go through
       it in one batched forward without gradients ((n+1)·B images), with Shuffle-BN by default in training mode
       (MoCo): across processes, or on one process across `bn_groups` groups of the batch (MoCo's single-GPU
@@ -57,7 +54,9 @@ class LooCObjective(nn.Module):
       (the fully resampled key, so Z_0's queue is exactly MoCo's) and z_i(k_i) in Z_i. Every queue thus advances
       by one key per image and holds the same images. Keys are gathered from all processes first, so every
       process holds the same queues.
-    - Temperature, momentum and queue size come from `model.config` (paper: 0.2, 0.999, 16,384).
+    - Queue size, temperature and key momentum are its arguments, as lightly's losses take theirs (the paper's
+      16,384 keys per space; MoCo v2's 0.2 and 0.999); the run's recipe sets them (`PretrainConfig`), the model
+      does not carry them.
 
     When things happen (ours): `forward` in training mode enqueues the step's keys after computing the loss,
     as MoCo does; in eval mode it leaves the queues alone. The momentum update is the trainer's call,
@@ -78,37 +77,54 @@ class LooCObjective(nn.Module):
 
     Args:
         model: the query encoder.
+        queue_size: negatives kept per space (the paper's: 16,384).
+        temperature: InfoNCE temperature tau (MoCo v2's: 0.2).
+        momentum: the key encoder's EMA momentum in [0, 1) (MoCo v2's: 0.999); `momentum_update()`'s default.
         shuffle_bn: encode keys with MoCo's Shuffle-BN.
         bn_groups: one process only: BatchNorm groups of the one-process Shuffle-BN (ours: 4 by default; MoCo's
             CIFAR demo uses 8 of 64 images). 1 turns it off. Ignored with several processes, where each process
             is a group (MoCo), and when `shuffle_bn` is False (SyncBN or plain BatchNorm).
 
     Raises:
-        TypeError: `model` is not a `LooCModel`.
-        ValueError: a `bn_groups` that is not a positive integer; views whose shapes do not match the model's
+        TypeError: `model` is not a LooC network (`looc_hub.model.LooCNetwork`, which `LooCModel` is).
+        ValueError: a `bn_groups` or `queue_size` that is not a positive integer, a temperature that is not
+            positive, a momentum outside [0, 1); views whose shapes do not match the model's
             spaces, or a one-process training batch with fewer than 2 images per BatchNorm group (at `forward`).
 
     Example:
-        >>> objective = LooCObjective(looc_hub.create_model("looc_resnet10t.openmoji32"))
+        >>> objective = LooCObjective(looc_hub.create_model("looc_resnet10t.openmoji32"), queue_size=128)
         >>> out = objective(views)  # views.query (B, 3, H, W), views.keys (n+1, B, 3, H, W)
         >>> out.loss.backward(); optimizer.step(); optimizer.zero_grad(); objective.momentum_update()
     """
 
-    def __init__(self, model: LooCModel, *, shuffle_bn: bool = True, bn_groups: int = 4) -> None:
+    def __init__(
+        self,
+        model: LooCNetwork,
+        *,
+        queue_size: int = 16384,
+        temperature: float = 0.2,
+        momentum: float = 0.999,
+        shuffle_bn: bool = True,
+        bn_groups: int = 4,
+    ) -> None:
         super().__init__()
-        if not isinstance(model, LooCModel):
-            raise TypeError(f"model must be a looc_hub.LooCModel (the query encoder), got {type(model).__name__}")
+        if not isinstance(model, LooCNetwork):
+            raise TypeError(
+                "model must be a looc_hub.LooCModel or another looc_hub.model.LooCNetwork (the query encoder), "
+                f"got {type(model).__name__}"
+            )
         if not is_int(bn_groups) or bn_groups < 1:
             raise ValueError(f"bn_groups must be a positive integer (1: off), got {bn_groups!r}")
-        config = model.config
+        if not is_number(momentum) or not 0 <= momentum < 1:
+            raise ValueError(f"momentum must be a number in [0, 1) (MoCo v2: 0.999), got {momentum!r}")
         self.space_names = model.head_names
-        self.momentum = config.momentum
+        self.momentum = float(momentum)
         self.shuffle_bn = shuffle_bn
         self.bn_groups = bn_groups
         self.query_encoder = model
         self.key_encoder = copy.deepcopy(model).requires_grad_(False)
-        self.queue = KeyQueue(len(self.space_names), config.queue_size, config.head_out_dim)
-        self.loss = LooCLoss(config.temperature)
+        self.queue = KeyQueue(len(self.space_names), queue_size, model.config.head_out_dim)
+        self.loss = LooCLoss(temperature)
 
     def forward(
         self, views: LooCViews, *, generator: torch.Generator | None = None, return_logits: bool = False
@@ -187,7 +203,7 @@ class LooCObjective(nn.Module):
 
     @torch.no_grad()
     def momentum_update(self, momentum: float | None = None) -> None:
-        """key encoder <- m * key encoder + (1 - m) * query encoder; m defaults to `model.config.momentum`."""
+        """key encoder <- m * key encoder + (1 - m) * query encoder; m defaults to the `momentum` given."""
         update_momentum(self.query_encoder, self.key_encoder, self.momentum if momentum is None else momentum)
 
     def _check_views(self, query_images: Tensor, key_images: Tensor) -> None:

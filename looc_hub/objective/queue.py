@@ -35,7 +35,7 @@ def check_queue_fits_dataset(queue_size: int, num_images: int) -> None:
             f"queue_size {queue_size} is too long for a training set of {num_images} images: a queue longer than "
             f"{MAX_QUEUE_FRACTION:.0%} of the data fills with older keys of each query's own image, which then count "
             f"as negatives. Use queue_size <= {int(MAX_QUEUE_FRACTION * num_images)}, e.g. {safe} "
-            f"(--model_overrides '{{queue_size: {safe}}}')"
+            f"(--queue_size {safe}, or queue_size: {safe} in the recipe)"
         )
 
 

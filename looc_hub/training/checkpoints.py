@@ -93,7 +93,7 @@ class CheckpointManager:
         differ = [
             f"{name}: checkpoint {stored.get(name)!r}, this run {self.run_config.get(name)!r}"
             for name in self.must_match
-            if stored.get(name) != self.run_config.get(name)
+            if name in stored and stored[name] != self.run_config.get(name)  # absent: the checkpoint predates it
         ]
         if differ:
             raise ValueError(

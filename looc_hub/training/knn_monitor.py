@@ -12,14 +12,14 @@ from datasets import Dataset
 from ..eval.features import extract_features
 from ..eval.knn import knn_accuracy
 from ..eval.record import EvalRecord
-from ..model import LooCModel
+from ..model import LooCNetwork
 from .pretrain_config import PretrainConfig
 
 __all__ = ["knn_monitor", "knn_records"]
 
 
 def knn_monitor(
-    model: LooCModel,
+    model: LooCNetwork,
     bank: Dataset,
     queries: Dataset,
     *,

@@ -107,7 +107,7 @@ class TrainingLoop:
         return output, momentum
 
     def key_momentum(self) -> float:
-        momentum = self.unwrapped.query_encoder.config.momentum
+        momentum = self.unwrapped.momentum  # the recipe's key_momentum, given to the objective
         if self.config.key_momentum_schedule == "cosine":
             return cosine_momentum(self.progress.step, self.total_steps, momentum)
         return momentum

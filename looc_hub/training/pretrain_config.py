@@ -1,7 +1,8 @@
 """`PretrainConfig`: one pretraining run, from a recipe (a shipped name or a YAML file) plus command-line overrides.
 
-A recipe names a zoo model (its `LooCConfig`, optionally overridden) and the training hyper-parameters. Every
-field is also a flag of `looc-pretrain` / `training/pretrain.py` (`--epochs 2 --model_overrides '{image_size: 32}'`);
+A recipe holds the whole run: a zoo model (its `LooCConfig`, architecture and preprocessing, optionally
+overridden) and every training setting, the objective's included (queue length, temperature, key momentum). Every
+field is also a flag of `looc-pretrain` / `training/pretrain.py` (`--epochs 2 --queue_size 256`);
 values given on the command line are parsed as YAML, so numbers, booleans, lists and mappings work, and a boolean
 flag alone means true (`--sync_bn`).
 """
@@ -21,6 +22,7 @@ from typing import Any
 import yaml
 
 from .._checks import is_int, is_number
+from ..config import TRAINING_FIELDS
 from ..recipes import list_recipes, recipe_path
 from .pretrain_config_help import FIELD_HELP
 from .tracking import TRACKERS
@@ -44,13 +46,15 @@ class PretrainConfig:
     """A pretraining run. Defaults are MoCo v2's recipe (which the paper builds on) where it has one.
 
     Model: `model` (a zoo name) and `model_overrides` (LooCConfig fields, e.g. {"image_size": 32}).
+    Objective (MoCo v2's, which the paper builds on): `queue_size` negatives per space (the paper's 16,384),
+    InfoNCE `temperature` 0.2, `key_momentum` 0.999.
     Data: `dataset` (a Hub name, imagefolder dir, parquet file(s), `save_to_disk` dir or an embedded
     "looc-hub/..." set), `train_split`, `image_column`, `streaming`, `canvas_size` (the loader's square
     decode size; None: 1.25 x image_size, ours) and, for the kNN monitor, `eval_split` / `label_column`.
     Optimisation (MoCo v2's): SGD, `base_lr` 0.03 per 256 images (scaled linearly with the global
     batch), momentum 0.9, weight decay 1e-4, cosine schedule; `warmup_epochs` and AdamW are our options.
-    Key encoder: `key_momentum_schedule` "constant" (MoCo v2's) or "cosine" (BYOL's, ours: from the model's
-    momentum to 1). BatchNorm: Shuffle-BN (MoCo) unless `sync_bn`; on one process it splits each batch into
+    Key encoder: `key_momentum_schedule` "constant" (MoCo v2's) or "cosine" (BYOL's, ours: from `key_momentum`
+    to 1). BatchNorm: Shuffle-BN (MoCo) unless `sync_bn`; on one process it splits each batch into
     `bn_groups` BatchNorm groups (MoCo's single-GPU recipe; 4 is ours, 1 turns it off).
     Output: a non-empty `output_dir` is refused unless `resume` ("latest" or a checkpoint folder: trusted input,
     it holds pickles) or `overwrite` (removes the previous run's outputs first).
@@ -75,6 +79,9 @@ class PretrainConfig:
     sgd_momentum: float = 0.9
     weight_decay: float = 1e-4
     warmup_epochs: float = 0.0
+    queue_size: int = 16384
+    temperature: float = 0.2
+    key_momentum: float = 0.999
     key_momentum_schedule: str = "constant"
     crop_scale: list[float] = field(default_factory=lambda: [0.2, 1.0])
     sync_bn: bool = False
@@ -116,11 +123,27 @@ class PretrainConfig:
             "knn_every_epochs",
             "knn_k",
             "knn_bank_size",
+            "queue_size",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.max_steps is not None and self.max_steps < 1:
             raise ValueError(f"max_steps must be at least 1 (or None), got {self.max_steps}")
+        self._check_objective()
+
+    def _check_objective(self) -> None:
+        """The objective's settings, and none of them smuggled into the model's overrides."""
+        if self.temperature <= 0:
+            raise ValueError(f"temperature must be a positive number (MoCo v2: 0.2), got {self.temperature!r}")
+        if not 0 <= self.key_momentum < 1:
+            raise ValueError(f"key_momentum must be in [0, 1) (MoCo v2: 0.999), got {self.key_momentum!r}")
+        moved = [name for name in self.model_overrides if name in TRAINING_FIELDS]
+        if moved:
+            flags = ", ".join(f"--{TRAINING_FIELDS[name]}" for name in moved)
+            raise ValueError(
+                f"model_overrides {moved}: these are training settings, not the model's; set them as the recipe "
+                f"keys / flags {flags}"
+            )
 
     @classmethod
     def from_file(cls, path: str | Path, **overrides: Any) -> PretrainConfig:

@@ -6,8 +6,9 @@ from __future__ import annotations
 __all__ = ["FIELD_HELP"]
 
 FIELD_HELP = {
-    "model": "zoo model to pretrain (looc_hub.list_models()); it fixes the LooCConfig: backbone, spaces, queue",
-    "model_overrides": "LooCConfig fields to change, as a YAML mapping, e.g. '{image_size: 32, queue_size: 256}'",
+    "model": "zoo model to pretrain (looc_hub.list_models()); it fixes the LooCConfig: backbone, spaces, image size",
+    "model_overrides": "LooCConfig fields (architecture, preprocessing) to change, as a YAML mapping, e.g. "
+    "'{image_size: 32}'",
     "dataset": "training images: a Hub dataset name, an imagefolder dir, parquet file(s), a save_to_disk dir or an "
     "embedded set ('looc-hub/openmoji', 'looc-hub/digits')",
     "train_split": "split to pretrain on (also the kNN monitor's labelled bank)",
@@ -27,8 +28,11 @@ FIELD_HELP = {
     "sgd_momentum": "SGD momentum (MoCo v2: 0.9)",
     "weight_decay": "weight decay of the optimiser (MoCo v2: 1e-4)",
     "warmup_epochs": "linear learning-rate warmup before the cosine decay, in epochs (may be fractional; ours)",
-    "key_momentum_schedule": "key encoder momentum: constant at the model's momentum (MoCo v2's) or cosine from it to "
-    "1 (BYOL's, ours)",
+    "queue_size": "negatives kept per space (the paper's: 16,384); at most half the training set",
+    "temperature": "InfoNCE temperature (MoCo v2's: 0.2)",
+    "key_momentum": "key-encoder EMA momentum, in [0, 1) (MoCo v2's: 0.999)",
+    "key_momentum_schedule": "key encoder momentum: constant at --key_momentum (MoCo v2's) or cosine from it to 1 "
+    "(BYOL's, ours)",
     "crop_scale": "random resized crop area range [min, max] (MoCo v2: [0.2, 1.0]; small recipes use a milder "
     "minimum, ours)",
     "sync_bn": "SyncBatchNorm across processes instead of MoCo's Shuffle-BN",

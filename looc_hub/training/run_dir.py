@@ -28,11 +28,15 @@ RESUME_FIELDS = (
     "canvas_size",
     "batch_size",
     "optimizer",
+    "queue_size",
+    "temperature",
+    "key_momentum",
     "seed",
     "skip_unreadable",
 )
 """`PretrainConfig` fields a resumed run must share with its checkpoint: the model (augmentations included),
-the data and its order, the batch and the optimiser state's kind. Schedules, logging and `max_steps` may change."""
+the data and its order, the batch, the objective (queue, temperature, key momentum) and the optimiser state's
+kind. Schedules, logging and `max_steps` may change. A field a checkpoint's run predates is not compared."""
 
 
 def prepare_output_dir(output_dir: str | os.PathLike, *, resume: str | None, overwrite: bool) -> None:

@@ -14,8 +14,8 @@ from .._atomic import atomic_directory
 from ..eval.results import EvalResults, ModelInfo
 from ..hub import model_files
 from ..hub.card import write_folder_card
+from ..hub.pretrained import LooCModel
 from ..hub.records import reusable_recipe, write_records
-from ..model import LooCModel
 from .knn_monitor import knn_records
 from .pretrain_config import PretrainConfig
 
