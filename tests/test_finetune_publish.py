@@ -16,7 +16,7 @@ from looc_hub.finetune import finetune_results
 from looc_hub.hub.publish import publish, validate_model_dir
 from tests.models import trained_like
 
-SMALL = LooCConfig(backbone="resnet18", image_size=32, augmentations=("color", "rotation"), queue_size=64)
+SMALL = LooCConfig(backbone="resnet18", image_size=32, augmentations=("color", "rotation"))
 NAMES = ["circle", "square", "triangle"]
 
 

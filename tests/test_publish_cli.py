@@ -48,7 +48,7 @@ def test_dry_run_then_publish(loopback_hub_server, tmp_path):
 
 def test_publish_refuses_early_and_clearly(loopback_hub_server, tmp_path):
     """An invalid repo id, an existing tag and an unreachable Hub are said before anything is written."""
-    LooCModel(LooCConfig(backbone="resnet10t", image_size=32, queue_size=64)).save_pretrained(tmp_path / "m")
+    LooCModel(LooCConfig(backbone="resnet10t", image_size=32)).save_pretrained(tmp_path / "m")
     invalid = _run(str(tmp_path / "m"), "../evil", "--dry-run")
     assert invalid.returncode != 0 and "Would upload" not in invalid.stdout
     assert "'../evil' is not a Hub repo id" in invalid.stderr and "Traceback" not in invalid.stderr
@@ -62,9 +62,7 @@ def test_publish_refuses_early_and_clearly(loopback_hub_server, tmp_path):
     endpoint = loopback_hub_server.endpoint
     assert _run(str(tmp_path / "m"), "looc-test/cli-early", "--tag", "v1", endpoint=endpoint).returncode == 0
     head = loopback_hub_server.git("looc-test/cli-early", "rev-parse", "main")
-    LooCModel(LooCConfig(backbone="resnet10t", image_size=32, queue_size=64)).save_pretrained(
-        tmp_path / "m", overwrite=True
-    )
+    LooCModel(LooCConfig(backbone="resnet10t", image_size=32)).save_pretrained(tmp_path / "m", overwrite=True)
     again = _run(str(tmp_path / "m"), "looc-test/cli-early", "--tag", "v1", endpoint=endpoint)
     assert again.returncode != 0 and "already has a revision (tag or branch) 'v1'" in again.stderr
     assert loopback_hub_server.git("looc-test/cli-early", "rev-parse", "main") == head  # no commit landed
