@@ -7,7 +7,6 @@ listing file names, start without importing torch and timm (8-9 s here, issue 18
 from __future__ import annotations
 
 import importlib
-import os
 from typing import Any
 
 from ._version import __version__
@@ -15,6 +14,7 @@ from ._version import __version__
 _EXPORTS = {
     "AUGMENTATIONS": "config",
     "VARIANTS": "config",
+    "LooCClassifier": "finetune",
     "LooCConfig": "config",
     "LooCModel": "hub.pretrained",
     "LooCViewGenerator": "views",
@@ -29,12 +29,14 @@ _EXPORTS = {
     "list_pretrained": "hub.zoo",
     "load_image_dataset": "data",
     "publish": "hub.publish",
+    "validate_model_dir": "hub.publish",
 }
 
 __all__ = [
     "AUGMENTATIONS",
     "VARIANTS",
     "EmbeddingIndex",
+    "LooCClassifier",
     "LooCConfig",
     "LooCModel",
     "LooCViewGenerator",
@@ -63,11 +65,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted([*globals(), *_EXPORTS])
-
-
-def validate_model_dir(directory: str | os.PathLike, model_class: type | None = None) -> Any:
-    """Check a saved model folder as publishing does (`looc_hub.hub.validation.validate_model_dir`), loading it
-    with `model_class` (default `LooCModel`; a subclass for its own folders); returns its `PublishPlan`. Raises
-    ValueError listing the problems."""
-    validation = importlib.import_module(".hub.validation", __name__)
-    return validation.validate_model_dir(directory, model_class or __getattr__("LooCModel"))

@@ -15,10 +15,12 @@ import sys
 from pathlib import Path
 
 import torch
+import yaml
 
 from looc_hub import LooCModel, get_zoo_entry, list_models
 from looc_hub.eval.results import EvalResults, load_results
 from looc_hub.hub.card import build_model_card
+from looc_hub.hub.records import ModelRecords
 from looc_hub.hub.zoo import ZooEntry
 from looc_hub.recipes import recipe_path, repo_relative_path
 from looc_hub.views.registry import trained_augmentations
@@ -42,17 +44,16 @@ def render_card(entry: ZooEntry) -> str:
         model = LooCModel(entry.config)
     path = recipe_path(entry.recipe)
     source = repo_relative_path(path)
-    recipe = f"Recipe: [`{entry.recipe}`]({SOURCE_URL}/{source})"  # a card on the Hub has no ../ to follow
-    recipe += f" (`{entry.train_command}`):\n\n```yaml\n{path.read_text()}```"
+    link = f"[`{entry.recipe}`]({SOURCE_URL}/{source})"  # a card on the Hub has no ../ to follow
+    records = ModelRecords(recipe=yaml.safe_load(path.read_text()), evaluation=entry_results(entry))
     card = build_model_card(
         model,
+        records=records,
         repo_id=entry.hub_id,
         model_name=entry.name,
         description=entry.description
         + ("" if entry.published else f" Recipe only, not published yet: train it with `{entry.train_command}`."),
-        recipe=recipe,
-        results="" if entry_results(entry) else "Not measured yet: no results file for this entry.",
-        eval_results=entry_results(entry),
+        recipe_source=f"shipped recipe {link}, trained with `{entry.train_command}`",
     )
     return str(card) + "\n"
 

@@ -230,7 +230,7 @@ def test_repo_files_the_folder_lacks_are_deleted_only_when_asked(loopback_hub, s
 
 
 def test_a_symlink_to_a_file_outside_the_folder_is_refused(saved, tmp_path):
-    from looc_hub.hub.validation import validate_model_dir
+    from looc_hub.hub.publish import validate_model_dir
 
     target = Path(shutil.copytree(saved, tmp_path / "model"))
     secret = tmp_path / "secret.txt"
@@ -241,7 +241,85 @@ def test_a_symlink_to_a_file_outside_the_folder_is_refused(saved, tmp_path):
         validate_model_dir(target, LooCModel)
 
 
-def test_push_to_hub_target_is_checked_before_training(tmp_path, monkeypatch):
+def _results_file(model: LooCModel, folder: Path, artifacts: dict[str, str] | None = None, **model_info) -> Path:
+    from looc_hub.eval.record import EvalRecord
+    from looc_hub.eval.results import EvalResults, ModelInfo, save_results
+
+    info = ModelInfo.from_model(model, "model")
+    info = ModelInfo(**{**info.__dict__, **model_info})
+    record = EvalRecord("knn", "looc-hub/digits", "test", "backbone", "top1", 91.5, {"k": 20})
+    folder.mkdir(parents=True, exist_ok=True)
+    return save_results(EvalResults(info, [record], artifacts or {}), folder / "results.json")
+
+
+def test_no_write_follows_a_card_symlink_out_of_the_folder(small_model, saved, tmp_path, loopback_hub):
+    """Issue 21, problem 1: a README.md symlink to a user's file never receives the card, dry run or not."""
+    from looc_hub.hub.publish import attach_results, publish
+
+    target = Path(shutil.copytree(saved, tmp_path / "model"))
+    notes = tmp_path / "notes.md"
+    notes.write_text("my own notes")
+    (target / "README.md").unlink()
+    (target / "README.md").symlink_to(notes)
+    results = _results_file(small_model, tmp_path / "eval")
+    dry = _publish_cli(str(target), "looc-test/linked", "--dry-run", "--results", str(results))
+    assert dry.returncode != 0 and "README.md is a symlink to" in dry.stderr and "outside the folder" in dry.stderr
+    for attempt in (lambda: attach_results(target, results), lambda: publish(target, "looc-test/linked")):
+        with pytest.raises(ValueError, match="outside the folder"):
+            attempt()
+    assert notes.read_text() == "my own notes" and (target / "README.md").is_symlink()
+    assert not loopback_hub.repo_dir("looc-test/linked").exists()
+
+
+@pytest.mark.parametrize("linked", ["file", "folder"])
+def test_no_results_artifact_from_outside_is_uploaded(small_model, saved, tmp_path, loopback_hub, linked):
+    """Issue 21, problem 2: an artifact that is a symlink, or lies in a symlinked folder, is refused."""
+    from looc_hub.hub.publish import publish
+
+    outside = tmp_path / "private"
+    outside.mkdir()
+    (outside / "sens.png").write_bytes(b"\x89PNG private")
+    results_dir = tmp_path / "eval"
+    results_dir.mkdir()
+    if linked == "file":
+        (results_dir / "sens.png").symlink_to(outside / "sens.png")
+        artifact = "sens.png"
+    else:
+        (results_dir / "plots").symlink_to(outside)
+        artifact = "plots/sens.png"
+    results = _results_file(small_model, results_dir, {"sensitivity_heatmap": artifact})
+    repo_id = f"looc-test/linked-artifact-{linked}"
+    with pytest.raises(ValueError, match=r"is or lies under a symlink"):
+        publish(saved, repo_id, results=results)
+    dry = _publish_cli(str(saved), repo_id, "--dry-run", "--results", str(results))
+    assert dry.returncode != 0 and "symlink" in dry.stderr
+    assert not loopback_hub.repo_dir(repo_id).exists()
+
+
+def test_a_refused_results_publish_changes_nothing(small_model, saved, tmp_path, loopback_hub):
+    """Issue 21, problem 3: results that do not describe the model are refused; folder and repo stay as they were."""
+    from looc_hub.hub.publish import publish
+
+    target = Path(shutil.copytree(saved, tmp_path / "model"))
+    (tmp_path / "eval").mkdir()
+    (tmp_path / "eval" / "sens.png").write_bytes(b"\x89PNG")
+    wrong = _results_file(small_model, tmp_path / "eval", {"sensitivity_heatmap": "sens.png"}, backbone="resnet50")
+    before = _tree(target)
+    with pytest.raises(ValueError, match="describes a .*resnet50"):
+        publish(target, "looc-test/refused-results", results=wrong)
+    refused = _publish_cli(
+        str(target), "looc-test/refused-results", "--results", str(wrong), endpoint=loopback_hub.endpoint
+    )
+    assert refused.returncode != 0 and "resnet50" in refused.stderr
+    assert _tree(target) == before and not loopback_hub.repo_dir("looc-test/refused-results").exists()
+    publish(target, "looc-test/refused-results")  # a plain publish of the untouched folder still works
+
+    right = _results_file(small_model, tmp_path / "eval", {"sensitivity_heatmap": "sens.png"})
+    publish(target, "looc-test/refused-results", results=right, stale="delete")
+    assert {"results.json", "sens.png"} <= set(p.name for p in target.iterdir())  # kept only after success
+
+
+def test_push_to_hub_target_is_checked_before_training(tmp_path, monkeypatch, loopback_hub_server):
     from huggingface_hub import constants
 
     from looc_hub.hub.publish import check_push_target
@@ -262,7 +340,9 @@ def test_push_to_hub_target_is_checked_before_training(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="no Hugging Face token"):
         check_push_target("org/name")
     monkeypatch.setenv("HF_TOKEN", "hf_anything")
-    check_push_target("org/name")
+    with pytest.raises(ValueError, match=r"the Hub http://127.0.0.1:9 did not answer .*the push at the end would fail"):
+        check_push_target("org/name", endpoint="http://127.0.0.1:9")  # nothing listens on the discard port
+    check_push_target("org/name", endpoint=loopback_hub_server.endpoint)
 
 
 # 5. Silent wrong results: non-finite floats, unordered spaces, int weights, edited preprocessing --------------

@@ -17,6 +17,7 @@ from looc_hub.eval.protocol import EvalContext, Metric, Protocol
 from looc_hub.eval.record import EvalRecord
 from looc_hub.eval.results import EvalResults, ModelInfo, load_results, validate_results
 from looc_hub.hub.card import build_model_card
+from looc_hub.hub.records import ModelRecords
 from tests.models import trained_like
 
 SMALL = LooCConfig(backbone="resnet10t", image_size=32, augmentations=("color", "rotation"))
@@ -46,7 +47,7 @@ def test_results_card_and_evaluate_all_read_the_table():
     assert tuple(CARD_NAMES) == protocols.record_protocols()  # names and order of the results schema
     assert "retrieval" in protocols.REGISTRY and "retrieval" not in protocols.record_protocols()  # a PNG, no record
     model, measured = card_results(list(CARD_NAMES))
-    card = ModelCard(str(build_model_card(model, repo_id="org/name", eval_results=measured)))
+    card = ModelCard(str(build_model_card(model, repo_id="org/name", records=ModelRecords(evaluation=measured))))
     filed = {(r.metric_name, r.task_type) for r in card.data.eval_results}
     assert filed == {(f"{name} top1, space backbone", task) for name, task in CARD_NAMES.values()}
     parser = evaluate.build_parser()
@@ -126,7 +127,8 @@ def test_a_protocol_needs_only_its_declaration_and_a_table_entry(monkeypatch, tm
         ("norm", "color", {"scale": 2.0}),
     ]
     assert all(r.value > 0 for r in measured.results)
-    card = build_model_card(LooCModel.from_pretrained(tmp_path / "model"), repo_id="org/name", eval_results=measured)
+    records = ModelRecords(evaluation=measured)
+    card = build_model_card(LooCModel.from_pretrained(tmp_path / "model"), repo_id="org/name", records=records)
     filed = {(r.task_name, r.metric_name, r.task_type) for r in ModelCard(str(card)).data.eval_results}
     assert filed == {
         ("mean feature norm", f"mean feature norm mean_norm, space {key}", "image-feature-extraction")

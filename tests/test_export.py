@@ -6,9 +6,10 @@ import pytest
 import timm
 import torch
 import torchvision
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
 from looc_hub import LooCConfig, LooCModel
+from looc_hub._atomic import FileExistsNotOursError
 from looc_hub.hub.export import export_program, export_timm, export_torchvision_resnet, torchvision_resnet
 from tests.models import trained_like
 
@@ -69,3 +70,28 @@ def test_export_program_rejects_an_unknown_space(model, tmp_path):
     with pytest.raises(ValueError, match="Unknown space"):
         export_program(model, tmp_path / "x.pt2", space="texture")
     assert not (tmp_path / "x.pt2").exists()
+
+
+def test_a_timm_export_replaces_only_its_own_folder(model, tmp_path):
+    someones = tmp_path / "someones-model"  # a timm / transformers model with the same two file names
+    someones.mkdir()
+    (someones / "config.json").write_text('{"architecture": "resnet18", "num_classes": 1000}')
+    save_file({"fc.weight": torch.zeros(2, 2)}, str(someones / "model.safetensors"))
+    before = {p.name: p.read_bytes() for p in someones.iterdir()}
+    with pytest.raises(FileExistsNotOursError, match=r"\['config.json', 'model.safetensors'\]"):
+        export_timm(model, someones)
+    assert {p.name: p.read_bytes() for p in someones.iterdir()} == before
+
+    ours = export_timm(model, tmp_path / "timm")
+    export_timm(model, ours)  # a re-export replaces its own folder
+    assert sorted(p.name for p in ours.iterdir()) == ["config.json", "model.safetensors"]
+
+
+def test_a_model_in_training_mode_exports_as_at_inference(tmp_path):
+    model = LooCModel(SMALL)  # just built: training mode, BatchNorm would use the batch's statistics
+    directory = export_timm(model, tmp_path / "timm")
+    assert model.training  # given back as it came
+    backbone = timm.create_model(f"local-dir:{directory}", pretrained=True).eval()
+    images = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(backbone(images), model.eval().embed(images, space="backbone"))

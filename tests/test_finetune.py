@@ -24,7 +24,7 @@ from looc_hub.finetune import (
     normalise,
 )
 from looc_hub.hub.card import EXAMPLE_IMAGE_URL
-from tests.hub_cache import add_to_hf_cache
+from looc_hub.hub.publish import publish
 from tests.models import calibrated_model
 
 
@@ -133,13 +133,13 @@ def test_bad_input_fails_clearly(tmp_path, model_dir, digits_small, digits_test)
         LooCClassifier(calibrated_model(digits_test), "backbone", 10, mode="partial")
 
 
-def test_classifier_card_usage_runs_from_a_repo_id(tmp_path, model_dir, digits_test):
+def test_classifier_card_usage_runs_from_a_repo_id(tmp_path, model_dir, digits_test, loopback_hub):
     classifier = LooCClassifier(
         calibrated_model(digits_test), "backbone", 10, class_names=[str(d) for d in range(10)]
     ).eval()
-    classifier.save_pretrained(tmp_path / "clf", repo_id="looc-test/digits-classifier")
-    add_to_hf_cache(tmp_path / "clf", "looc-test/digits-classifier")
-    text = ModelCard.load(tmp_path / "clf" / "README.md").text
+    classifier.save_pretrained(tmp_path / "clf")
+    publish(tmp_path / "clf", "looc-test/digits-classifier")  # the published card names the repo
+    text = ModelCard(loopback_hub.git("looc-test/digits-classifier", "show", "main:README.md")).text
     usage = next(c for c in re.findall(r"```python\n(.*?)```", text, flags=re.S) if "LooCClassifier" in c)
     Image.new("RGB", (40, 40), (255, 255, 255)).save(tmp_path / "example.png")
     namespace: dict = {}

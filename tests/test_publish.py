@@ -14,14 +14,16 @@ from pathlib import Path
 import pytest
 import timm
 import torch
+import yaml
 from huggingface_hub import hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
 
 from looc_hub import LooCConfig, LooCModel
 from looc_hub.eval.record import EvalRecord
-from looc_hub.eval.results import EvalResults, ModelInfo, save_results
-from looc_hub.hub.publish import attach_results, publish
-from looc_hub.hub.validation import validate_model_dir
+from looc_hub.eval.results import EvalResults, ModelInfo, load_results, save_results
+from looc_hub.hub.publish import attach_results, publish, validate_model_dir
+from looc_hub.training.pretrain_config import PretrainConfig
+from looc_hub.training.trained_model import write_trained_model
 from tests.models import trained_like
 
 SMALL = LooCConfig(backbone="resnet18", image_size=32, augmentations=("color", "rotation"))
@@ -68,7 +70,7 @@ def with_results(first, tmp_path):
         ModelInfo.from_model(model, str(directory)), records, {"sensitivity_heatmap": "sensitivity.png"}
     )
     save_results(results, source / "results.json")
-    attach_results(target, source / "results.json", repo_id="looc-test/with-results")
+    attach_results(target, source / "results.json")
     return model, target, records
 
 
@@ -240,3 +242,49 @@ def test_results_file_is_validated_against_schema_model_and_artifacts(with_resul
     (target / "results.json").write_text(json.dumps(results))
     with pytest.raises(ValueError, match=r"missing key\(s\) \['results\[0\]\.metric'\]"):
         validate_model_dir(target, LooCModel)
+
+
+# Cards from records: a training run's recipe and kNN monitor survive attached results and publishing ----------
+
+
+def test_attaching_results_and_publishing_keep_every_card_section(loopback_hub, tmp_path):
+    model = trained_like(SMALL, 0)
+    config = PretrainConfig(
+        dataset=str(tmp_path / "my-images"), output_dir=str(tmp_path / "run"), num_workers=3, resume="latest"
+    )
+    knn = {space: {"top1": 50.0 + index, "top5": 90.0} for index, space in enumerate(model.spaces)}
+    directory = write_trained_model(model, tmp_path / "run" / "model", config, knn)
+    recipe = yaml.safe_load((directory / "recipe.yaml").read_text())
+    assert recipe["dataset"] == config.dataset and recipe["crop_scale"] == config.crop_scale
+    assert not {"output_dir", "num_workers", "resume", "push_to_hub"} & set(recipe)  # run-local settings
+    monitor = load_results(directory / "training_results.json").results
+    assert {(r.protocol, r.space, r.metric, r.value) for r in monitor} == {
+        ("knn", space, metric, value) for space, row in knn.items() for metric, value in row.items()
+    }
+    sections = ("## Training recipe", "## Measured during training", "The kNN monitor of pretraining")
+
+    def check_card(text: str) -> None:
+        assert all(section in text for section in sections)
+        assert str(tmp_path) not in text and "my-images (validation)" in text  # a local dataset by its name
+        assert "output_dir" not in text and "num_workers" not in text and "resume:" not in text
+
+    check_card((directory / "README.md").read_text())
+    evaluated = tmp_path / "eval"
+    evaluated.mkdir()
+    record = EvalRecord("linear_probe", "looc-hub/digits", "test", "backbone", "top1", 88.5)
+    save_results(EvalResults(ModelInfo.from_model(model, str(directory)), [record]), evaluated / "results.json")
+    attach_results(directory, evaluated / "results.json")
+    card = (directory / "README.md").read_text()
+    check_card(card)
+    assert "## Results" in card and "| linear probe | looc-hub/digits (test) | `backbone` | top1 | 88.50 % |" in card
+    assert len(validate_model_dir(directory).model.spaces) == len(knn)  # the one-argument public call
+
+    repo_id = next(_repo_names)
+    published = publish(directory, repo_id)
+    assert {"recipe.yaml", "training_results.json", "results.json"} <= set(published.files)
+    uploaded = loopback_hub.git(repo_id, "show", "main:README.md")
+    check_card(uploaded)
+    assert f'LooCModel.from_pretrained("{repo_id}")' in uploaded and "## Results" in uploaded
+    metrics = loopback_hub.api().model_info(repo_id, revision="main").card_data.eval_results
+    assert len(metrics) == len(monitor) + 1
+    assert sum(m.metric_name.endswith("(training run)") for m in metrics) == len(monitor)

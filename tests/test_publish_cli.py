@@ -26,7 +26,7 @@ def test_dry_run_then_publish(loopback_hub_server, tmp_path):
     LooCModel(LooCConfig(backbone="resnet18", image_size=32)).save_pretrained(tmp_path / "m")
     dry = _run(str(tmp_path / "m"), "looc-test/cli", "--dry-run")
     assert dry.returncode == 0, dry.stderr
-    assert "Would upload to looc-test/cli@main in one commit: 4 file(s)" in dry.stdout
+    assert f"Would upload to looc-test/cli@main in one commit from {tmp_path / 'm'}: 4 file(s)" in dry.stdout
     assert not loopback_hub_server.repo_dir("looc-test/cli").exists()
 
     (tmp_path / "m" / "optimizer.bin").write_bytes(b"x")
@@ -44,3 +44,25 @@ def test_dry_run_then_publish(loopback_hub_server, tmp_path):
     assert 'LooCModel.from_pretrained("looc-test/cli")' in card and '"hf-hub:looc-test/cli"' in card
     assert "your-org" not in card and "\n# cli\n" in card
     assert "your-org/" in (tmp_path / "m" / "README.md").read_text()  # the folder's own copy is left as it was
+
+
+def test_publish_refuses_early_and_clearly(loopback_hub_server, tmp_path):
+    """An invalid repo id, an existing tag and an unreachable Hub are said before anything is written."""
+    LooCModel(LooCConfig(backbone="resnet10t", image_size=32)).save_pretrained(tmp_path / "m")
+    invalid = _run(str(tmp_path / "m"), "../evil", "--dry-run")
+    assert invalid.returncode != 0 and "Would upload" not in invalid.stdout
+    assert "'../evil' is not a Hub repo id" in invalid.stderr and "Traceback" not in invalid.stderr
+
+    unreachable = _run(str(tmp_path / "m"), "looc-test/cli-early", "--dry-run", endpoint="http://127.0.0.1:9")
+    assert unreachable.returncode == 0, unreachable.stderr
+    assert "did not answer" in unreachable.stdout and "deletions are unknown" in unreachable.stdout
+    refused = _run(str(tmp_path / "m"), "looc-test/cli-early", endpoint="http://127.0.0.1:9")
+    assert refused.returncode != 0 and "did not answer" in refused.stderr and "Traceback" not in refused.stderr
+
+    endpoint = loopback_hub_server.endpoint
+    assert _run(str(tmp_path / "m"), "looc-test/cli-early", "--tag", "v1", endpoint=endpoint).returncode == 0
+    head = loopback_hub_server.git("looc-test/cli-early", "rev-parse", "main")
+    LooCModel(LooCConfig(backbone="resnet10t", image_size=32)).save_pretrained(tmp_path / "m", overwrite=True)
+    again = _run(str(tmp_path / "m"), "looc-test/cli-early", "--tag", "v1", endpoint=endpoint)
+    assert again.returncode != 0 and "already has a revision (tag or branch) 'v1'" in again.stderr
+    assert loopback_hub_server.git("looc-test/cli-early", "rev-parse", "main") == head  # no commit landed

@@ -7,10 +7,11 @@
 a classifier over `--feature` (the backbone, one space, or spaces concatenated in order) whose head starts as a
 linear probe on the frozen features (`--head_init`, LP-FT, ours), loaders with timm's transforms from the model's
 data config, optimiser, `prepare`, schedule, resume, then the loop (`looc_hub.finetune.loop`: per epoch train,
-measure, checkpoint) while `best/` and `last/` are kept in Hub format (`LooCClassifier.from_pretrained`); at the
-end, a table of top-1 and of how far each parameter group moved. The flags build a `FinetuneConfig`, whose
-docstring says which defaults are ours. Resuming continues from the last finished epoch. Several GPUs:
-`accelerate launch training/finetune.py ...` (installed: `accelerate launch -m looc_hub.cli.finetune ...`).
+measure, checkpoint) while `best/` and `last/` are kept in Hub format (`LooCClassifier.from_pretrained`), with
+their accuracy as a results record and the run's settings as their recipe; at the end, a table of top-1 and of how
+far each parameter group moved. The flags build a `FinetuneConfig`, whose docstring says which defaults are ours.
+Resuming continues from the last finished epoch. Several GPUs: `accelerate launch training/finetune.py ...`
+(installed: `accelerate launch -m looc_hub.cli.finetune ...`).
 """
 
 from __future__ import annotations
@@ -41,12 +42,13 @@ from looc_hub.finetune import (
     FinetuneLoop,
     LooCClassifier,
     classification_loader,
+    finetune_results,
     init_head_from_linear_probe,
     num_classes_of,
     snapshot,
     weight_movement,
 )
-from looc_hub.spaces import parse_space_key, space_key
+from looc_hub.spaces import parse_space_key
 from looc_hub.training import CheckpointManager, TrainingProgress, cosine_with_warmup
 from looc_hub.training.run_dir import mark_trained, prepare_output_dir
 
@@ -263,14 +265,17 @@ def resume_from(accelerator: Accelerator, checkpoints: CheckpointManager, config
 
 
 def save_epoch(config: FinetuneConfig, classifier: LooCClassifier, metrics: dict[str, Any]) -> None:
-    """`last/` after every epoch, and `best/` when the epoch is the best so far, in Hub format with their card."""
+    """`last/` after every epoch, and `best/` when the epoch is the best so far, in Hub format: their accuracy a
+    results record, the run's settings their recipe (cards are rendered from both)."""
     output_dir = Path(config.output_dir)
-    feature = space_key(classifier.feature)
     kept = {"top1": metrics["top1"], "epoch": metrics["epoch"]}
-    card = card_kwargs(config, classifier.num_classes, feature, kept)
-    classifier.save_pretrained(output_dir / "last", metrics=kept, **card)
+    measured = finetune_results(
+        classifier, base_model=config.model, dataset=config.dataset, split=config.eval_split, **kept
+    )
+    saved = {"metrics": kept, "base_model": config.model, "training": measured, "recipe": config.to_dict()}
+    classifier.save_pretrained(output_dir / "last", **saved)
     if metrics["best"]:
-        classifier.save_pretrained(output_dir / "best", metrics=kept, **card)
+        classifier.save_pretrained(output_dir / "best", **saved)
 
 
 def finetune_report(
@@ -297,20 +302,6 @@ def finetune_report(
             format_table(["group", "parameters", "moved"], moved),
         ]
     )
-
-
-def card_kwargs(args: FinetuneConfig, num_classes: int, feature: str, metrics: dict) -> dict:
-    results = (
-        f"Fine-tuned ({args.mode}) on `{args.dataset}` split `{args.train_split}` for {args.epochs} epochs, "
-        f"feature `{feature}`, {num_classes} classes: top-1 {metrics['top1']:.2f}% on split `{args.eval_split}` "
-        f"after epoch {metrics['epoch']}. Load with `looc_hub.finetune.LooCClassifier.from_pretrained`."
-    )
-    return {
-        "base_model": args.model,  # the card keeps it only when it is a Hub repo id, not a local folder
-        "datasets": [args.dataset],  # the card keeps it only if it is a Hub dataset
-        "results": results,
-        "description": f"Fine-tuned from `{args.model}`.",
-    }
 
 
 if __name__ == "__main__":

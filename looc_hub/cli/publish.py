@@ -2,27 +2,26 @@
 
     looc-publish outputs/looc-r10t-openmoji32/model org/looc-r10t-openmoji32 --dry-run
     looc-publish outputs/looc-r10t-openmoji32/model org/looc-r10t-openmoji32 --tag v1.0 --private
-    looc-publish DIR org/name --results eval/results.json   # attach results, regenerate the card
+    looc-publish DIR org/name --results eval/results.json   # attach results; the card keeps every section
 
-A failed validation uploads nothing (see looc_hub/hub/validation.py for what is checked). A dry run changes nothing on
-disk (results are attached to a scratch copy) and lists the repo files the commit would delete. Repo files the
-folder does not have (a LICENSE, data) stop the publish unless `--stale keep` or `--stale delete` says what to do.
+The candidate is built in a staging copy (results attached, the card rendered from the folder's records for
+org/name) and validated there (see looc_hub/hub/validation.py); a refused publish changes nothing, on disk or on
+the Hub, and a dry run never changes the folder. The folder gets attached results only after a successful
+publish. Repo files the folder does not have (a LICENSE, data) stop the publish unless `--stale keep` or
+`--stale delete` says what to do.
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 
 from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
 from looc_hub import LooCModel
-from looc_hub.hub.publish import STALE_POLICIES, attach_results, publish, repo_files
-from looc_hub.hub.validation import validate_model_dir
+from looc_hub.hub.publish import STALE_POLICIES, publish, repo_files
+from looc_hub.hub.upload import check_repo_id, hub_unreachable, stage_candidate
 
 from ._args import HelpFormatter
 
@@ -49,33 +48,32 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-
-    with tempfile.TemporaryDirectory(prefix="looc-publish-") as scratch:
-        directory = Path(args.directory)
-        try:
-            if args.results and args.dry_run:  # attach to a copy: a dry run leaves the folder as it is
-                if not directory.is_dir():
-                    raise ValueError(f"{directory} is not a directory")
-                directory = Path(shutil.copytree(directory, Path(scratch) / directory.name, symlinks=True))
-            if args.results:
-                attach_results(directory, args.results, repo_id=args.repo_id)
-            plan = validate_model_dir(directory, LooCModel)
-        except ValueError as error:
-            sys.exit(f"Not published: {error}")
+    try:
+        check_repo_id(args.repo_id)
         if args.dry_run:
-            print(f"Would upload to {args.repo_id}@{args.revision or 'main'} in one commit: {plan.describe()}")
-            print(_stale_preview(args, plan.files))
+            with stage_candidate(args.directory, LooCModel, repo_id=args.repo_id, results=args.results) as plan:
+                target = f"{args.repo_id}@{args.revision or 'main'}"
+                print(f"Would upload to {target} in one commit from {args.directory}: {plan.describe()}")
+                print(_stale_preview(args, plan.files))
             return
-    result = publish(
-        args.directory,
-        args.repo_id,
-        revision=args.revision,
-        tag=args.tag,
-        private=args.private,
-        commit_message=args.message,
-        endpoint=args.endpoint,
-        stale=args.stale,
-    )
+        problem = hub_unreachable(args.endpoint)
+        if problem:
+            raise ValueError(f"the Hub {problem}; nothing was uploaded (try --dry-run to check the folder offline)")
+        result = publish(
+            args.directory,
+            args.repo_id,
+            results=args.results,
+            revision=args.revision,
+            tag=args.tag,
+            private=args.private,
+            commit_message=args.message,
+            endpoint=args.endpoint,
+            stale=args.stale,
+        )
+    except ValueError as error:
+        sys.exit(f"Not published: {error}")
+    except (OfflineModeIsEnabled, HfHubHTTPError, OSError) as error:
+        sys.exit(f"Not published: the Hub ({args.endpoint or 'HF_ENDPOINT'}) could not be reached or refused: {error}")
     print(f"Published {len(result.files)} file(s) as {result.commit_url}")
     if result.deleted:
         print(f"Deleted from the repo in the same commit: {list(result.deleted)}")
@@ -85,6 +83,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def _stale_preview(args: argparse.Namespace, files: tuple[str, ...]) -> str:
     """What the commit would do with repo files the folder lacks (needs the Hub; says so when unreachable)."""
+    problem = hub_unreachable(args.endpoint)
+    if problem:
+        return f"Could not list the repo's current files (the Hub {problem}), so deletions are unknown"
     try:
         existing = repo_files(args.repo_id, revision=args.revision, endpoint=args.endpoint)
     except (OfflineModeIsEnabled, HfHubHTTPError, OSError) as error:

@@ -7,6 +7,7 @@ from .data import classification_loader, normalise, num_classes_of
 from .head_init import HEAD_INITS, init_head_from_linear_probe
 from .loop import BestEpoch, FinetuneLoop, top1_accuracy
 from .movement import snapshot, weight_movement
+from .record import finetune_results
 
 __all__ = [
     "BN_MODES",
@@ -22,6 +23,7 @@ __all__ = [
     "classification_loader",
     "default_color_jitter",
     "default_crop_scale",
+    "finetune_results",
     "init_head_from_linear_probe",
     "normalise",
     "num_classes_of",

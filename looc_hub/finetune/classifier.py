@@ -1,32 +1,38 @@
 """`LooCClassifier`: a linear classifier over one LooC feature (the backbone, one space or a concatenation).
 
-Saved in Hub format: the fine-tuned `LooCModel` files (`save_pretrained`, atomic) plus `classifier.safetensors`
-and `classifier.json` (the feature, the class names), so `LooCClassifier.from_pretrained(dir)` restores both and
-`LooCModel.from_pretrained(dir)` still gives the fine-tuned embedding model.
+Saved as a normal Hub repo (`save_pretrained`, atomic): the fine-tuned `LooCModel` files, the classifier's
+`classifier.json` (feature, class names, base model), the run's records (`looc_hub.hub.records`: its recipe and
+its accuracy as a results record) and the card rendered from them. Over the "backbone" feature the head is timm's
+own (keys in `model.safetensors`, `num_classes` and `label_names` in config.json), so plain timm loads the
+classifier with the same logits; over another feature (which timm cannot compute) it is `classifier.safetensors`.
+`LooCClassifier.from_pretrained` restores both, `LooCModel.from_pretrained` gives the fine-tuned embedding model,
+and `push_to_hub` / `looc-publish` publish it with an encoder's checks.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from huggingface_hub import snapshot_download
-from safetensors.torch import save_file
+from huggingface_hub import HfApi, snapshot_download
+from huggingface_hub.utils import SoftTemporaryDirectory
 from torch import Tensor, nn
 
 from .._atomic import atomic_directory
 from .._checks import check_int
+from ..eval.results import EvalResults
 from ..hub import model_files
+from ..hub.card import public_name, write_folder_card
 from ..hub.pretrained import LooCModel
+from ..hub.records import CLASSIFIER_CONFIG, reusable_recipe, write_records, write_text
+from ..hub.upload import check_repo_id, stage_candidate, upload_plan
 
 __all__ = ["FINETUNE_MODES", "LooCClassifier"]
 
 FINETUNE_MODES = ("linear", "full")
-CLASSIFIER_WEIGHTS = "classifier.safetensors"
-CLASSIFIER_CONFIG = "classifier.json"
 
 
 class LooCClassifier(nn.Module):
@@ -90,27 +96,81 @@ class LooCClassifier(nn.Module):
         directory: str | os.PathLike,
         *,
         metrics: dict[str, float] | None = None,
+        base_model: str | None = None,
+        training: EvalResults | None = None,
+        recipe: Mapping[str, Any] | None = None,
         overwrite: bool = False,
-        **model_card_kwargs: Any,
     ) -> Path:
-        """Write the model (card: `model_card_kwargs`), the classifier and its `metrics`, all or nothing.
+        """Write the model, the classifier, the run's records and the card rendered from them, all or nothing.
 
+        Args:
+            metrics: the run's bookkeeping (e.g. best top-1 and epoch), kept in classifier.json.
+            base_model: what was fine-tuned (a Hub repo id, kept as `base_model` metadata; a local folder is
+                named by the model's own name, never by its path).
+            training: the run's measurements as results records (`looc_hub.finetune.finetune_results`).
+            recipe: the run's settings (run-local ones are left out).
         Like `LooCModel.save_pretrained`, an existing folder must be empty or a previous save (or `overwrite`).
         """
-        card = {"classifier": {"feature": self.feature, "num_classes": self.num_classes}, **model_card_kwargs}
         with atomic_directory(directory, foreign=model_files.foreign_files, overwrite=overwrite) as staging:
-            self.model.save_pretrained(staging, model_card_kwargs=card)
+            self.model.save_pretrained(staging)
             head = {name: value.detach().cpu().contiguous() for name, value in self.head.state_dict().items()}
-            save_file(head, staging / CLASSIFIER_WEIGHTS)
+            if self.feature == ["backbone"]:  # what timm computes: its own classifier
+                model_files.add_timm_classifier(staging, head, self.num_classes, self.class_names)
+            else:
+                model_files.write_safetensors(head, staging / model_files.CLASSIFIER_WEIGHTS)
             config = {
                 "feature": self.feature,
                 "num_classes": self.num_classes,
                 "mode": self.mode,
                 "class_names": self.class_names,
+                "base_model": self._base_model_reference(base_model),
                 "metrics": metrics or {},
             }
-            (staging / CLASSIFIER_CONFIG).write_text(json.dumps(config, indent=2) + "\n")
+            write_text(staging / CLASSIFIER_CONFIG, json.dumps(config, indent=2) + "\n")
+            write_records(staging, recipe=reusable_recipe(recipe) if recipe else None, training=training)
+            write_folder_card(staging, self.model)
         return Path(directory)
+
+    def push_to_hub(
+        self,
+        repo_id: str,
+        *,
+        private: bool = False,
+        token: str | None = None,
+        branch: str | None = None,
+        commit_message: str | None = None,
+        stale: str = "error",
+        **save_kwargs: Any,
+    ) -> str:
+        """Save to a temporary folder and publish it as `looc-publish` does (one commit, validated first).
+
+        `save_kwargs` are `save_pretrained`'s (metrics, base_model, training, recipe). Returns the commit's URL.
+        """
+        if "/" not in repo_id:
+            repo_id = f"{HfApi(token=token).whoami()['name']}/{repo_id}"
+        check_repo_id(repo_id)
+        with SoftTemporaryDirectory() as temporary:
+            folder = self.save_pretrained(Path(temporary) / "model", **save_kwargs)
+            with stage_candidate(folder, LooCModel, repo_id=repo_id) as plan:
+                result = upload_plan(
+                    plan,
+                    repo_id,
+                    revision=branch,
+                    private=private,
+                    commit_message=commit_message,
+                    token=token,
+                    stale=stale,
+                )
+        return result.commit_url
+
+    def _base_model_reference(self, base_model: str | None) -> str | None:
+        """A Hub repo id as it is; a local folder by the model's own name (its zoo name) or the folder's name."""
+        if base_model is None:
+            return None
+        named = public_name(base_model)
+        if named != base_model or os.path.isdir(base_model):
+            return self.model.name if self.model.name != "looc" else Path(base_model).name
+        return base_model
 
     @classmethod
     def from_pretrained(cls, directory: str | os.PathLike, map_location: str = "cpu") -> LooCClassifier:
@@ -133,6 +193,11 @@ class LooCClassifier(nn.Module):
         classifier = cls(
             model, config["feature"], config["num_classes"], mode=config["mode"], class_names=config["class_names"]
         )
-        weights = directory / CLASSIFIER_WEIGHTS
-        model_files.load_state_strict(classifier.head, model_files.read_safetensors(weights), str(weights))
+        weights = directory / model_files.CLASSIFIER_WEIGHTS
+        if weights.is_file():  # a head over another feature than the backbone, or a folder saved before timm's head
+            head = model_files.read_safetensors(weights)
+        else:
+            weights = directory / model_files.BACKBONE_WEIGHTS
+            head = model_files.timm_classifier_state(model.backbone, model_files.read_safetensors(weights))
+        model_files.load_state_strict(classifier.head, head, str(weights))
         return classifier.to(map_location).eval()

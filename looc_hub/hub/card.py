@@ -1,18 +1,22 @@
-"""The model card written beside every saved LooC model (Hub card conventions, timm's card sections).
+"""The model card of a LooC model (Hub card conventions, timm's card sections), rendered only from records.
 
-Cards are generated, never hand-edited: `save_pretrained`, `scripts/make_cards.py` and `looc-publish` all
-render `hub/templates/model_card.md` through `build_model_card`. Measured numbers come only from a results file
-(`looc_hub.eval.results`): its records become both the card's `model-index` metadata and its results table.
+Cards are generated, never hand-edited and never edited after rendering: a folder's card is rendered from the
+folder's own files (config.json and the records of `looc_hub.hub.records`: the recipe, every results file, the
+classifier) whenever the folder changes, and `looc-publish` renders the uploaded card the same way for the repo it
+goes to. Measured numbers come only from results files: their records become both the card's `model-index`
+metadata and its tables. `scripts/make_cards.py` renders the zoo's cards from the same function. Absolute local
+paths never reach a card: a local dataset or base model is shown by its name.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from huggingface_hub.errors import HFValidationError
 from huggingface_hub.utils import validate_repo_id
@@ -29,70 +33,80 @@ from ..eval.results import EvalResults
 from ..model import LooCNetwork
 from ..preprocessing import default_color_jitter, default_crop_scale
 from ..views.registry import get_augmentation, trained_augmentations
+from .records import CARD_NAME, TRAINING_RESULTS_NAME, ModelRecords, read_records, reusable_recipe, write_text
 
-__all__ = ["CARD_TAGS", "EXAMPLE_IMAGE_URL", "build_model_card", "eval_results_metadata", "model_statistics"]
+__all__ = [
+    "CARD_TAGS",
+    "EMBEDDED_DATASET_SOURCES",
+    "EXAMPLE_IMAGE_URL",
+    "build_model_card",
+    "eval_results_metadata",
+    "model_statistics",
+    "public_name",
+    "write_folder_card",
+]
 
 EXAMPLE_IMAGE_URL = (
     "https://huggingface.co/datasets/huggingface/documentation-images/resolve/main/beignets-task-guide.png"
 )
 """The image the card's usage snippet opens (the one timm's cards use), so the snippet runs as written."""
+_TRAINING_RUN = " (training run)"
+"""Appended to the model-index name of a training run's own measurement (`training_results.json`)."""
 
 CARD_TAGS = ("image-feature-extraction", "looc", "pytorch_model_hub_mixin", "self-supervised", "timm")
 """Tags every LooC card carries (publishing checks them)."""
+
+EMBEDDED_DATASET_SOURCES = {
+    "looc-hub/openmoji": "openmoji",
+    "looc-hub/openmoji-skin-tones": "openmoji",
+    "looc-hub/digits": "uci-optdigits",
+    "looc-hub/fashion-mnist": "zalando-datasets/fashion_mnist",
+    "looc-hub/openclipart": "openclipart",
+}
+"""What each embedded set is, as the card's `datasets` metadata names it (a Hub dataset id where one exists):
+looc-hub builds them from pip / Debian packages, so `looc-hub/<name>` is no Hub dataset."""
+PAPER = "What Should Not Be Contrastive in Contrastive Learning: https://arxiv.org/abs/2008.05659"
 
 
 def build_model_card(
     model: LooCNetwork,
     *,
+    records: ModelRecords | None = None,
     repo_id: str | None = None,
     model_name: str | None = None,
     description: str = "",
-    recipe: str = "",
-    results: str = "",
-    eval_results: EvalResults | None = None,
-    datasets: list[str] | None = None,
-    license: str = "apache-2.0",
-    base_model: str | None = None,
-    classifier: Mapping[str, Any] | None = None,
-    **extra_metadata: Any,
+    recipe_source: str = "",
 ) -> ModelCard:
-    """Render the card for `model`; `repo_id` appears in the usage snippets.
+    """Render the card for `model` and its `records`; `repo_id` appears in the usage snippets.
 
     Args:
-        repo_id: the Hub repo the card will live in (`push_to_hub` and publishing pass it). Without it, a zoo
-            model's snippets use its zoo repo (`looc-hub/<name>`) and any other model `your-org/<name>`.
+        records: the folder's recipe, results files and classifier (`looc_hub.hub.records.read_records`).
+        repo_id: the Hub repo the card will live in (publishing passes it). Without it, a zoo model's snippets
+            use its zoo repo (`looc-hub/<name>`) and any other model `your-org/<name>` (a placeholder).
         model_name: the title and `model_name`; default: the repo's name, else the model's own name (a zoo name),
             never the folder the card is saved in.
-        recipe: Markdown for the training-recipe section.
-        results: free Markdown for the results section (e.g. a training run's kNN monitor).
-        eval_results: a results file's content: becomes `model-index` metadata, a table per record, and the
-            sensitivity heatmap when the file lists one (its artifact paths are taken relative to the card).
-        datasets: the datasets' names; the metadata keeps those on the Hub (not local folders, not looc-hub's
-            embedded sets, which are built from pip packages). Default: the results' datasets.
-        base_model: set on fine-tunes (Hub convention: the repo the weights started from); a local path or
-            anything else that is no Hub repo id is left out, as the Hub would render it as a broken link.
-        classifier: a fine-tuned `LooCClassifier`'s `{"feature", "num_classes", "class_names"}`: the card is then
-            an image-classification card with the classifier's usage.
+        description, recipe_source: the zoo's one-line description and a link to its shipped recipe
+            (`scripts/make_cards.py`).
     """
+    records = records or ModelRecords()
     config = model.config
+    classifier = records.classifier
     own_name = model.name if model.name != "looc" else f"{config.variant.replace('+', 'p')}_{config.backbone}"
+    own_name += "-finetuned" if classifier else ""
     model_name = model_name or (repo_id.split("/")[-1] if repo_id else own_name)
     if repo_id is None:
-        repo_id = f"looc-hub/{model.name}" if model.name != "looc" else f"your-org/{model_name}"
-    if datasets is None and eval_results is not None:
-        datasets = sorted({r.dataset for r in eval_results.results})
-    datasets = [name for name in datasets or () if _is_hub_dataset(name)] or None
-    base_model = base_model if base_model and _is_repo_id(base_model) else None
+        repo_id = f"looc-hub/{model.name}" if model.name != "looc" and not classifier else f"your-org/{model_name}"
+    results = records.results_files()
+    base_model = (classifier or {}).get("base_model")
     card_data = ModelCardData(
         library_name="looc-hub",
-        license=license,
+        license="apache-2.0",
         tags=list(CARD_TAGS),
         pipeline_tag="image-classification" if classifier else "image-feature-extraction",
-        datasets=datasets,
-        base_model=base_model,
+        datasets=_metadata_datasets(records) or None,
+        base_model=base_model if base_model and _is_repo_id(base_model) else None,
         model_name=model_name,
-        eval_results=eval_results_metadata(eval_results) if eval_results and eval_results.results else None,
-        **extra_metadata,
+        eval_results=[r for name, found in results.items() for r in eval_results_metadata(found, name)] or None,
     )
     template = resources.files("looc_hub.hub").joinpath("templates/model_card.md").read_text()
     return ModelCard.from_template(
@@ -105,18 +119,47 @@ def build_model_card(
         spaces=_space_rows(model),
         example_space=config.augmentations[0] if config.augmentations else "invariant",
         description=description,
-        recipe=recipe,
-        results=results,
-        result_rows=[_result_row(record) for record in eval_results.results] if eval_results else [],
-        heatmap=eval_results.artifacts.get("sensitivity_heatmap") if eval_results else None,
-        base_model=base_model,
+        recipe=yaml.safe_dump(_public(reusable_recipe(records.recipe)), sort_keys=False) if records.recipe else "",
+        recipe_source=recipe_source,
+        training_rows=[_result_row(r) for r in records.training.results] if records.training else [],
+        result_rows=[_result_row(r) for r in records.evaluation.results] if records.evaluation else [],
+        heatmap=_heatmap(records),
+        base_model=public_name(base_model) if base_model else None,
         departures=_departures(config),
         crop_scale=default_crop_scale(config.image_size),
         color_jitter=default_color_jitter(config.image_size),
         classifier=classifier,
+        timm_head=bool(classifier) and list(classifier.get("feature", ())) == ["backbone"],
         statistics=model_statistics(model),
+        datasets=_shown_datasets(records),
+        paper=PAPER,
         example_image=EXAMPLE_IMAGE_URL,
     )
+
+
+def write_folder_card(directory: str | os.PathLike, model: LooCNetwork, *, repo_id: str | None = None) -> None:
+    """Render a folder's card from its own files (config, records) and write it: atomically, and replacing a
+    symlink at README.md rather than writing through it."""
+    card = build_model_card(model, records=read_records(directory), repo_id=repo_id)
+    write_text(Path(directory) / CARD_NAME, str(card))
+
+
+def public_name(text: str) -> str:
+    """A dataset or model as a card may name it: a Hub id as it is, a local path by its last part only."""
+    if _is_repo_id(text) or text in EMBEDDED_DATASET_NAMES or not (os.sep in text or "/" in text):
+        return text
+    return Path(text).name or text
+
+
+def _public(value: Any) -> Any:
+    """`value` with every string that is an absolute path (or an existing local path) reduced to its name."""
+    if isinstance(value, dict):
+        return {key: _public(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_public(item) for item in value]
+    if isinstance(value, str) and (os.path.isabs(value) or (os.sep in value and os.path.exists(value))):
+        return public_name(value)
+    return value
 
 
 def _is_repo_id(text: str) -> bool:
@@ -130,8 +173,29 @@ def _is_repo_id(text: str) -> bool:
     return True
 
 
-def _is_hub_dataset(name: str) -> bool:
-    return _is_repo_id(name) and name not in EMBEDDED_DATASET_NAMES
+def _datasets(records: ModelRecords) -> list[str]:
+    """Every dataset the records name: the recipe's, then each results file's, in order."""
+    found = [str(records.recipe["dataset"])] if records.recipe and records.recipe.get("dataset") else []
+    found += [record.dataset for results in records.results_files().values() for record in results.results]
+    return list(dict.fromkeys(found))
+
+
+def _metadata_datasets(records: ModelRecords) -> list[str]:
+    """Hub dataset ids and the embedded sets by what they are; local folders are left out (no link exists)."""
+    named = [EMBEDDED_DATASET_SOURCES.get(name, name) for name in _datasets(records)]
+    kept = [name for name in named if _is_repo_id(name) or name in EMBEDDED_DATASET_SOURCES.values()]
+    return list(dict.fromkeys(kept))
+
+
+def _shown_datasets(records: ModelRecords) -> list[str]:
+    return [public_name(name) for name in _datasets(records)]
+
+
+def _heatmap(records: ModelRecords) -> str | None:
+    for results in reversed(list(records.results_files().values())):
+        if "sensitivity_heatmap" in results.artifacts:
+            return results.artifacts["sensitivity_heatmap"]
+    return None
 
 
 def model_statistics(model: LooCNetwork) -> dict[str, str]:
@@ -176,20 +240,22 @@ def _departures(config: LooCConfig) -> str:
     )
 
 
-def eval_results_metadata(results: EvalResults) -> list[EvalResult]:
+def eval_results_metadata(results: EvalResults, file_name: str = "") -> list[EvalResult]:
     """One `EvalResult` (a model-index metric) per record; its name says protocol, space and metric.
 
-    The model-index groups metrics by task and dataset, so what tells records apart is `metric_name`.
+    The model-index groups metrics by task and dataset, so what tells records apart is `metric_name` (a training
+    run's own measurement, from `training_results.json`, says so). Local dataset paths appear by name only.
     """
+    suffix = _TRAINING_RUN if file_name == TRAINING_RESULTS_NAME else ""
     return [
         EvalResult(
             task_type=PROTOCOLS[record.protocol].task_type,
             task_name=PROTOCOLS[record.protocol].display_name,
-            dataset_type=record.dataset,
-            dataset_name=record.dataset,
+            dataset_type=public_name(record.dataset),
+            dataset_name=public_name(record.dataset),
             dataset_split=record.split,
             metric_type=hub_metric_type(record.metric),  # the protocol and top-k stay in the name
-            metric_name=f"{PROTOCOLS[record.protocol].display_name} {record.metric}, space {record.space}",
+            metric_name=f"{PROTOCOLS[record.protocol].display_name} {record.metric}, space {record.space}{suffix}",
             metric_value=record.value,
             metric_args=dict(record.params) or None,
         )
@@ -203,7 +269,7 @@ def _result_row(record: EvalRecord) -> dict[str, str]:
     params = ", ".join(f"{key}={value}" for key, value in record.params.items())
     return {
         "protocol": PROTOCOLS[record.protocol].display_name,
-        "dataset": f"{record.dataset} ({record.split})",
+        "dataset": f"{public_name(record.dataset)} ({record.split})",
         "space": record.space,
         "metric": record.metric,
         "value": value,

@@ -31,6 +31,9 @@ __all__ = ["TORCHVISION_RESNETS", "export_program", "export_timm", "export_torch
 TORCHVISION_RESNETS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
 """timm architectures with the same modules, names and shapes as torchvision's ResNets (v1.5 strides)."""
 
+_EXPORT_MARK = {"looc_hub_export": "timm"}
+"""Written into the exported weights' header: how a re-export recognises its own folder."""
+_EXPORT_FILES = {model_files.CONFIG_NAME, model_files.BACKBONE_WEIGHTS}
 _TIMM_KEYS = ("architecture", "num_classes", "num_features", "global_pool", "model_args", "pretrained_cfg")
 
 
@@ -41,17 +44,27 @@ def export_timm(model: LooCNetwork, directory: str | os.PathLike) -> Path:
     with atomic_directory(directory, foreign=_not_a_timm_export) as staging:
         timm_config = {key: hub_config[key] for key in _TIMM_KEYS if key in hub_config}
         (staging / model_files.CONFIG_NAME).write_text(json.dumps(timm_config, indent=2) + "\n")
-        model_files.write_safetensors(model.backbone.state_dict(), staging / model_files.BACKBONE_WEIGHTS)
+        weights = staging / model_files.BACKBONE_WEIGHTS
+        model_files.write_safetensors(model.backbone.state_dict(), weights, metadata=_EXPORT_MARK)
         loaded = timm.create_model(f"local-dir:{staging}", pretrained=True).eval()
         _check_same(loaded, lambda x: model.embed(x, space="backbone"), model, "the timm export")
     return directory
 
 
 def _not_a_timm_export(directory: Path) -> list[str]:
-    """Entries other than a previous timm export's two files: a re-export replaces only its own folder."""
-    return sorted(
-        p.name for p in directory.iterdir() if p.name not in (model_files.CONFIG_NAME, model_files.BACKBONE_WEIGHTS)
-    )
+    """Entries that are not a previous timm export's: a re-export replaces only its own folder.
+
+    A folder holding exactly config.json and model.safetensors is someone's timm or transformers model unless
+    its weights carry the export's mark (`_EXPORT_MARK` in the safetensors header, which timm ignores).
+    """
+    entries = sorted(p.name for p in directory.iterdir())
+    if not entries:
+        return []
+    weights = directory / model_files.BACKBONE_WEIGHTS
+    ours = set(entries) <= _EXPORT_FILES and weights.is_file() and not weights.is_symlink()
+    if ours and model_files.safetensors_metadata(weights).items() >= _EXPORT_MARK.items():
+        return []
+    return entries
 
 
 def export_torchvision_resnet(model: LooCNetwork, path: str | os.PathLike) -> Path:
@@ -117,10 +130,19 @@ class _Embed(nn.Module):
 
 
 def _check_same(exported, reference, model: LooCNetwork, what: str) -> None:
-    """Compare on a batch size other than any example's, so a baked-in batch dimension would show."""
+    """Compare on a batch size other than any example's, so a baked-in batch dimension would show.
+
+    Both run as at inference (BatchNorm on its running statistics): a model still in training mode is put in
+    eval mode for the comparison and given back in the mode it came in.
+    """
     size = model.config.image_size
     x = torch.randn(3, model.config.in_chans, size, size, generator=torch.Generator().manual_seed(0))
-    with torch.inference_mode():
-        found, expected = exported(x), reference(x)
+    training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            found, expected = exported(x), reference(x)
+    finally:
+        model.train(training)
     if found.shape != expected.shape or not torch.allclose(found, expected, rtol=1e-4, atol=1e-5):
         raise RuntimeError(f"{what} does not reproduce the eager model's outputs; nothing usable was written")

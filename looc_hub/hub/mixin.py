@@ -10,8 +10,9 @@ each for a reason the mixin cannot cover:
   looc-hub save is refused (the mixin's own method deletes an existing config.json first, whoever wrote it);
 - `from_pretrained`: a mistyped folder, an unpublished zoo repo or an invalid config.json is an error that names it
   before the Hub client reads anything (the mixin reads config.json leniently, after retries);
-- `push_to_hub`: the folder is checked as `looc-publish` checks it (`looc_hub.hub.validation`) before it leaves
-  the machine, and its card names the repo it goes to.
+- `push_to_hub`: goes through publishing's one upload path (`looc_hub.hub.upload`): the folder is checked as
+  `looc-publish` checks it before it leaves the machine, its card names the repo it goes to, and it lands in
+  one commit with publishing's stale-file policy.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from torch import nn
 from .._atomic import atomic_directory
 from . import model_files
 from .card import build_model_card
-from .validation import validate_model_dir
+from .upload import stage_candidate, upload_plan
 from .zoo import check_published
 
 __all__ = ["LooCHubMixin"]
@@ -83,38 +84,47 @@ class LooCHubMixin(
         repo_id: str,
         *,
         model_card_kwargs: dict[str, Any] | None = None,
-        commit_message: str = "Push model using huggingface_hub.",
+        commit_message: str | None = None,
         private: bool | None = None,
         token: str | None = None,
         branch: str | None = None,
         create_pr: bool | None = None,
+        stale: str = "error",
         **upload_kwargs: Any,
     ) -> str:
-        """Save to a temporary folder, validate it as `looc-publish` does, then upload it in one commit.
+        """Save to a temporary folder and publish it through looc-hub's one upload path (`looc_hub.hub.upload`).
 
-        The card's snippets and title name the real repo ("org/name"). Nothing is written to the Hub before the
-        folder passes validation (a repo id without a namespace first asks the Hub whose token it is).
-        `upload_kwargs` are `HfApi.upload_folder`'s (e.g. `allow_patterns`, `delete_patterns`).
+        As `looc-publish` does: the card is rendered for the real repo ("org/name"), the folder is validated
+        before the first write to the Hub (a repo id without a namespace first asks the Hub whose token it is),
+        and every file goes up in one commit naming its parent; `stale` is publishing's policy for repo files
+        the model does not have. Returns the commit's URL.
 
         Raises:
-            ValueError: listing every problem validation found; nothing was uploaded.
+            ValueError: listing every problem validation found (nothing was uploaded), or naming an
+                `upload_folder` option (`create_pr`, `allow_patterns`, ...) this upload path does not take.
         """
-        api = HfApi(token=token)
+        unsupported = sorted([*upload_kwargs, *(["create_pr"] if create_pr else [])])
+        if unsupported:
+            raise ValueError(
+                f"push_to_hub uploads exactly the validated model folder in one commit; {unsupported} are not "
+                "supported (use branch= for a branch and stale= for repo files the model lacks)"
+            )
         if "/" not in repo_id:
-            repo_id = f"{api.whoami()['name']}/{repo_id}"
+            repo_id = f"{HfApi(token=token).whoami()['name']}/{repo_id}"
         with SoftTemporaryDirectory() as temporary:
             folder = Path(temporary) / "model"
-            self.save_pretrained(folder, model_card_kwargs={"repo_id": repo_id, **(model_card_kwargs or {})})
-            validate_model_dir(folder, type(self))
-            api.create_repo(repo_id, private=private, exist_ok=True)
-            return api.upload_folder(
-                repo_id=repo_id,
-                folder_path=folder,
-                commit_message=commit_message,
-                revision=branch,
-                create_pr=create_pr,
-                **upload_kwargs,
-            )
+            self.save_pretrained(folder, model_card_kwargs=model_card_kwargs)
+            with stage_candidate(folder, type(self), repo_id=repo_id) as plan:
+                result = upload_plan(
+                    plan,
+                    repo_id,
+                    revision=branch,
+                    private=bool(private),
+                    commit_message=commit_message,
+                    token=token,
+                    stale=stale,
+                )
+        return result.commit_url
 
     def _save_pretrained(self, save_directory: Path) -> None:
         hub_config = model_files.hub_config_dict(self.config, self.backbone, self.pretrained_cfg)

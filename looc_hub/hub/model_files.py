@@ -8,7 +8,11 @@ One directory (or Hub repo) holds:
   still load, those keys ignored;
 - `model.safetensors`: the backbone's state dict with no prefix (what timm loads);
 - `looc_heads.safetensors`: the projection heads and, for LooC++, the per-head last-stage copies;
-- `README.md`: the model card.
+- `README.md`: the model card, and the records it is rendered from (`looc_hub.hub.records`: `recipe.yaml`,
+  `training_results.json`, `results.json` with its artifacts, a fine-tuned classifier's `classifier.json`);
+- a fine-tuned classifier's head: over the "backbone" feature, timm's own head keys in `model.safetensors` (under
+  the architecture's classifier name, e.g. `fc.weight`) with `num_classes` and `label_names` in config.json, so
+  plain timm loads the classifier; over any other feature (which timm cannot compute), `classifier.safetensors`.
 Loading is strict: every mismatch between config, files and architecture is an error that names it.
 """
 
@@ -30,14 +34,18 @@ from safetensors.torch import _TYPES as _SAFETENSORS_DTYPES
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from .._checks import is_int
 from ..config import LooCConfig
 from ..preprocessing import pretrained_cfg_for
 
 __all__ = [
     "BACKBONE_WEIGHTS",
+    "CLASSIFIER_FILES",
+    "CLASSIFIER_WEIGHTS",
     "CONFIG_NAME",
     "FORMAT_VERSION",
     "HEADS_WEIGHTS",
+    "add_timm_classifier",
     "check_model_source",
     "check_weight_headers",
     "config_from_hub_dict",
@@ -47,12 +55,17 @@ __all__ = [
     "read_config",
     "read_safetensors",
     "resolve_file",
+    "safetensors_metadata",
+    "timm_classifier_state",
     "write_safetensors",
 ]
 
 CONFIG_NAME = "config.json"
 BACKBONE_WEIGHTS = "model.safetensors"
 HEADS_WEIGHTS = "looc_heads.safetensors"
+CLASSIFIER_WEIGHTS = "classifier.safetensors"
+CLASSIFIER_FILES = (CLASSIFIER_WEIGHTS,)
+"""A fine-tuned classifier's files beside its records (`classifier.json`)."""
 FORMAT_VERSION = 1
 # The pretrained_cfg keys timm's `resolve_data_config` / `create_transform` read to preprocess images.
 _PREPROCESSING_KEYS = (
@@ -64,7 +77,6 @@ _PREPROCESSING_KEYS = (
     "crop_mode",
     "mean",
     "std",
-    "num_classes",
 )
 
 
@@ -103,9 +115,11 @@ def config_from_hub_dict(raw: Mapping[str, Any], source: str) -> LooCConfig:
         raise ValueError(f"{source}: config.json's pretrained_cfg must be a mapping, got {pretrained_cfg!r}")
     # timm users preprocess with what pretrained_cfg says: it must be exactly the LooC config's preprocessing.
     ours = json.loads(json.dumps(pretrained_cfg_for(config)))
+    num_classes = raw.get("num_classes")  # 0, or a fine-tuned classifier's (`add_timm_classifier`)
     checks = {
         "architecture": (raw.get("architecture"), config.backbone),
-        "num_classes": (raw.get("num_classes"), 0),
+        "num_classes": (num_classes, num_classes if is_int(num_classes) and num_classes >= 0 else 0),
+        "pretrained_cfg.num_classes": (pretrained_cfg.get("num_classes"), num_classes),
         "model_args": (raw.get("model_args", {}), dict(config.backbone_kwargs)),
         **{f"pretrained_cfg.{key}": (pretrained_cfg.get(key), ours.get(key)) for key in _PREPROCESSING_KEYS},
     }
@@ -117,24 +131,25 @@ def config_from_hub_dict(raw: Mapping[str, Any], source: str) -> LooCConfig:
     return config
 
 
-# Files a looc-hub save may leave in a model folder: the model, a fine-tuned classifier, attached results.
+# Files a looc-hub save may leave in a model folder: the model, its card and records, a fine-tuned classifier.
 _OWN_FILES = (
     CONFIG_NAME,
     BACKBONE_WEIGHTS,
     HEADS_WEIGHTS,
+    *CLASSIFIER_FILES,
     "README.md",
-    "results.json",
-    "classifier.safetensors",
+    "recipe.yaml",
     "classifier.json",
 )
+_RESULTS_FILES = ("training_results.json", "results.json")
 
 
 def foreign_files(directory: Path) -> list[str]:
     """Files in `directory` that are not part of a previous looc-hub model (empty: safe to replace).
 
     A previous model is recognised by its config.json (`looc_format_version`); its folder may also hold the
-    fine-tuning classifier and the results file with the artifacts that file lists. Anything else (a `.git/`,
-    sources, notes) is foreign, and so is every file of a folder whose config.json is not looc-hub's.
+    records (recipe, results files with the artifacts they list) and a fine-tuned classifier. Anything else (a
+    `.git/`, sources, notes) is foreign, and so is every file of a folder whose config.json is not looc-hub's.
     """
     present = sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*") if not p.is_dir())
     present += sorted(
@@ -142,11 +157,12 @@ def foreign_files(directory: Path) -> list[str]:
     )
     if not present:
         return []
-    own = set(_OWN_FILES)
+    own = {*_OWN_FILES, *_RESULTS_FILES}
     try:
         config = json.loads((directory / CONFIG_NAME).read_text())
-        results = json.loads((directory / "results.json").read_text()) if "results.json" in present else {}
-        own |= {str(v) for v in (results.get("artifacts") or {}).values()}
+        for name in _RESULTS_FILES:
+            results = json.loads((directory / name).read_text()) if name in present else {}
+            own |= {str(v) for v in (results.get("artifacts") or {}).values()}
     except (OSError, ValueError, AttributeError):
         return present
     if not isinstance(config, dict) or "looc_format_version" not in config:
@@ -167,8 +183,19 @@ def resolve_file(model_id: str, filename: str, **download_kwargs: Any) -> str:
     return hf_hub_download(repo_id=model_id, filename=filename, **download_kwargs)
 
 
-def write_safetensors(state: Mapping[str, torch.Tensor], path: Path) -> None:
-    save_file({k: v.detach().contiguous().cpu() for k, v in state.items()}, str(path), metadata={"format": "pt"})
+def write_safetensors(state: Mapping[str, torch.Tensor], path: Path, metadata: Mapping[str, str] | None = None) -> None:
+    """Tensors only; `metadata` adds string entries to the file's header (beside timm's `format: pt`)."""
+    header = {"format": "pt", **(metadata or {})}
+    save_file({k: v.detach().contiguous().cpu() for k, v in state.items()}, str(path), metadata=header)
+
+
+def safetensors_metadata(path: Path) -> dict[str, str]:
+    """A safetensors file's header metadata ({} for a file that is not readable safetensors)."""
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            return dict(handle.metadata() or {})
+    except (SafetensorError, OSError):
+        return {}
 
 
 def read_safetensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
@@ -184,9 +211,46 @@ Layout = dict[str, tuple[tuple[int, ...], torch.dtype | None]]
 
 
 def load_state_strict(module: nn.Module, state: Mapping[str, torch.Tensor], source: str) -> None:
-    """`load_state_dict(strict=True)` with an error that lists what is missing, unexpected or misshaped."""
+    """`load_state_dict(strict=True)` with an error that lists what is missing, unexpected or misshaped.
+
+    A timm backbone without a classifier ignores a fine-tuned classifier's head keys (`add_timm_classifier`):
+    they are the classifier's, which `LooCClassifier` loads as strictly.
+    """
+    state = _without_foreign_head(module, state)
     _raise_on_mismatch(_layout_of(module), {k: (tuple(v.shape), v.dtype) for k, v in state.items()}, source)
     module.load_state_dict(state, strict=True)
+
+
+def timm_classifier_state(module: nn.Module, state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The head keys of a timm backbone's classifier in `state`, named as the head's own (`weight`, `bias`)."""
+    prefix = _classifier_prefix(module)
+    return {key[len(prefix) :]: value for key, value in state.items() if prefix and key.startswith(prefix)}
+
+
+def add_timm_classifier(
+    directory: Path, head: Mapping[str, torch.Tensor], num_classes: int, label_names: list[str] | None
+) -> None:
+    """Turn a saved encoder folder into plain timm's classifier: head keys in model.safetensors under the
+    architecture's classifier name, `num_classes` and `label_names` in config.json (timm's `pretrained_cfg`)."""
+    config = read_config(directory / CONFIG_NAME, str(directory))
+    prefix = f"{config['pretrained_cfg']['classifier']}."
+    state = read_safetensors(directory / BACKBONE_WEIGHTS)
+    write_safetensors({**state, **{prefix + key: value for key, value in head.items()}}, directory / BACKBONE_WEIGHTS)
+    config["num_classes"] = config["pretrained_cfg"]["num_classes"] = num_classes
+    if label_names is not None:
+        config["pretrained_cfg"]["label_names"] = list(label_names)
+    (directory / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
+
+
+def _classifier_prefix(module: nn.Module) -> str:
+    name = (getattr(module, "pretrained_cfg", None) or {}).get("classifier")
+    return f"{name}." if isinstance(name, str) and name else ""
+
+
+def _without_foreign_head(module: nn.Module, found: Mapping[str, Any]) -> dict[str, Any]:
+    """`found` without the classifier keys the module (a backbone built with num_classes 0) does not have."""
+    prefix, own = _classifier_prefix(module), module.state_dict()
+    return {key: value for key, value in found.items() if not (prefix and key.startswith(prefix) and key not in own)}
 
 
 def check_weight_headers(module: nn.Module, path: str | os.PathLike, source: str) -> None:
@@ -206,6 +270,7 @@ def check_weight_headers(module: nn.Module, path: str | os.PathLike, source: str
             }
     except (SafetensorError, OSError) as error:
         raise ValueError(f"{path} is not a readable safetensors file (corrupt or truncated?): {error}") from None
+    found = _without_foreign_head(module, found)
     _raise_on_mismatch(_layout_of(module), found, source)
 
 

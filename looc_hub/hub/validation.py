@@ -1,8 +1,10 @@
 """Checking a saved model folder before it leaves the machine: what `publish` and `push_to_hub` both run.
 
 A push is public and cached by every downloader: a repo whose config disagrees with its weights, which plain timm
-cannot load, or whose card claims numbers its results file does not hold, must never leave the machine.
-`validate_model_dir` collects every problem and raises one `ValueError` listing them all.
+cannot load, or whose card claims numbers its results files do not hold, must never leave the machine.
+`check_model_dir` collects every problem and raises one `ValueError` listing them all. It takes the class that
+loads the folder (the mixin's `push_to_hub` passes its own), so that this module needs no model class; the public
+one-argument `looc_hub.validate_model_dir` (`looc_hub.hub.publish`) passes `LooCModel`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import timm
 import torch
+import torch.nn.functional as F
 from huggingface_hub import ModelCard, ModelHubMixin
 
 from ..eval.results import EvalResults, load_results
@@ -20,12 +23,9 @@ from ..model import LooCNetwork
 from ..spaces import parse_space_key
 from . import model_files
 from .card import CARD_TAGS, eval_results_metadata
+from .records import CARD_NAME, CLASSIFIER_CONFIG, RECIPE_NAME, RESULTS_FILES, read_records
 
-__all__ = ["CARD_NAME", "RESULTS_NAME", "PublishPlan", "validate_model_dir"]
-
-CARD_NAME = "README.md"
-RESULTS_NAME = "results.json"
-"""Optional: the evaluation results file (`looc_hub.eval.results`) the card's numbers come from."""
+__all__ = ["PublishPlan", "check_model_dir", "outside_links"]
 
 _REQUIRED = (model_files.CONFIG_NAME, model_files.BACKBONE_WEIGHTS, model_files.HEADS_WEIGHTS, CARD_NAME)
 
@@ -44,17 +44,18 @@ class PublishPlan:
         sizes = [(name, (self.directory / name).stat().st_size) for name in self.files]
         lines = [f"  {name}  ({size:,} bytes)" for name, size in sizes]
         total = sum(size for _, size in sizes)
-        return f"{len(sizes)} file(s), {total:,} bytes, from {self.directory}:\n" + "\n".join(lines)
+        return f"{len(sizes)} file(s), {total:,} bytes:\n" + "\n".join(lines)
 
 
-def validate_model_dir(directory: str | os.PathLike, model_class: type[ModelHubMixin]) -> PublishPlan:
+def check_model_dir(directory: str | os.PathLike, model_class: type[ModelHubMixin]) -> PublishPlan:
     """Check a `save_pretrained` directory before anything leaves the machine.
 
     Checks: the required files and nothing unexpected (no pickles, no stray checkpoints); config.json against
     both weight files (strict `LooCModel.from_pretrained`); plain timm loads `model.safetensors` and computes
-    the same "backbone" embedding; the card's metadata (library, tags, pipeline, license); and, when
-    `results.json` is present, its schema, that it describes this model, that its artifacts exist and that
-    the card's model-index holds exactly its numbers.
+    the same "backbone" embedding; the card's metadata (library, tags, pipeline, license); the records (the
+    recipe, `classifier.json`); and, for each results file present (`training_results.json`, `results.json`),
+    its schema, that it describes this model, that its artifacts exist and that the card's model-index holds
+    exactly the numbers of all of them.
 
     `model_class` is the class that loads it (`LooCModel`, or the class a `push_to_hub` runs on).
 
@@ -66,19 +67,19 @@ def validate_model_dir(directory: str | os.PathLike, model_class: type[ModelHubM
         raise ValueError(f"{directory} is not a directory; publish a folder written by LooCModel.save_pretrained")
     present = {p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file()}
     problems = [f"missing {name}" for name in _REQUIRED if name not in present]
-    problems += _outside_links(directory)
+    problems += outside_links(directory)
     if problems:
         raise ValueError(f"{directory} cannot be published: " + "; ".join(problems))
 
-    results, results_problems = _load_results(directory, present)
-    problems += results_problems
-    artifacts = set(results.artifacts.values()) if results else set()
-    allowed = {*_REQUIRED, *([RESULTS_NAME] if results else []), *artifacts}
-    unexpected = sorted(present - allowed - {RESULTS_NAME})
+    results, problems = _load_results(directory, present)
+    problems += _record_problems(directory)
+    records = [name for name in (RECIPE_NAME, CLASSIFIER_CONFIG, *model_files.CLASSIFIER_FILES) if name in present]
+    allowed = {*_REQUIRED, *records, *results, *(a for found in results.values() for a in found.artifacts.values())}
+    unexpected = sorted(present - allowed - set(RESULTS_FILES))
     if unexpected:
         problems.append(
-            f"unexpected file(s) {unexpected}: a published repo holds only {sorted(_REQUIRED)}, "
-            f"{RESULTS_NAME} and the artifacts it lists"
+            f"unexpected file(s) {unexpected}: a published repo holds only {sorted(_REQUIRED)}, its records "
+            f"({RECIPE_NAME}, {', '.join(RESULTS_FILES)}, {CLASSIFIER_CONFIG}) and the artifacts results list"
         )
 
     try:
@@ -87,14 +88,14 @@ def validate_model_dir(directory: str | os.PathLike, model_class: type[ModelHubM
         raise ValueError(f"{directory} cannot be published: " + "; ".join([*problems, str(error)])) from None
     problems += _timm_problems(directory, model)
     problems += _card_problems(directory / CARD_NAME, results)
-    if results:
-        problems += _results_match_model(results, model)
+    for name, found in results.items():
+        problems += _results_match_model(name, found, model)
     if problems:
         raise ValueError(f"{directory} cannot be published: " + "; ".join(problems))
     return PublishPlan(directory=directory, files=tuple(sorted(allowed)), model=model)
 
 
-def _outside_links(directory: Path) -> list[str]:
+def outside_links(directory: Path) -> list[str]:
     """Symlinks that lead out of the folder: publishing would upload whatever file they point to."""
     root = directory.resolve()
     return [
@@ -105,38 +106,67 @@ def _outside_links(directory: Path) -> list[str]:
     ]
 
 
-def _load_results(directory: Path, present: set[str]) -> tuple[EvalResults | None, list[str]]:
-    if RESULTS_NAME not in present:
-        return None, []
+def _load_results(directory: Path, present: set[str]) -> tuple[dict[str, EvalResults], list[str]]:
+    """{file name: results} of the results files present, and the problems found reading them."""
+    found, problems = {}, []
+    for name in RESULTS_FILES:
+        if name not in present:
+            continue
+        try:
+            results = load_results(directory / name)
+        except ValueError as error:
+            problems.append(str(error))
+            continue
+        found[name] = results
+        missing = sorted(path for path in results.artifacts.values() if path not in present)
+        if missing:
+            problems.append(f"{name} lists artifact(s) that are not in the directory: {missing}")
+    return found, problems
+
+
+def _record_problems(directory: Path) -> list[str]:
     try:
-        results = load_results(directory / RESULTS_NAME)
+        read_records(directory)
     except ValueError as error:
-        return None, [str(error)]
-    missing = sorted(path for path in results.artifacts.values() if path not in present)
-    problems = [f"{RESULTS_NAME} lists artifact(s) that are not in the directory: {missing}"] if missing else []
-    return results, problems
+        return [str(error)]
+    return []
 
 
 def _timm_problems(directory: Path, model: LooCNetwork) -> list[str]:
-    """Plain timm must load the backbone and compute exactly the model's "backbone" space."""
-    try:
-        backbone = timm.create_model(f"local-dir:{directory}", pretrained=True).eval()
-    except Exception as error:  # any failure here means users of plain timm cannot load the repo
-        return [f"plain timm cannot load {model_files.BACKBONE_WEIGHTS}: {type(error).__name__}: {error}"]
+    """Plain timm must load the backbone and compute exactly the model's "backbone" space, and a fine-tuned
+    classifier's timm head (config.json's `num_classes`) must give the logits of the head the folder holds."""
     size = model.config.image_size
     x = torch.randn(2, model.config.in_chans, size, size, generator=torch.Generator().manual_seed(0))
+    try:
+        backbone = timm.create_model(f"local-dir:{directory}", pretrained=True, num_classes=0).eval()
+        with_head = timm.create_model(f"local-dir:{directory}", pretrained=True).eval()
+    except Exception as error:  # any failure here means users of plain timm cannot load the repo
+        return [f"plain timm cannot load {model_files.BACKBONE_WEIGHTS}: {type(error).__name__}: {error}"]
     with torch.inference_mode():
-        same = torch.equal(backbone(x), model.embed(x, space="backbone"))
-    return [] if same else ["plain timm loads the backbone but computes a different 'backbone' embedding"]
+        features = model.embed(x, space="backbone")
+        if not torch.equal(backbone(x), features):
+            return ["plain timm loads the backbone but computes a different 'backbone' embedding"]
+        if getattr(with_head, "num_classes", 0) == 0:
+            return []
+        state = model_files.read_safetensors(directory / model_files.BACKBONE_WEIGHTS)
+        head = model_files.timm_classifier_state(model.backbone, state)
+        if set(head) != {"weight", "bias"}:
+            return [
+                f"config.json gives num_classes {with_head.num_classes} but {model_files.BACKBONE_WEIGHTS} "
+                f"holds no linear head under timm's classifier name (found {sorted(head)})"
+            ]
+        if not torch.allclose(with_head(x), F.linear(features, head["weight"], head["bias"]), atol=1e-5):
+            return ["plain timm loads the classifier but computes different logits than its head"]
+    return []
 
 
-def _card_problems(path: Path, results: EvalResults | None) -> list[str]:
+def _card_problems(path: Path, results: dict[str, EvalResults]) -> list[str]:
     try:
         data = ModelCard.load(path, ignore_metadata_errors=False).data
     except Exception as error:  # a card the Hub would reject is a validation problem, whatever raised it
         return [f"{CARD_NAME} has invalid metadata: {error}"]
     problems = []
-    is_classifier = (path.parent / "classifier.json").is_file()  # a fine-tuned LooCClassifier
+    is_classifier = (path.parent / CLASSIFIER_CONFIG).is_file()  # a fine-tuned LooCClassifier
     pipeline = "image-classification" if is_classifier else "image-feature-extraction"
     expected = {"library_name": "looc-hub", "pipeline_tag": pipeline}
     problems += [
@@ -150,11 +180,12 @@ def _card_problems(path: Path, results: EvalResults | None) -> list[str]:
     if not data.license:
         problems.append(f"{CARD_NAME} metadata has no license")
     in_card = _metric_summary(data.eval_results or [])
-    in_file = _metric_summary(eval_results_metadata(results)) if results else []
-    if in_card != in_file:
+    in_files = _metric_summary([r for name, found in results.items() for r in eval_results_metadata(found, name)])
+    if in_card != in_files:
         problems.append(
-            f"{CARD_NAME} model-index ({len(in_card)} metric(s)) does not match {RESULTS_NAME} "
-            f"({len(in_file)} record(s)); regenerate the card from the results file"
+            f"{CARD_NAME} model-index ({len(in_card)} metric(s)) does not match "
+            f"{' + '.join(results) or 'the results files'} ({len(in_files)} record(s)); regenerate the card from "
+            "the results files"
         )
     return problems
 
@@ -163,17 +194,15 @@ def _metric_summary(eval_results: list) -> list[tuple[str, str, str, float]]:
     return sorted((r.dataset_name, r.dataset_split, r.metric_name, float(r.metric_value)) for r in eval_results)
 
 
-def _results_match_model(results: EvalResults, model: LooCNetwork) -> list[str]:
+def _results_match_model(name: str, results: EvalResults, model: LooCNetwork) -> list[str]:
     config = model.config
     evaluated = results.model
     found = (evaluated.variant, evaluated.backbone, tuple(evaluated.augmentations))
     expected = (config.variant, config.backbone, tuple(config.augmentations))
     problems = []
     if found != expected:
-        problems.append(
-            f"{RESULTS_NAME} describes a {found} model (variant, backbone, augmentations), this one is {expected}"
-        )
+        problems.append(f"{name} describes a {found} model (variant, backbone, augmentations), this one is {expected}")
     unknown = sorted({part for r in results.results for part in parse_space_key(r.space)} - set(model.spaces))
     if unknown:
-        problems.append(f"{RESULTS_NAME} reports space(s) {unknown} this model lacks; its spaces: {list(model.spaces)}")
+        problems.append(f"{name} reports space(s) {unknown} this model lacks; its spaces: {list(model.spaces)}")
     return problems

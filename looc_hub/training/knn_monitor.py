@@ -1,4 +1,8 @@
-"""The online kNN monitor of pretraining (solo-learn / MoCo style): kNN accuracy per space on held-out data."""
+"""The online kNN monitor of pretraining (solo-learn / MoCo style): kNN accuracy per space on held-out data.
+
+Its final measurements are stored as results records (`knn_records`), the unit every evaluation protocol
+writes, so the model card shows them from the same kind of file as any evaluation.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,11 @@ from datasets import Dataset
 
 from ..eval.features import extract_features
 from ..eval.knn import knn_accuracy
+from ..eval.record import EvalRecord
 from ..model import LooCNetwork
+from .pretrain_config import PretrainConfig
 
-__all__ = ["knn_monitor"]
+__all__ = ["knn_monitor", "knn_records"]
 
 
 def knn_monitor(
@@ -35,3 +41,13 @@ def knn_monitor(
         )
         for space in model.spaces
     }
+
+
+def knn_records(knn: dict[str, dict[str, float]], config: PretrainConfig) -> list[EvalRecord]:
+    """The monitor's measurements as results records (protocol "knn"), as every evaluation protocol writes them."""
+    params = {"k": config.knn_k, "temperature": config.knn_temperature}
+    return [
+        EvalRecord("knn", str(config.dataset), str(config.eval_split), space, metric, float(value), params)
+        for space, row in knn.items()
+        for metric, value in row.items()
+    ]

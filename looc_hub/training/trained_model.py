@@ -1,46 +1,46 @@
-"""The Hub-format model directory a pretraining run ends with, its card stating the recipe and kNN results."""
+"""The Hub-format model folder a pretraining run ends with: the weights, the run's records, and the card of both.
+
+The recipe (the run's settings, without run-local ones) and the kNN monitor's measurements are stored as data
+(`looc_hub.hub.records`); the card is rendered from them, so attaching results or publishing later re-renders it
+without losing either.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from .._atomic import atomic_directory
+from ..eval.results import EvalResults, ModelInfo
+from ..hub import model_files
+from ..hub.card import write_folder_card
 from ..hub.pretrained import LooCModel
+from ..hub.records import reusable_recipe, write_records
+from .knn_monitor import knn_records
 from .pretrain_config import PretrainConfig
 
-__all__ = ["trained_model_card_kwargs", "write_trained_model"]
+__all__ = ["recipe_of", "write_trained_model"]
 
 
-def trained_model_card_kwargs(config: PretrainConfig, knn: dict[str, dict[str, float]]) -> dict[str, Any]:
-    """Card fields for a model trained with `config`: the recipe as YAML and the measured kNN table."""
-    recipe = (
-        "Trained with `looc-pretrain` (Accelerate), the exported weights are the query encoder's:\n\n"
-        "```yaml\n" + yaml.safe_dump(config.to_dict(), sort_keys=False) + "```"
-    )
-    results = ""
-    if knn:
-        rows = "\n".join(f"| `{space}` | {row['top1']:.2f} | {row['top5']:.2f} |" for space, row in knn.items())
-        results = (
-            f"kNN monitor on `{config.dataset}` split `{config.eval_split}` (weighted cosine, k={config.knn_k}, "
-            f"T={config.knn_temperature}), measured at the end of training:\n\n"
-            "| space | top-1 (%) | top-5 (%) |\n|---|---|---|\n" + rows
-        )
-    card: dict[str, Any] = {
-        "recipe": recipe,
-        "results": results,
-        "datasets": [str(config.dataset)],  # the card keeps it only if it is a Hub dataset
-        "description": f"Zoo entry: `{config.model}`.",
-    }
-    if config.push_to_hub:  # the snippets name the repo the model is pushed to
-        card["repo_id"] = config.push_to_hub
-    return card
+def recipe_of(config: PretrainConfig) -> dict[str, Any]:
+    """The run's settings a reader can rerun (`looc-pretrain --config recipe.yaml`), run-local ones left out."""
+    return reusable_recipe(config.to_dict())
 
 
 def write_trained_model(
-    model: LooCModel, directory: Path, config: PretrainConfig, knn: dict[str, dict[str, float]]
+    model: LooCModel,
+    directory: Path,
+    config: PretrainConfig,
+    knn: dict[str, dict[str, float]],
 ) -> Path:
-    """`save_pretrained` (atomic) with the card of a trained model."""
-    model.save_pretrained(directory, model_card_kwargs=trained_model_card_kwargs(config, knn))
+    """Save the model with its recipe and kNN records, and render its card from them, all or nothing."""
+    training = None
+    if knn:
+        source = config.model  # a zoo name or a repo id, never the run's local folder
+        records = knn_records(knn, config)
+        training = EvalResults(ModelInfo.from_model(model, source), records)
+    with atomic_directory(directory, foreign=model_files.foreign_files) as staging:
+        model.save_pretrained(staging)
+        write_records(staging, recipe=recipe_of(config), training=training)
+        write_folder_card(staging, model)
     return directory
