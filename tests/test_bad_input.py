@@ -567,7 +567,7 @@ def test_timm_kwargs_that_read_files_or_change_outputs_are_reserved(kwargs):
 @pytest.mark.parametrize("pool", ["", "catavgmax", "max"])
 def test_global_pool_is_reserved_and_a_folder_setting_it_is_not_published(saved, tmp_path, pool):
     """Embeddings are the backbone's average-pooled features; another pool changes their size or meaning (issue 21)."""
-    from looc_hub.hub.validation import validate_model_dir
+    from looc_hub.hub.validation import check_model_dir
 
     with pytest.raises(ValueError, match=r"may not set \['global_pool'\].*reserved"):
         SMALL.replace(backbone_kwargs={"global_pool": pool})
@@ -576,7 +576,7 @@ def test_global_pool_is_reserved_and_a_folder_setting_it_is_not_published(saved,
     config["backbone_kwargs"] = {"global_pool": pool}
     (target / "config.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match=r"cannot be published.*may not set \['global_pool'\]"):
-        validate_model_dir(target, LooCModel)
+        check_model_dir(target, LooCModel)
 
 
 # 10. Errors that name the file, field or value --------------------------------------------------------------
