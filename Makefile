@@ -3,7 +3,7 @@
 PYTHON ?= .venv/bin/python
 RUFF ?= $(dir $(PYTHON))ruff
 
-.PHONY: setup quality test check test-oldest
+.PHONY: setup quality test test-slow check test-oldest
 
 setup:
 	bash scripts/setup.sh
@@ -19,6 +19,11 @@ test:
 	$(PYTHON) -m pytest -q
 
 check: quality test
+
+# The slow tests the default run leaves out (pyproject.toml's addopts): the ResNet-50 recipes end to end at 224 px
+# on 2 processes, and torch.compile's agreement; 5-30 minutes on 2 cores.
+test-slow:
+	$(PYTHON) -m pytest -q -m slow
 
 # The lowest torch / torchvision that pyproject.toml declares, in a second environment (.venv-oldest), on a
 # representative subset (model, Hub format, pretraining, bad input); run before each release (issue 18).
