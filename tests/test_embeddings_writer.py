@@ -102,7 +102,7 @@ def test_a_finished_run_is_a_no_op_and_other_embeddings_or_files_are_refused(tmp
 
 
 def test_bad_flags_are_refused_naming_the_choices(tmp_path, model_dirs, capsys):
-    with pytest.raises(ValueError, match=r"Unknown space\(s\) \['colour'\]; valid spaces of this model: \["):
+    with pytest.raises(ValueError, match=r"Unknown space\(s\) \['colour'\] \(did you mean 'color'\?\); valid spaces"):
         embed.main(embed_argv(model_dirs[0], tmp_path / "a", "--spaces", "colour"))
     with pytest.raises(SystemExit):
         embed.main(embed_argv(model_dirs[0], tmp_path / "b", "--dtype", "int8"))
