@@ -27,7 +27,7 @@ from looc_hub.embeddings import (
 )
 from looc_hub.embeddings.shards import DTYPES
 from looc_hub.embeddings.writer import process_state
-from looc_hub.training.pretrain_config import _parse_bool
+from looc_hub.training.pretrain_config import parse_bool
 
 from ._args import HelpFormatter, add_log_level_flag
 from .console import format_table, setup_logging
@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--label_column", default=None, help="column of class labels stored beside (default: none)")
     parser.add_argument(
         "--streaming",
-        type=_parse_bool,
+        type=parse_bool,
         nargs="?",
         const=True,
         default=False,

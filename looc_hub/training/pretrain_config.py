@@ -27,7 +27,7 @@ from ..recipes import list_recipes, recipe_path
 from .pretrain_config_help import FIELD_HELP
 from .tracking import TRACKERS, JSONLTracker, installed_trackers
 
-__all__ = ["FIELD_CHOICES", "PretrainConfig"]
+__all__ = ["FIELD_CHOICES", "PretrainConfig", "parse_bool"]
 
 OPTIMIZERS = ("sgd", "adamw")
 MOMENTUM_SCHEDULES = ("constant", "cosine")
@@ -193,7 +193,7 @@ class PretrainConfig:
             if f.name in FIELD_CHOICES and f.name != "report_to":
                 flag["metavar"] = "{" + ",".join(_show(choice) for choice in FIELD_CHOICES[f.name]) + "}"
             if hints[f.name] is bool:  # `--sync_bn` alone, or `--sync_bn true|false` as recipes write it
-                flag.update(type=_parse_bool, nargs="?", const=True, metavar="true|false")
+                flag.update(type=parse_bool, nargs="?", const=True, metavar="true|false")
             parser.add_argument(f"--{f.name}", **flag)
         return parser
 
@@ -213,7 +213,7 @@ class PretrainConfig:
         return dataclasses.asdict(self)
 
 
-def _parse_bool(text: str) -> bool:
+def parse_bool(text: str) -> bool:
     value = yaml.safe_load(text)
     if not isinstance(value, bool):
         raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
