@@ -11,6 +11,11 @@ import re
 import subprocess
 import sys
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the dev extra installs tomli there
+    import tomli as tomllib
+
 from tests.pretrain_runs import REPO
 
 READ_BY_USERS = sorted(
@@ -68,3 +73,11 @@ def test_fine_tuning_runs_as_a_module_as_accelerate_launch_m_does():
         [sys.executable, "-m", "looc_hub.cli.finetune", "--help"], cwd=REPO, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0 and "usage: looc-finetune" in done.stdout, done.stderr
+
+
+def test_the_readme_lists_every_command_pyproject_declares():
+    text = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
+    listed = re.search(r"The commands \(([^)]*)\) come with the package", text)
+    assert listed, "README.md: the sentence 'The commands (...) come with the package' is gone"
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    assert re.findall(r"`(looc-[\w-]+)`", listed.group(1)) == list(declared)
