@@ -324,12 +324,13 @@ def test_the_checks_count_type_hint_imports_and_package_inits():
 
 
 def script_imports_of_private_or_test_modules(trees: dict[str, ast.Module]) -> list[str]:
-    """Imports, anywhere in a script, of the tests or of a private looc_hub module (a name starting with "_")."""
+    """Imports, anywhere in a script, of the tests or of a private looc_hub module or name (starting with "_")."""
     found = []
     for name, tree in trees.items():
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom):
-                modules = [node.module or ""]
+                base = node.module or ""
+                modules = [base] if base.startswith("tests") else [f"{base}.{alias.name}" for alias in node.names]
             elif isinstance(node, ast.Import):
                 modules = [alias.name for alias in node.names]
             else:
@@ -342,10 +343,15 @@ def script_imports_of_private_or_test_modules(trees: dict[str, ast.Module]) -> l
 
 
 def test_scripts_use_the_public_package_only():
-    scripts = {
-        path.name: ast.parse(path.read_text(encoding="utf-8")) for path in (PACKAGE.parent / "scripts").glob("*.py")
-    }
+    paths = [*(PACKAGE.parent / "scripts").glob("*.py"), *(PACKAGE.parent / "training").glob("*.py")]
+    scripts = {path.name: ast.parse(path.read_text(encoding="utf-8")) for path in paths}
     assert len(scripts) >= 5
     assert not script_imports_of_private_or_test_modules(scripts)
-    planted = {"s.py": ast.parse("def f():\n    from looc_hub.eval._plot import x\n\nimport tests.models\n")}
-    assert script_imports_of_private_or_test_modules(planted) == ["s.py:2 looc_hub.eval._plot", "s.py:4 tests.models"]
+    planted = (
+        "def f():\n    from looc_hub.eval._plot import x\n\nimport tests.models\nfrom looc_hub.config import _KWARGS\n"
+    )
+    assert script_imports_of_private_or_test_modules({"s.py": ast.parse(planted)}) == [
+        "s.py:2 looc_hub.eval._plot.x",
+        "s.py:4 tests.models",
+        "s.py:5 looc_hub.config._KWARGS",
+    ]
