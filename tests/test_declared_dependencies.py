@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 from functools import cache
@@ -16,6 +17,7 @@ from importlib.metadata import packages_distributions
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -88,3 +90,22 @@ def test_the_commands_module_level_imports_are_base_dependencies():
             if not distributions(module) & BASE:
                 needs_extra.setdefault(module, []).append(module_name(path))
     assert not needs_extra, f"a base install could not import these (not in [project] dependencies): {needs_extra}"
+
+
+def makefile_value(name: str) -> str:
+    """A `NAME ?= value` variable of the Makefile, continuation lines joined."""
+    text = (REPO / "Makefile").read_text().replace("\\\n", " ")
+    (value,) = re.findall(rf"^{name} \?= (.+)$", text, flags=re.MULTILINE)
+    return value.strip()
+
+
+def test_make_test_oldest_pins_the_lowest_declared_torch_and_names_existing_tests():
+    declared = {canonicalize_name(Requirement(line).name): Requirement(line) for line in PROJECT["dependencies"]}
+    for package, variable in (("torch", "OLDEST_TORCH"), ("torchvision", "OLDEST_TORCHVISION")):
+        pinned = Version(makefile_value(variable))
+        (bound,) = [spec for spec in declared[package].specifier if spec.operator == ">="]
+        assert pinned in declared[package].specifier and pinned.release[:2] == Version(bound.version).release[:2], (
+            f"pyproject.toml's {declared[package]} and the Makefile's {variable} = {pinned} differ: change both"
+        )
+    patterns = makefile_value("OLDEST_TESTS").split()
+    assert all(list(REPO.glob(pattern)) for pattern in patterns), patterns
