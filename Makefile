@@ -36,7 +36,7 @@ OLDEST_VENV ?= .venv-oldest
 OLDEST_TESTS ?= tests/test_model.py tests/test_hub_format.py tests/test_export.py tests/test_objective_*.py \
 	tests/test_views_*.py tests/test_step_precision.py tests/test_pretrain.py tests/test_embeddings_search.py \
 	tests/test_embeddings_writer.py tests/test_eval_protocols.py tests/test_knn.py tests/test_first_steps.py \
-	tests/test_declared_dependencies.py
+	tests/test_checkpoints.py tests/test_eval_logistic.py tests/test_declared_dependencies.py
 
 test-oldest:
 	test -x $(OLDEST_VENV)/bin/python || python3 -m venv $(OLDEST_VENV)
