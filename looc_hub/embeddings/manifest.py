@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._atomic import atomic_file
+from .._json_file import read_json
 from .._version import __version__
 
 if TYPE_CHECKING:
@@ -158,11 +159,7 @@ def read_manifest(folder: str | os.PathLike) -> EmbeddingManifest | None:
     path = Path(folder) / MANIFEST_NAME
     if not path.is_file():
         return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not valid JSON: {error}") from None
-    return EmbeddingManifest.from_dict(data, path)
+    return EmbeddingManifest.from_dict(read_json(path), path)
 
 
 def write_manifest(folder: str | os.PathLike, manifest: EmbeddingManifest) -> Path:

@@ -34,7 +34,8 @@ from safetensors.torch import _TYPES as _SAFETENSORS_DTYPES
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from .._checks import is_int
+from .._checks import is_int, short_repr
+from .._json_file import read_json
 from ..config import LooCConfig
 from ..preprocessing import pretrained_cfg_for
 
@@ -107,12 +108,16 @@ def config_from_hub_dict(raw: Mapping[str, Any], source: str) -> LooCConfig:
         )
     if raw["looc_format_version"] != FORMAT_VERSION:
         raise ValueError(
-            f"{source} uses looc format version {raw['looc_format_version']}; this looc-hub reads {FORMAT_VERSION}"
+            f"{source} uses looc format version {short_repr(raw['looc_format_version'])}; "
+            f"this looc-hub reads {FORMAT_VERSION}"
         )
-    config = LooCConfig.from_dict({k: raw[k] for k in LooCConfig.field_names() if k in raw})
+    try:
+        config = LooCConfig.from_dict({k: raw[k] for k in LooCConfig.field_names() if k in raw})
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{source}: {CONFIG_NAME}: {error}") from None
     pretrained_cfg = raw.get("pretrained_cfg", {})
     if not isinstance(pretrained_cfg, dict):
-        raise ValueError(f"{source}: config.json's pretrained_cfg must be a mapping, got {pretrained_cfg!r}")
+        raise ValueError(f"{source}: config.json's pretrained_cfg must be a mapping, got {short_repr(pretrained_cfg)}")
     # timm users preprocess with what pretrained_cfg says: it must be exactly the LooC config's preprocessing.
     ours = json.loads(json.dumps(pretrained_cfg_for(config)))
     num_classes = raw.get("num_classes")  # 0, or a fine-tuned classifier's (`add_timm_classifier`)
@@ -124,7 +129,9 @@ def config_from_hub_dict(raw: Mapping[str, Any], source: str) -> LooCConfig:
         **{f"pretrained_cfg.{key}": (pretrained_cfg.get(key), ours.get(key)) for key in _PREPROCESSING_KEYS},
     }
     disagreements = [
-        f"{key}: {found!r} != {expected!r}" for key, (found, expected) in checks.items() if found != expected
+        f"{key}: {short_repr(found)} != {short_repr(expected)}"
+        for key, (found, expected) in checks.items()
+        if found != expected
     ]
     if disagreements:
         raise ValueError(f"{source}: timm's keys disagree with the LooC config: " + "; ".join(disagreements))
@@ -159,9 +166,9 @@ def foreign_files(directory: Path) -> list[str]:
         return []
     own = {*_OWN_FILES, *_RESULTS_FILES}
     try:
-        config = json.loads((directory / CONFIG_NAME).read_text())
+        config = read_json(directory / CONFIG_NAME)
         for name in _RESULTS_FILES:
-            results = json.loads((directory / name).read_text()) if name in present else {}
+            results = read_json(directory / name) if name in present else {}
             own |= {str(v) for v in (results.get("artifacts") or {}).values()}
     except (OSError, ValueError, AttributeError):
         return present
@@ -309,13 +316,8 @@ def _raise_on_mismatch(expected: Layout, found: Layout, source: str) -> None:
 
 
 def read_config(path: str | os.PathLike, source: str) -> dict[str, Any]:
-    """config.json as a dict; not UTF-8, not JSON or not an object is a ValueError naming the file."""
-    try:
-        raw = json.loads(Path(path).read_bytes().decode("utf-8"))
-    except UnicodeDecodeError as error:
-        raise ValueError(f"{source}: {CONFIG_NAME} is not UTF-8 text: {error}") from None
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{source}: {CONFIG_NAME} is not valid JSON: {error}") from None
+    """config.json as a dict; not UTF-8, not readable JSON or not an object is a ValueError naming the file."""
+    raw = read_json(path, f"{source}: {CONFIG_NAME}")
     if not isinstance(raw, dict):
         raise ValueError(
             f"{source}: {CONFIG_NAME} must hold a JSON object of config fields, got {type(raw).__name__} {raw!r:.80}"
