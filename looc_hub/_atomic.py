@@ -20,6 +20,7 @@ __all__ = [
     "FileExistsNotOursError",
     "atomic_directory",
     "atomic_file",
+    "interrupted_save_copy",
     "recover_interrupted_save",
     "replace_directory",
 ]
@@ -153,6 +154,17 @@ def recover_interrupted_save(target: Path) -> None:
             os.replace(old_copy, target)
             logger.warning(f"{target}: a save was interrupted between its two renames; the previous copy is back")
         shutil.rmtree(retired)
+
+
+def interrupted_save_copy(target: str | os.PathLike) -> Path | None:
+    """The previous copy of a missing `target` that a save killed between its two renames left hidden beside it
+    (the next save into `target` puts it back: `recover_interrupted_save`); None when there is none."""
+    target = Path(target).expanduser().absolute()
+    if target.exists() or target.is_symlink() or not target.parent.is_dir():
+        return None
+    copies = [retired / target.name for retired in sorted(target.parent.glob(f"{_hidden_prefix(target, 'old')}*"))]
+    found = [copy for copy in copies if copy.is_dir() and not copy.is_symlink()]
+    return found[-1] if found else None
 
 
 def _hidden_prefix(target: Path, kind: str, name: str | None = None) -> str:

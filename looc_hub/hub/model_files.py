@@ -34,6 +34,7 @@ from safetensors.torch import _TYPES as _SAFETENSORS_DTYPES
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from .._atomic import interrupted_save_copy
 from .._checks import is_int, short_repr
 from .._json_file import read_json
 from ..config import LooCConfig
@@ -337,6 +338,12 @@ def check_model_source(source: str | os.PathLike) -> None:
         if not os.path.isdir(text):
             raise NotADirectoryError(f"{text} is a file; a looc-hub model is a folder (or a Hub repo id 'org/name')")
         return
+    hidden = interrupted_save_copy(text)
+    if hidden is not None:
+        raise FileNotFoundError(
+            f"No model folder {text}: a save into it was killed between its two renames, and its previous copy "
+            f"is at {hidden}. The next save_pretrained into {text} puts it back first; or move it back yourself"
+        )
     if isinstance(source, os.PathLike) or text.startswith(("/", ".", "~")) or text.count("/") > 1 or "\\" in text:
         raise FileNotFoundError(f"No such model folder: {text} (a Hub repo id looks like 'org/name')")
     parent, _, name = text.partition("/")
