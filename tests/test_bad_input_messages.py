@@ -80,6 +80,20 @@ def test_json_python_cannot_read_is_named_in_every_file_looc_hub_reads(saved, tm
         read_manifest(tmp_path)
 
 
+def test_a_results_file_or_manifest_of_the_wrong_shape_or_size_is_named_briefly(tmp_path):
+    (tmp_path / "embeddings.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match=r"embeddings\.json is not a looc-hub embeddings manifest \(a JSON list"):
+        read_manifest(tmp_path)
+    (tmp_path / "embeddings.json").write_text(json.dumps({"format": HUGE}))
+    with pytest.raises(ValueError, match="is not a looc-hub embeddings manifest") as error:
+        read_manifest(tmp_path)
+    assert len(str(error.value)) < 500
+    (tmp_path / "results.json").write_text(json.dumps({"schema": HUGE}))
+    with pytest.raises(ValueError, match="results.json: not a valid looc-hub results file: schema must be") as error:
+        load_results(tmp_path / "results.json")
+    assert len(str(error.value)) < 800
+
+
 @pytest.mark.parametrize(
     ("fields", "named"),
     [

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .._atomic import atomic_file
-from .._checks import is_number
+from .._checks import is_number, short_text
 from .._json_file import read_json
 from .._version import __version__
 from ..spaces import parse_space_key
@@ -152,7 +152,7 @@ def load_results(path: str | os.PathLike) -> EvalResults:
     try:
         return EvalResults.from_dict(data)
     except ValueError as error:
-        raise ValueError(f"{path}: not a valid looc-hub results file: {error}") from None
+        raise ValueError(f"{path}: not a valid looc-hub results file: {short_text(str(error))}") from None
 
 
 def results_table(records: Sequence[EvalRecord]) -> str:
