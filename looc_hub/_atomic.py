@@ -160,11 +160,14 @@ def interrupted_save_copy(target: str | os.PathLike) -> Path | None:
     """The previous copy of a missing `target` that a save killed between its two renames left hidden beside it
     (the next save into `target` puts it back: `recover_interrupted_save`); None when there is none."""
     target = Path(target).expanduser().absolute()
-    if target.exists() or target.is_symlink() or not target.parent.is_dir():
+    try:
+        if target.exists() or target.is_symlink() or not target.parent.is_dir():
+            return None
+        retired = sorted(target.parent.glob(f"{_hidden_prefix(target, 'old')}*"))
+        found = [folder / target.name for folder in retired if (folder / target.name).is_dir()]
+    except OSError:  # a name too long for the file system: no save can have been made there
         return None
-    copies = [retired / target.name for retired in sorted(target.parent.glob(f"{_hidden_prefix(target, 'old')}*"))]
-    found = [copy for copy in copies if copy.is_dir() and not copy.is_symlink()]
-    return found[-1] if found else None
+    return next((copy for copy in reversed(found) if not copy.is_symlink()), None)
 
 
 def _hidden_prefix(target: Path, kind: str, name: str | None = None) -> str:

@@ -16,12 +16,14 @@ import torch
 from huggingface_hub import CommitOperationAdd, constants
 from PIL import Image
 
+import looc_hub
 from looc_hub import LooCConfig, LooCModel
 from looc_hub._atomic import FileExistsNotOursError
 from looc_hub.cli.pretrain import main as pretrain_main
 from looc_hub.data import CanvasCollate, UnreadableImageError
 from looc_hub.embeddings.manifest import read_manifest
 from looc_hub.eval.results import load_results
+from looc_hub.hub.upload import check_repo_id
 from tests.models import trained_like
 from tests.pretrain_runs import DEMO_RECIPE, TINY
 
@@ -179,3 +181,14 @@ def test_a_push_target_that_cannot_take_the_push_stops_before_training(tmp_path,
     monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")  # nothing listens on the discard port
     message = _pretrain_refused(tmp_path / "a", "looc-test/x", capsys)
     assert "--push_to_hub looc-test/x: the Hub http://127.0.0.1:9 did not answer" in message
+
+
+def test_a_huge_model_name_or_repo_id_is_named_not_echoed():
+    for attempt in (
+        lambda: looc_hub.create_model(HUGE),
+        lambda: LooCModel.from_pretrained(HUGE),
+        lambda: check_repo_id(f"org/{HUGE}"),
+    ):
+        with pytest.raises((ValueError, FileNotFoundError)) as error:
+            attempt()
+        assert len(str(error.value)) < 1000 and "xxx..." in str(error.value)

@@ -35,7 +35,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from .._atomic import interrupted_save_copy
-from .._checks import is_int, short_repr
+from .._checks import is_int, short_repr, short_text
 from .._json_file import read_json
 from ..config import LooCConfig
 from ..preprocessing import pretrained_cfg_for
@@ -321,7 +321,8 @@ def read_config(path: str | os.PathLike, source: str) -> dict[str, Any]:
     raw = read_json(path, f"{source}: {CONFIG_NAME}")
     if not isinstance(raw, dict):
         raise ValueError(
-            f"{source}: {CONFIG_NAME} must hold a JSON object of config fields, got {type(raw).__name__} {raw!r:.80}"
+            f"{source}: {CONFIG_NAME} must hold a JSON object of config fields, "
+            f"got {type(raw).__name__} {short_repr(raw)}"
         )
     return raw
 
@@ -358,5 +359,6 @@ def check_model_source(source: str | os.PathLike) -> None:
         validate_repo_id(text)
     except HFValidationError as error:
         raise FileNotFoundError(
-            f"{text!r} is neither an existing local folder nor a Hub repo id ('org/name'): {error}"
+            f"{short_repr(text)} is neither an existing local folder nor a Hub repo id ('org/name'): "
+            f"{short_text(str(error))}"
         ) from None
