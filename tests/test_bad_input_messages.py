@@ -90,7 +90,8 @@ def test_a_results_file_or_manifest_of_the_wrong_shape_or_size_is_named_briefly(
     with pytest.raises(ValueError, match="is not a looc-hub embeddings manifest") as error:
         read_manifest(tmp_path)
     assert len(str(error.value)) < 500
-    (tmp_path / "results.json").write_text(json.dumps({"schema": HUGE}))
+    rest = {"schema_version": 1, "looc_hub_version": "0", "created": "0", "model": {}, "results": [], "artifacts": {}}
+    (tmp_path / "results.json").write_text(json.dumps({"schema": HUGE, **rest}))
     with pytest.raises(ValueError, match="results.json: not a valid looc-hub results file: schema must be") as error:
         load_results(tmp_path / "results.json")
     assert len(str(error.value)) < 800
