@@ -120,7 +120,8 @@ TRAINED_MODEL_FILES = (
     RECIPE_NAME,
     TRAINING_RESULTS_NAME,
 )
-"""What a pretraining run's model folder holds, so what its push uploads."""
+"""What a pretraining run's model folder may hold, so what its push may upload (training_results.json only when
+the run measured something)."""
 
 
 def check_push_target(
