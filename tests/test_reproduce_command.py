@@ -61,7 +61,7 @@ def test_a_model_passes_against_its_card_and_fails_when_a_card_number_is_moved(c
     recorded = json.loads(card.read_text())["results"]
     assert len(table) == len({(r["protocol"], r["dataset"], r["space"], r["metric"]) for r in recorded}) > 30
     assert set(table.values()) == {"pass"}
-    assert {"linear_probe", "knn", "rotation_probe", "sensitivity"} == {key[0] for key in table}
+    assert {"linear_probe", "knn", "rotation_probe", "sensitivity", "retrieval_recall"} == {key[0] for key in table}
     assert ("linear_probe", "looc-hub/openmoji-skin-tones", "color", "top1") in table
 
     edited = json.loads(card.read_text())

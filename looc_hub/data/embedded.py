@@ -1,7 +1,7 @@
 """Datasets that looc-hub provides by name, built from installed packages on first use and cached (`dataset_cache.py`).
 
-OpenMoji and digits come from pip packages; Fashion-MNIST and OpenClipart from Debian packages (data for the
-reproduction, not test dependencies).
+OpenMoji, digits and textures come from pip packages; Fashion-MNIST, OpenClipart and GIMP's texture patterns from
+Debian packages (data for the reproduction, not test dependencies).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from functools import partial
 from datasets import DatasetDict
 
 from .._checks import check_int
-from . import digits, fashion_mnist, openclipart, openmoji, openmoji_skin_tones
+from . import digits, fashion_mnist, gimp_patterns, openclipart, openmoji, openmoji_skin_tones, textures
 from .dataset_cache import load_or_build
 
 
@@ -36,6 +36,10 @@ _EMBEDDED_DATASETS = {
     ),
     "looc-hub/openclipart": _EmbeddedDataset(
         openclipart.build_openclipart, openclipart.cache_key, openclipart.DEFAULT_IMAGE_SIZE
+    ),
+    "looc-hub/textures": _EmbeddedDataset(textures.build_textures, textures.cache_key, textures.DEFAULT_IMAGE_SIZE),
+    "looc-hub/gimp-textures": _EmbeddedDataset(
+        gimp_patterns.build_gimp_textures, gimp_patterns.cache_key, gimp_patterns.DEFAULT_IMAGE_SIZE
     ),
 }
 EMBEDDED_DATASET_NAMES = tuple(_EMBEDDED_DATASETS)

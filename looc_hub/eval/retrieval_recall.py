@@ -1,4 +1,5 @@
-"""Retrieval as a measured protocol: Recall@1/5/10 and mAP@R of evaluation-split queries against the train split.
+"""Retrieval as a measured protocol: Recall@1/5/10, mAP@R and precision@10 of evaluation-split queries against the
+train split.
 
 Each query image of the evaluation split ranks the train split's images (the gallery) by cosine similarity in a
 space key (concatenations normalise each part, as kNN does) or by a named weighting of spaces (the weighted sum of
@@ -8,10 +9,13 @@ per-space cosines, `looc_hub.eval.weighting`); a gallery image is relevant when 
   literature's Recall@k, e.g. Song et al. 2016), in %.
 - mAP@R (Musgrave et al., "A Metric Learning Reality Check", ECCV 2020): with R the number of relevant gallery
   images, the mean over queries of (1/R) sum_{i <= R} precision@i x relevant(i), in %.
+- precision@10: the mean over queries of the share of its 10 nearest gallery images that have its label, in %:
+  the paper's Fig. 3 read as a number (do a space's neighbours share the query's colour?).
 
 The paper reports no retrieval numbers (its Fig. 3 shows neighbours only); the protocol, its gallery / query split
 and the intervals are ours. A query whose label the gallery lacks counts as a miss (AP 0). Intervals: the 95%
-normal approximation over queries (`accuracy_ci95` for recalls, 1.96 standard errors of the per-query AP).
+normal approximation over queries (`accuracy_ci95` for recalls, 1.96 standard errors of the per-query AP or
+share).
 """
 
 from __future__ import annotations
@@ -32,15 +36,17 @@ from .record import EvalRecord
 from .similarity_search import top_k_inner_product
 from .weighting import gallery_matrix, parse_weighting, query_matrix, weighting_text
 
-__all__ = ["PROTOCOLS", "RECALL_KS", "retrieval_scores"]
+__all__ = ["PRECISION_K", "PROTOCOLS", "RECALL_KS", "retrieval_scores"]
 
 RECALL_KS = (1, 5, 10)
+PRECISION_K = 10
 
 
 def retrieval_scores(
     gallery: Tensor, gallery_labels: Tensor, queries: Tensor, query_labels: Tensor, ks: Sequence[int] = RECALL_KS
 ) -> dict[str, Tensor]:
-    """Per-query {"recall@k": 0/1 for each k, "map@r": AP@R in [0, 1]} of inner-product retrieval (Q,) each.
+    """Per-query {"recall@k": 0/1 for each k, "map@r": AP@R in [0, 1], "precision@10": the share of the 10 nearest
+    that are relevant} of inner-product retrieval, (Q,) each.
 
     Rows are compared as given: normalise them (or lay them out with `weighting.query_matrix`) for cosines.
     """
@@ -48,7 +54,7 @@ def retrieval_scores(
         raise ValueError("retrieval_scores needs one label per gallery row and per query row")
     counts = torch.bincount(gallery_labels, minlength=int(query_labels.max()) + 1)
     relevant = counts[query_labels]  # (Q,) R of each query
-    depth = min(len(gallery), max(max(ks), int(relevant.max())))
+    depth = min(len(gallery), max(*ks, PRECISION_K, int(relevant.max())))
     _, indices = top_k_inner_product(gallery, queries, depth)
     hits = (gallery_labels[indices] == query_labels.unsqueeze(1)).float()  # (Q, depth)
     scores = {f"recall@{k}": hits[:, :k].amax(dim=1) for k in ks}
@@ -56,6 +62,7 @@ def retrieval_scores(
     within_r = ranks.unsqueeze(0) <= relevant.unsqueeze(1)  # (Q, depth): the first R ranks
     precision = hits.cumsum(dim=1) / ranks
     scores["map@r"] = (precision * hits * within_r).sum(dim=1) / relevant.clamp(min=1)
+    scores[f"precision@{PRECISION_K}"] = hits[:, :PRECISION_K].mean(dim=1)  # of fewer when the gallery is smaller
     return scores
 
 
@@ -122,7 +129,7 @@ def _run(context: EvalContext) -> Iterator[EvalRecord]:
     for key, params, gallery, queries in _rankings(context):
         scores = retrieval_scores(gallery, context.train_labels, queries, context.test_labels)
         for metric, values in scores.items():
-            value, ci95 = _mean_ci95(values, binary=metric != "map@r")
+            value, ci95 = _mean_ci95(values, binary=metric.startswith("recall@"))
             yield context.record("retrieval_recall", key, metric, value, ci95, gallery=gallery_split, **params)
 
 
@@ -134,6 +141,8 @@ PROTOCOLS = (
         run=_run,
         add_arguments=_add_arguments,
         extra_spaces=_extra_spaces,
-        metrics=MappingProxyType({**{f"recall@{k}": Metric() for k in RECALL_KS}, "map@r": Metric()}),
+        metrics=MappingProxyType(
+            {**{f"recall@{k}": Metric() for k in RECALL_KS}, "map@r": Metric(), f"precision@{PRECISION_K}": Metric()}
+        ),
     ),
 )

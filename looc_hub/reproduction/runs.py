@@ -24,7 +24,8 @@ from ..eval.results import EvalResults, load_results
 from ..hub.pretrained import LooCModel
 from ..hub.zoo import get_zoo_entry
 from ..spaces import PIXELS
-from .grid import METHODS, REFERENCE, Evaluation, GridDataset, Method
+from ..training.pretrain_config import PretrainConfig
+from .grid import REFERENCE, Evaluation, GridDataset, Method
 
 __all__ = ["Run", "evaluate_command", "execute", "grid_runs", "merged_results", "pretrain_command", "run_grid"]
 
@@ -71,25 +72,26 @@ def grid_runs(
     datasets: Sequence[GridDataset],
     seeds: Sequence[int],
     root: Path,
-    methods: Sequence[Method] = METHODS,
+    methods: Sequence[Method] | None = None,
     max_steps: int | None = None,
 ) -> list[Run]:
     """Every run of the grid (and each dataset's reference run), the most expensive first, so that parallel jobs
-    end together."""
+    end together. `methods` (by key) picks among each dataset's own; None: all of them."""
+    keys = None if methods is None else {method.key for method in methods}
     runs = []
     for dataset in datasets:
+        chosen = [method for method in dataset.methods if keys is None or method.key in keys]
         for seed in seeds:
             runs.append(Run(dataset, None, seed, root))  # raw pixels' probes are the slowest evaluation
-            runs += [Run(dataset, method, seed, root, max_steps) for method in reversed(methods)]
+            runs += [Run(dataset, method, seed, root, max_steps) for method in reversed(chosen)]
     return runs
 
 
 def pretrain_command(run: Run) -> list[str]:
     """`looc-pretrain` for a run from its zoo recipe, resuming its last checkpoint if an earlier sitting left one."""
     assert run.method is not None
-    entry = get_zoo_entry(run.dataset.zoo_name(run.method))
     command = [
-        sys.executable, "-m", "looc_hub.cli.pretrain", "--config", entry.recipe,
+        sys.executable, "-m", "looc_hub.cli.pretrain", "--config", run.dataset.recipe(run.method),
         "--output_dir", str(run.pretrain_dir), "--seed", str(run.seed), "--num_workers", "1",
         "--checkpoint_every_steps", "100", "--keep_checkpoints", "1",
     ]  # fmt: skip
@@ -111,9 +113,11 @@ def evaluate_command(run: Run, evaluation: Evaluation, output_dir: Path) -> list
 
 
 def make_reference(run: Run) -> None:
-    """A random init of the LooC (colour + rotation) model, BatchNorm calibrated on the run's training images."""
-    looc = next(method for method in METHODS if method.key == "looc")
-    model = LooCModel(get_zoo_entry(run.dataset.zoo_name(looc)).config)
+    """A random init of the dataset's LooC model (its recipe's configuration), BatchNorm calibrated on the run's
+    training images."""
+    looc = next(method for method in run.dataset.methods if method.key == run.dataset.reference)
+    recipe = PretrainConfig.from_file(run.dataset.recipe(looc))
+    model = LooCModel(get_zoo_entry(recipe.model).config.replace(**recipe.model_overrides))
     evaluation = run.dataset.evaluations[0]
     train = load_image_dataset(evaluation.dataset, split=evaluation.train_split, label_column=evaluation.label_column)
     random_init_like(model, train, seed=run.seed).save_pretrained(run.model_dir)
