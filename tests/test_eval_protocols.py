@@ -52,9 +52,13 @@ def test_results_card_and_evaluate_all_read_the_table():
     filed = {(r.metric_name, r.task_type) for r in card.data.eval_results}
     assert filed == {(f"{name} top1, space backbone", task) for name, task in CARD_NAMES.values()}
     parser = evaluate.build_parser()
-    action = next(action for action in parser._actions if action.dest == "protocols")
-    assert list(action.choices) == [name for name in protocols.REGISTRY if name != "finetune"]  # no runner
-    assert action.default == ["knn", "linear_probe", "few_shot", "kshot_linear_probe", "rotation_probe"]
+    runnable = [name for name in protocols.REGISTRY if name != "finetune"]  # no runner
+    assert f"(choices: {', '.join(runnable)})" in " ".join(parser.format_help().split())
+    config = evaluate.parse_args(["--model", "m", "--dataset", "d", "--output_dir", "o"])
+    defaults = [protocol.name for protocol in evaluate.requested_protocols(config)]
+    assert defaults == ["knn", "linear_probe", "few_shot", "kshot_linear_probe", "rotation_probe"]
+    with pytest.raises(ValueError, match=r"Unknown protocols \['finetune'\]; valid choices: \['knn'"):
+        evaluate.parse_args(["--model", "m", "--dataset", "d", "--output_dir", "o", "--protocols", "finetune"])
     groups = {group.title: {a.dest for a in group._group_actions} for group in parser._action_groups}
     assert groups["knn"] == {"knn_k", "knn_temperature"} and groups["corruption"] == {"corruptions", "severities"}
 

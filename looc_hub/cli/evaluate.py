@@ -16,10 +16,7 @@ and never loses their results: the file is written with whatever finished, then 
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import types
-import typing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,15 +27,16 @@ from accelerate.logging import get_logger
 from datasets import Dataset
 
 from looc_hub import LooCModel
+from looc_hub._flags import CommandParser, add_dataclass_flags, command_parser, show_value
 from looc_hub.data import load_image_dataset, random_subset
 from looc_hub.eval.config import EvalConfig
 from looc_hub.eval.feature_cache import FeatureCache
 from looc_hub.eval.protocol import EvalContext, Protocol, protocol_problems
-from looc_hub.eval.protocols import REGISTRY, default_protocols, evaluate_protocols
+from looc_hub.eval.protocols import default_protocols, evaluate_protocols
 from looc_hub.eval.results import EvalResults, ModelInfo, load_results, results_table, save_results
 from looc_hub.spaces import model_spaces, parse_space_key
 
-from ._args import HelpFormatter, add_log_level_flag
+from ._args import add_log_level_flag
 from .console import setup_logging
 
 logger = get_logger(__name__)
@@ -48,42 +46,20 @@ class ProtocolFailure(RuntimeError):
     """One or more protocols failed at run time; the results of the others were written first."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> CommandParser:
     """The shared flags (`EvalConfig`'s fields), then each protocol's own (`Protocol.options`) in a group named
     after it."""
-    parser = argparse.ArgumentParser(prog="looc-evaluate", description=__doc__, formatter_class=HelpFormatter)
-    _add_fields(parser, EvalConfig, REQUIRED)
-    for action in parser._actions:
-        if action.dest == "protocols":
-            action.default, action.choices = default_protocols(), [p.name for p in evaluate_protocols()]
+    parser = command_parser("looc-evaluate", __doc__)
+    runnable = [protocol.name for protocol in evaluate_protocols()]
+    protocols_help = f"what to measure (docs/evaluation.md) (default: {show_value(default_protocols())})"
+    add_dataclass_flags(
+        parser, EvalConfig, {"protocols": protocols_help}, {"protocols": runnable}, skip=("protocol_options",)
+    )
     for protocol in evaluate_protocols():
         if protocol.options is not None:
-            _add_fields(parser.add_argument_group(protocol.name), protocol.options)
+            add_dataclass_flags(parser.add_argument_group(protocol.name), protocol.options)
     add_log_level_flag(parser)
     return parser
-
-
-REQUIRED = ("model", "dataset", "output_dir")
-
-
-def _add_fields(parser: argparse._ActionsContainer, settings: type, required: Sequence[str] = ()) -> None:
-    for item in dataclasses.fields(settings):
-        if item.name == "protocol_options":
-            continue
-        hint = typing.get_type_hints(settings)[item.name]
-        optional = isinstance(hint, types.UnionType)
-        element = next(arg for arg in typing.get_args(hint) if arg is not type(None)) if optional else hint
-        is_list = typing.get_origin(element) is list
-        default = item.default_factory() if item.default_factory is not dataclasses.MISSING else item.default
-        parser.add_argument(
-            f"--{item.name}",
-            type=typing.get_args(element)[0] if is_list else element,
-            nargs=("*" if default == [] else "+") if is_list else None,
-            default=None if default is dataclasses.MISSING else default,
-            required=item.name in required,
-            choices=item.metadata["choices"],
-            help=item.metadata["help"],
-        )
 
 
 def parse_args(argv: Sequence[str] | None = None) -> EvalConfig:
@@ -98,9 +74,22 @@ def eval_config_from(values: dict[str, Any]) -> EvalConfig:
     options = {}
     for protocol in evaluate_protocols():
         if protocol.options is not None:
-            names = [item.name for item in dataclasses.fields(protocol.options)]
+            names = [item.name for item in dataclasses.fields(protocol.options) if item.name in values]
             options[protocol.name] = protocol.options(**{name: values.pop(name) for name in names})
-    return EvalConfig(**values, protocol_options=options)
+    config = EvalConfig(**values, protocol_options=options)
+    requested_protocols(config)
+    return config
+
+
+def requested_protocols(config: EvalConfig) -> list[Protocol]:
+    """The protocols to run, each once, in the order asked (none asked: the default ones); an unknown name is
+    refused naming the valid ones."""
+    runnable = {protocol.name: protocol for protocol in evaluate_protocols()}
+    names = list(dict.fromkeys(config.protocols or default_protocols()))
+    unknown = [name for name in names if name not in runnable]
+    if unknown:
+        raise ValueError(f"Unknown protocols {unknown}; valid choices: {list(runnable)}")
+    return [runnable[name] for name in names]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -121,7 +110,7 @@ def evaluate(config: EvalConfig) -> EvalResults:
     output_dir = Path(config.output_dir)
     check_results_target(output_dir / "results.json")
     model = LooCModel.from_pretrained(config.model, revision=config.revision).eval()
-    protocols = [REGISTRY[name] for name in dict.fromkeys(config.protocols or default_protocols())]
+    protocols = requested_protocols(config)
     results = EvalResults(ModelInfo.from_model(model, config.model, config.revision))
     contexts = load_checked_contexts(config, model, protocols, results.artifacts)
     cache = FeatureCache(config.cache_dir)
