@@ -158,7 +158,7 @@ def reachable(edges: dict[str, set[str]], start: str) -> set[str]:
 
 
 LAYERS = {  # bottom to top, as CONTRIBUTING.md's "Where things live" table: a top-level module or package each
-    "settings": ("config", "spaces", "preprocessing", "views", "recipes", "_atomic", "_checks", "_version"),
+    "settings": ("config", "spaces", "preprocessing", "views", "recipes", "_atomic", "_checks", "_flags", "_version"),
     "network": ("backbone", "heads", "model", "data"),
     "evaluation": ("eval",),
     "Hub": ("hub",),
