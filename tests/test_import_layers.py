@@ -251,7 +251,7 @@ def test_contributing_sketches_the_same_layers():
     planted += "  settings  config.py  _*.py\n```"
     assert sketched_layers(planted) == {
         "commands": {"cli", "__init__"},
-        "settings": {"config", "_atomic", "_checks", "_version"},
+        "settings": {"config", "_atomic", "_checks", "_flags", "_version"},
     }
 
 
