@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 import torch
@@ -13,6 +13,7 @@ from huggingface_hub import ModelCard
 from looc_hub import LooCConfig, LooCModel
 from looc_hub.cli import evaluate
 from looc_hub.eval import protocols
+from looc_hub.eval.config import option
 from looc_hub.eval.protocol import EvalContext, Metric, Protocol
 from looc_hub.eval.record import EvalRecord
 from looc_hub.eval.results import EvalResults, ModelInfo, load_results, validate_results
@@ -51,9 +52,13 @@ def test_results_card_and_evaluate_all_read_the_table():
     filed = {(r.metric_name, r.task_type) for r in card.data.eval_results}
     assert filed == {(f"{name} top1, space backbone", task) for name, task in CARD_NAMES.values()}
     parser = evaluate.build_parser()
-    action = next(action for action in parser._actions if action.dest == "protocols")
-    assert list(action.choices) == [name for name in protocols.REGISTRY if name != "finetune"]  # no runner
-    assert action.default == ["knn", "linear_probe", "few_shot", "kshot_linear_probe", "rotation_probe"]
+    runnable = [name for name in protocols.REGISTRY if name != "finetune"]  # no runner
+    assert f"(choices: {', '.join(runnable)})" in " ".join(parser.format_help().split())
+    config = evaluate.parse_args(["--model", "m", "--dataset", "d", "--output_dir", "o"])
+    defaults = [protocol.name for protocol in evaluate.requested_protocols(config)]
+    assert defaults == ["knn", "linear_probe", "few_shot", "kshot_linear_probe", "rotation_probe"]
+    with pytest.raises(ValueError, match=r"Unknown protocols \['finetune'\]; valid choices: \['knn'"):
+        evaluate.parse_args(["--model", "m", "--dataset", "d", "--output_dir", "o", "--protocols", "finetune"])
     groups = {group.title: {a.dest for a in group._group_actions} for group in parser._action_groups}
     assert groups["knn"] == {"knn_k", "knn_temperature"} and groups["corruption"] == {"corruptions", "severities"}
 
@@ -89,24 +94,24 @@ def test_a_percentage_a_protocol_declares_is_checked(monkeypatch):
         validate_results(measured.to_dict())
 
 
-def _add_arguments(group: argparse._ArgumentGroup) -> None:
-    group.add_argument("--norm_scale", type=float, default=1.0, help="norm: factor on the mean norm")
+@dataclass
+class NormOptions:
+    norm_scale: float = option(1.0, help="norm: factor on the mean norm")
 
 
 def _check(context: EvalContext) -> list[str]:
-    scale = context.args.norm_scale
+    scale = context.config.options(NormOptions).norm_scale
     return [f"--norm_scale must be > 0, got {scale}"] if scale <= 0 else []
 
 
 def _run(context: EvalContext) -> Iterator[EvalRecord]:
+    scale = context.config.options(NormOptions).norm_scale
     for key in context.keys:
-        norm = float(context.test_features[key].norm(dim=1).mean()) * context.args.norm_scale
-        yield context.record("norm", key, "mean_norm", norm, scale=context.args.norm_scale)
+        norm = float(context.test_features[key].norm(dim=1).mean()) * scale
+        yield context.record("norm", key, "mean_norm", norm, scale=scale)
 
 
-NORM = Protocol(
-    "norm", "mean feature norm", "image-feature-extraction", run=_run, add_arguments=_add_arguments, check=_check
-)
+NORM = Protocol("norm", "mean feature norm", "image-feature-extraction", run=_run, options=NormOptions, check=_check)
 
 
 def test_a_protocol_needs_only_its_declaration_and_a_table_entry(monkeypatch, tmp_path, digits_train, digits_test):

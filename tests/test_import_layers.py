@@ -167,6 +167,7 @@ LAYERS = {  # bottom to top, as CONTRIBUTING.md's "Where things live" table: a t
         "recipes",
         "_atomic",
         "_checks",
+        "_flags",
         "_json_file",
         "_version",
     ),
@@ -262,7 +263,7 @@ def test_contributing_sketches_the_same_layers():
     planted += "  settings  config.py  _*.py\n```"
     assert sketched_layers(planted) == {
         "commands": {"cli", "__init__"},
-        "settings": {"config", "_atomic", "_checks", "_json_file", "_version"},
+        "settings": {"config", "_atomic", "_checks", "_flags", "_json_file", "_version"},
     }
 
 

@@ -12,22 +12,22 @@ errors). An existing --output is replaced only if this command wrote it.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from looc_hub._atomic import FileExistsNotOursError
+from looc_hub._flags import CommandParser, add_flag, command_parser
 from looc_hub.data.imagenet100 import IMAGENET100_CLASSES, IMAGENET100_SOURCE, is_wnid
 from looc_hub.data.imagenet100_build import build_imagenet100
 from looc_hub.data.imagenet_layout import ImageNetLayoutError
 
-from ._args import HelpFormatter, add_log_level_flag
+from ._args import add_log_level_flag
 from .console import setup_logging
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="looc-build-in100", description=__doc__, formatter_class=HelpFormatter)
+def build_parser() -> CommandParser:
+    parser = command_parser("looc-build-in100", __doc__)
     parser.add_argument("--imagenet", required=True, help="the ImageNet-1k folder (train/, val/)")
     parser.add_argument("--output", required=True, help="the ImageNet-100 folder to write")
     parser.add_argument("--mode", default="link", choices=("link", "copy"), help="symbolic links or copies")
@@ -35,9 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--classes", help=f"a file of WordNet ids, one a line (default: the shipped list, {IMAGENET100_SOURCE})"
     )
-    parser.add_argument("--decode", action="store_true", help="decode every image in the check (slower)")
-    parser.add_argument("--strict", action="store_true", help="refuse counts unlike ImageNet-1k's")
-    parser.add_argument("--overwrite", action="store_true", help="replace --output whatever it holds")
+    add_flag(parser, "decode", bool, "decode every image in the check (slower)", default=False)
+    add_flag(parser, "strict", bool, "refuse counts unlike ImageNet-1k's", default=False)
+    add_flag(parser, "overwrite", bool, "replace --output whatever it holds", default=False)
     parser.add_argument("--workers", type=int, default=8, help="threads reading images in the check")
     add_log_level_flag(parser)
     return parser

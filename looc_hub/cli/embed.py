@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from looc_hub._flags import CommandParser, add_flag, command_parser
 from looc_hub.data import load_image_dataset
 from looc_hub.embeddings import (
     DEFAULT_SHARD_ROWS,
@@ -27,34 +28,32 @@ from looc_hub.embeddings import (
 )
 from looc_hub.embeddings.shards import DTYPES
 from looc_hub.embeddings.writer import process_state
-from looc_hub.training.pretrain_config import parse_bool
 
-from ._args import HelpFormatter, add_log_level_flag
+from ._args import add_log_level_flag
 from .console import format_table, setup_logging
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="looc-embed", description=__doc__, formatter_class=HelpFormatter)
+def build_parser() -> CommandParser:
+    parser = command_parser("looc-embed", __doc__)
     parser.add_argument("--model", required=True, help="a save_pretrained folder, Hub repo id, or create_model name")
     parser.add_argument("--revision", default=None, help="Hub revision of --model (default: main)")
     parser.add_argument("--dataset", required=True, help="the dataset source (anything load_image_dataset takes)")
     parser.add_argument("--split", default="train", help="the split embedded; ids are its row indices")
     parser.add_argument("--image_column", default="image", help="column holding the images")
     parser.add_argument("--label_column", default=None, help="column of class labels stored beside (default: none)")
-    parser.add_argument(
-        "--streaming",
-        type=parse_bool,
-        nargs="?",
-        const=True,
+    add_flag(
+        parser,
+        "streaming",
+        bool,
+        "read the split lazily (every process reads the whole stream and embeds its own shards)",
         default=False,
-        metavar="true|false",
-        help="read the split lazily (every process reads the whole stream and embeds its own shards)",
     )
-    parser.add_argument(
-        "--spaces",
-        nargs="+",
+    add_flag(
+        parser,
+        "spaces",
+        list[str] | None,
+        "spaces to store, separated by spaces or commas (e.g. invariant,color) (default: all of the model's)",
         default=None,
-        help="spaces to store, separated by spaces or commas (e.g. invariant,color) (default: all of the model's)",
     )
     parser.add_argument("--output_dir", required=True, help="the folder of shards and embeddings.json")
     parser.add_argument("--dtype", default="float32", choices=list(DTYPES), help="storage type of the vectors")

@@ -16,9 +16,10 @@ and never loses their results: the file is written with whatever finished, then 
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 from accelerate import PartialState
@@ -26,15 +27,16 @@ from accelerate.logging import get_logger
 from datasets import Dataset
 
 from looc_hub import LooCModel
+from looc_hub._flags import CommandParser, add_dataclass_flags, command_parser, show_value
 from looc_hub.data import load_image_dataset, random_subset
+from looc_hub.eval.config import EvalConfig
 from looc_hub.eval.feature_cache import FeatureCache
-from looc_hub.eval.linear_probe import PROBE_METHODS
 from looc_hub.eval.protocol import EvalContext, Protocol, protocol_problems
-from looc_hub.eval.protocols import REGISTRY, default_protocols, evaluate_protocols
+from looc_hub.eval.protocols import default_protocols, evaluate_protocols
 from looc_hub.eval.results import EvalResults, ModelInfo, load_results, results_table, save_results
-from looc_hub.spaces import PIXELS, model_spaces, parse_space_key
+from looc_hub.spaces import model_spaces, parse_space_key
 
-from ._args import HelpFormatter, add_log_level_flag
+from ._args import add_log_level_flag
 from .console import setup_logging
 
 logger = get_logger(__name__)
@@ -44,85 +46,74 @@ class ProtocolFailure(RuntimeError):
     """One or more protocols failed at run time; the results of the others were written first."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The shared flags, then each protocol's own in a group named after it (`Protocol.add_arguments`)."""
-    parser = argparse.ArgumentParser(prog="looc-evaluate", description=__doc__, formatter_class=HelpFormatter)
-    parser.add_argument("--model", required=True, help="a save_pretrained directory or a Hub repo id")
-    parser.add_argument("--revision", default=None, help="Hub revision of --model (default: main)")
-    parser.add_argument(
-        "--dataset", nargs="+", required=True, help="dataset source(s), each evaluated in turn (load_image_dataset)"
+def build_parser() -> CommandParser:
+    """The shared flags (`EvalConfig`'s fields), then each protocol's own (`Protocol.options`) in a group named
+    after it."""
+    parser = command_parser("looc-evaluate", __doc__)
+    runnable = [protocol.name for protocol in evaluate_protocols()]
+    protocols_help = f"what to measure (docs/evaluation.md) (default: {show_value(default_protocols())})"
+    add_dataclass_flags(
+        parser, EvalConfig, {"protocols": protocols_help}, {"protocols": runnable}, skip=("protocol_options",)
     )
-    parser.add_argument("--train_split", default="train", help="split the probes and the kNN bank learn from")
-    parser.add_argument("--test_split", default="test", help="split the results are measured on")
-    parser.add_argument(
-        "--max_train_rows", type=int, default=None, help="a seeded random subset of the train split (default: all)"
-    )
-    parser.add_argument(
-        "--max_test_rows", type=int, default=None, help="a seeded random subset of the test split (default: all)"
-    )
-    parser.add_argument("--image_column", default="image", help="column holding the images")
-    parser.add_argument("--label_column", default="label", help="column holding the class labels")
-    parser.add_argument(
-        "--protocols",
-        nargs="+",
-        default=default_protocols(),
-        choices=[protocol.name for protocol in evaluate_protocols()],
-        help="what to measure (docs/evaluation.md)",
-    )
-    parser.add_argument(
-        "--spaces",
-        nargs="+",
-        default=None,
-        help=f"single spaces (default: all of the model's); {PIXELS!r} adds the raw-pixel reference row",
-    )
-    parser.add_argument(
-        "--concat", nargs="*", default=[], help="concatenations to evaluate too, e.g. invariant+color (default: none)"
-    )
-    parser.add_argument("--output_dir", required=True, help="where results.json and the PNGs are written")
-    parser.add_argument("--cache_dir", default=None, help="feature cache (default: <looc-hub cache>/features)")
-    parser.add_argument("--batch_size", type=int, default=256, help="images per forward pass")
-    parser.add_argument(
-        "--device", default="cuda" if torch.cuda.is_available() else "cpu", help="torch device of the model"
-    )
-    parser.add_argument(
-        "--probe_method", default="lbfgs", choices=PROBE_METHODS, help="how the linear probes are fitted"
-    )
-    parser.add_argument("--probe_epochs", type=int, default=30, help="sgd probe epochs")
-    parser.add_argument(
-        "--probe_weight_decay",
-        type=float,
-        default=None,
-        help="fixed L2 penalty of every linear probe (default: chosen on a validation split of the train split)",
-    )
-    parser.add_argument("--seed", type=int, default=0, help="seed of every sampled protocol (episodes, draws, probes)")
     for protocol in evaluate_protocols():
-        if protocol.add_arguments is not None:
-            protocol.add_arguments(parser.add_argument_group(protocol.name))
+        if protocol.options is not None:
+            add_dataclass_flags(parser.add_argument_group(protocol.name), protocol.options)
     add_log_level_flag(parser)
     return parser
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    return build_parser().parse_args(argv)
+def parse_args(argv: Sequence[str] | None = None) -> EvalConfig:
+    """The run's `EvalConfig` from the command line (`--log_level` aside)."""
+    values = vars(build_parser().parse_args(argv))
+    values.pop("log_level")
+    return eval_config_from(values)
+
+
+def eval_config_from(values: dict[str, Any]) -> EvalConfig:
+    """The parsed flags as an `EvalConfig`: each protocol's own flags go to its options."""
+    options = {}
+    for protocol in evaluate_protocols():
+        if protocol.options is not None:
+            names = [item.name for item in dataclasses.fields(protocol.options) if item.name in values]
+            options[protocol.name] = protocol.options(**{name: values.pop(name) for name in names})
+    config = EvalConfig(**values, protocol_options=options)
+    requested_protocols(config)
+    return config
+
+
+def requested_protocols(config: EvalConfig) -> list[Protocol]:
+    """The protocols to run, each once, in the order asked (none asked: the default ones); an unknown name is
+    refused naming the valid ones."""
+    runnable = {protocol.name: protocol for protocol in evaluate_protocols()}
+    names = list(dict.fromkeys(config.protocols or default_protocols()))
+    unknown = [name for name in names if name not in runnable]
+    if unknown:
+        raise ValueError(f"Unknown protocols {unknown}; valid choices: {list(runnable)}")
+    return [runnable[name] for name in names]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """`looc-evaluate`: parse the flags, then evaluate."""
-    args = parse_args(argv)
-    setup_logging(args.log_level)
-    evaluate(args)
+    parser = build_parser()
+    values = vars(parser.parse_args(argv))
+    setup_logging(values.pop("log_level"))
+    try:
+        config = eval_config_from(values)
+    except ValueError as error:  # a value the config refuses: the usage line and the reason
+        parser.error(str(error))
+    evaluate(config)
 
 
-def evaluate(args: argparse.Namespace) -> EvalResults:
+def evaluate(config: EvalConfig) -> EvalResults:
     """Run the requested protocols; write results.json (and PNGs) and print the table of what was measured."""
     PartialState()  # Accelerate's logger needs its process state (one process here)
-    check_results_target(Path(args.output_dir) / "results.json")
-    model = LooCModel.from_pretrained(args.model, revision=args.revision).eval()
-    protocols = [REGISTRY[name] for name in dict.fromkeys(args.protocols)]
-    results = EvalResults(ModelInfo.from_model(model, args.model, args.revision))
-    contexts = load_checked_contexts(args, model, protocols, results.artifacts)
-    output_dir = Path(args.output_dir)
-    cache = FeatureCache(args.cache_dir)
+    output_dir = Path(config.output_dir)
+    check_results_target(output_dir / "results.json")
+    model = LooCModel.from_pretrained(config.model, revision=config.revision).eval()
+    protocols = requested_protocols(config)
+    results = EvalResults(ModelInfo.from_model(model, config.model, config.revision))
+    contexts = load_checked_contexts(config, model, protocols, results.artifacts)
+    cache = FeatureCache(config.cache_dir)
     failures: list[tuple[str, str, Exception]] = []
     try:
         for context in contexts:
@@ -158,30 +149,31 @@ def check_results_target(path: Path) -> None:
         ) from None
 
 
-def resolve_spaces(
-    args: argparse.Namespace, model: LooCModel, protocols: Sequence[Protocol]
-) -> tuple[list[str], list[str]]:
+def resolve_spaces(config: EvalConfig, model: LooCModel, protocols: Sequence[Protocol]) -> tuple[list[str], list[str]]:
     """(space keys to report, spaces to extract); unknown names fail here, before any extraction."""
-    keys = [*(args.spaces or list(model.spaces)), *args.concat]
-    extra = [space for protocol in protocols if protocol.extra_spaces for space in protocol.extra_spaces(args, model)]
+    keys = [*(config.spaces or list(model.spaces)), *config.concat]
+    extra = [space for protocol in protocols if protocol.extra_spaces for space in protocol.extra_spaces(config, model)]
     needed = list(dict.fromkeys(name for key in [*keys, *extra] for name in parse_space_key(key)))
     model.embedding_dim(model_spaces(needed))
     return keys, needed
 
 
 def load_checked_contexts(
-    args: argparse.Namespace, model: LooCModel, protocols: Sequence[Protocol], artifacts: dict[str, str]
+    config: EvalConfig, model: LooCModel, protocols: Sequence[Protocol], artifacts: dict[str, str]
 ) -> list[EvalContext]:
     """One context per dataset, loaded (cheap) and checked against every protocol before any feature is extracted."""
-    keys, needed = resolve_spaces(args, model, protocols)
+    keys, needed = resolve_spaces(config, model, protocols)
     contexts = []
     problems: list[str] = []
-    columns = {"image_column": args.image_column, "label_column": args.label_column}
-    for source in args.dataset:
-        train = subset(load_image_dataset(source, split=args.train_split, **columns), args.max_train_rows, args.seed)
-        test = subset(load_image_dataset(source, split=args.test_split, **columns), args.max_test_rows, args.seed)
+    columns = {"image_column": config.image_column, "label_column": config.label_column}
+    output_dir = Path(config.output_dir)
+    for source in config.dataset:
+        train = subset(
+            load_image_dataset(source, split=config.train_split, **columns), config.max_train_rows, config.seed
+        )
+        test = subset(load_image_dataset(source, split=config.test_split, **columns), config.max_test_rows, config.seed)
         labels = [torch.tensor(split["label"], dtype=torch.long) for split in (train, test)]
-        context = EvalContext(args, model, source, keys, needed, train, test, *labels, Path(args.output_dir), artifacts)
+        context = EvalContext(config, model, source, keys, needed, train, test, *labels, output_dir, artifacts)
         problems += protocol_problems(protocols, context)
         contexts.append(context)
     if problems:
@@ -191,11 +183,7 @@ def load_checked_contexts(
 
 def subset(split: Dataset, rows: int | None, seed: int) -> Dataset:
     """`random_subset` for `--max_train_rows` / `--max_test_rows` (None: the whole split)."""
-    if rows is None:
-        return split
-    if rows < 1:
-        raise ValueError(f"--max_train_rows / --max_test_rows must be >= 1, got {rows}")
-    return random_subset(split, rows, seed)
+    return split if rows is None else random_subset(split, rows, seed)
 
 
 def run_protocols(
@@ -206,14 +194,14 @@ def run_protocols(
     A failure does not stop the other protocols or datasets, nor loses the records it yielded before it;
     `evaluate` raises the failures once the results are written.
     """
-    args = context.args
-    extract = {"spaces": context.needed, "batch_size": args.batch_size, "device": args.device}
+    config = context.config
+    extract = {"spaces": context.needed, "batch_size": config.batch_size, "device": config.device}
     try:
         context.train_features, context.train_labels = cache.features(
-            context.model, context.train, dataset_name=context.source, split=args.train_split, **extract
+            context.model, context.train, dataset_name=context.source, split=config.train_split, **extract
         )
         context.test_features, context.test_labels = cache.features(
-            context.model, context.test, dataset_name=context.source, split=args.test_split, **extract
+            context.model, context.test, dataset_name=context.source, split=config.test_split, **extract
         )
     except Exception as error:
         logger.error(f"{context.source}: feature extraction failed", exc_info=True)

@@ -9,19 +9,17 @@ MODEL is a saved directory or a Hub repo id.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 
 from looc_hub import LooCModel
+from looc_hub._flags import CommandParser, add_flag, command_parser
 from looc_hub.hub.export import export_program, export_timm, export_torchvision_resnet
-
-from ._args import HelpFormatter
 
 KINDS = ("timm", "torchvision", "program")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="looc-export", description=__doc__, formatter_class=HelpFormatter)
+def build_parser() -> CommandParser:
+    parser = command_parser("looc-export", __doc__)
     parser.add_argument("model", help="saved directory or Hub repo id")
     parser.add_argument(
         "kind",
@@ -30,7 +28,13 @@ def build_parser() -> argparse.ArgumentParser:
         "program: torch.export of embed",
     )
     parser.add_argument("output", help="directory (timm) or file (torchvision, program)")
-    parser.add_argument("--space", nargs="+", help="program only: space(s) to embed (default: the model's default)")
+    add_flag(
+        parser,
+        "space",
+        list[str] | None,
+        "program only: space(s) to embed (default: the model's default)",
+        default=None,
+    )
     parser.add_argument("--revision", help="Hub revision to load (default: main)")
     return parser
 

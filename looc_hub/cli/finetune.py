@@ -17,7 +17,6 @@ Resuming continues from the last finished epoch. Several GPUs: `accelerate launc
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from datasets import Dataset
 from torch.utils.data import DataLoader
 
 from looc_hub import LooCModel
+from looc_hub._flags import CommandParser, add_dataclass_flags, command_parser
 from looc_hub.data import load_image_dataset
 from looc_hub.finetune import (
     BN_MODES,
@@ -52,79 +52,60 @@ from looc_hub.spaces import parse_space_key
 from looc_hub.training import CheckpointManager, TrainingProgress, cosine_with_warmup
 from looc_hub.training.run_dir import mark_trained, prepare_output_dir
 
-from ._args import HelpFormatter, add_log_level_flag
+from ._args import add_log_level_flag
 from .console import format_table, setup_logging
 
 logger = get_logger(__name__)
 
-_DEFAULTS = {f.name: f.default for f in dataclasses.fields(FinetuneConfig) if f.default is not dataclasses.MISSING}
 FINETUNE_OUTPUTS = ("checkpoints", "best", "last")
 """What `looc-finetune` writes in its output directory; `--overwrite` removes these and nothing else."""
 
+FINETUNE_FIELD_HELP = {
+    "model": "a save_pretrained directory or a Hub repo id",
+    "dataset": "any load_image_dataset source",
+    "output_dir": "where checkpoints/, best/ and last/ are written",
+    "train_split": "split to train on",
+    "eval_split": "split measured after every epoch (picks best/)",
+    "image_column": "column holding the images",
+    "label_column": "column holding the class labels",
+    "feature": "a space or spaces joined by '+' (default: the model's)",
+    "mode": "train the head only (linear) or the whole model",
+    "epochs": "passes over the training split",
+    "batch_size": "images per process per step",
+    "optimizer": "the optimiser (ours: adamw)",
+    "lr": "the head's learning rate per 256 images, scaled linearly (ours)",
+    "encoder_lr_scale": "full mode: the encoder's learning rate as a fraction of the head's",
+    "weight_decay": "weight decay (decoupled with adamw)",
+    "warmup_epochs": "linear warm-up before the cosine decay, in epochs",
+    "clip_grad": "max gradient norm (ours; 0: no clipping)",
+    "bn": "full mode: keep BatchNorm statistics frozen (ours: the features the head starts from stay the "
+    "pretrained ones) or use and update batch statistics",
+    "head_init": "start the classifier as a linear probe on the frozen features (LP-FT, ours) or at random",
+    "hflip": "timm's train-time flip probability",
+    "crop_scale": "random resized crop area range [min, max] (default: timm's [0.08, 1] from 128 px up, [1, 1] "
+    "below: ours)",
+    "color_jitter": "timm's train-time colour jitter strength (default: timm's 0.4 from 128 px up, 0 below: ours)",
+    "mixed_precision": "Accelerate's mixed precision",
+    "num_workers": "data-loading worker processes per process",
+    "seed": "seed of the head's start, the data order and the crops",
+    "resume": "'latest' or a checkpoint folder of this --output_dir's run (trusted input: it holds pickles)",
+    "overwrite": f"start over in a non-empty --output_dir: removes its {list(FINETUNE_OUTPUTS)}, nothing else",
+}
+"""`--help` text of every `FinetuneConfig` field; defaults and choices are added from the dataclass."""
 
-def build_parser() -> argparse.ArgumentParser:
+FINETUNE_FIELD_CHOICES = {
+    "mode": FINETUNE_MODES,
+    "optimizer": FINETUNE_OPTIMIZERS,
+    "bn": BN_MODES,
+    "head_init": HEAD_INITS,
+    "mixed_precision": MIXED_PRECISIONS,
+}
+
+
+def build_parser() -> CommandParser:
     """One flag per `FinetuneConfig` field (its defaults), and `--log_level`."""
-    parser = argparse.ArgumentParser(prog="looc-finetune", description=__doc__, formatter_class=HelpFormatter)
-    parser.add_argument("--model", required=True, help="a save_pretrained directory or a Hub repo id")
-    parser.add_argument("--dataset", required=True, help="any load_image_dataset source")
-    parser.add_argument("--output_dir", required=True, help="where checkpoints/, best/ and last/ are written")
-    parser.add_argument("--train_split", help="split to train on")
-    parser.add_argument("--eval_split", help="split measured after every epoch (picks best/)")
-    parser.add_argument("--image_column", help="column holding the images")
-    parser.add_argument("--label_column", help="column holding the class labels")
-    parser.add_argument("--feature", help="a space or spaces joined by '+' (default: the model's)")
-    parser.add_argument("--mode", choices=FINETUNE_MODES, help="train the head only (linear) or the whole model")
-    parser.add_argument("--epochs", type=int, help="passes over the training split")
-    parser.add_argument("--batch_size", type=int, help="images per process per step")
-    parser.add_argument("--optimizer", choices=FINETUNE_OPTIMIZERS, help="the optimiser (ours: adamw)")
-    parser.add_argument("--lr", type=float, help="the head's learning rate per 256 images, scaled linearly (ours)")
-    parser.add_argument(
-        "--encoder_lr_scale", type=float, help="full mode: the encoder's learning rate as a fraction of the head's"
-    )
-    parser.add_argument("--weight_decay", type=float, help="weight decay (decoupled with adamw)")
-    parser.add_argument("--warmup_epochs", type=float, help="linear warm-up before the cosine decay, in epochs")
-    parser.add_argument("--clip_grad", type=float, help="max gradient norm (ours; 0: no clipping)")
-    parser.add_argument(
-        "--bn",
-        choices=BN_MODES,
-        help="full mode: keep BatchNorm statistics frozen (ours: the features the head starts from stay the "
-        "pretrained ones) or use and update batch statistics",
-    )
-    parser.add_argument(
-        "--head_init",
-        choices=HEAD_INITS,
-        help="start the classifier as a linear probe on the frozen features (LP-FT, ours) or at random",
-    )
-    parser.add_argument("--hflip", type=float, help="timm's train-time flip probability")
-    parser.add_argument(
-        "--crop_scale",
-        type=float,
-        nargs=2,
-        metavar=("MIN", "MAX"),
-        help="random resized crop area range (default: timm's 0.08 1 from 128 px up, 1 1 below: ours)",
-    )
-    parser.add_argument(
-        "--color_jitter",
-        type=float,
-        help="timm's train-time colour jitter strength (default: timm's 0.4 from 128 px up, 0 below: ours)",
-    )
-    parser.add_argument("--mixed_precision", choices=MIXED_PRECISIONS, help="Accelerate's mixed precision")
-    parser.add_argument("--num_workers", type=int, help="data-loading worker processes per process")
-    parser.add_argument("--seed", type=int, help="seed of the head's start, the data order and the crops")
-    parser.add_argument(
-        "--resume",
-        help="'latest' or a checkpoint folder of this --output_dir's run (trusted input: it holds pickles)",
-    )
-    parser.add_argument(
-        "--overwrite",
-        nargs="?",
-        const="true",
-        choices=("true", "false"),
-        metavar="true|false",
-        help=f"start over in a non-empty --output_dir: removes its {list(FINETUNE_OUTPUTS)}, nothing else "
-        "(alone: true, as looc-pretrain's)",
-    )
-    parser.set_defaults(**_DEFAULTS)
+    parser = command_parser("looc-finetune", __doc__)
+    add_dataclass_flags(parser, FinetuneConfig, FINETUNE_FIELD_HELP, FINETUNE_FIELD_CHOICES)
     add_log_level_flag(parser)
     return parser
 
@@ -140,7 +121,7 @@ def parse_args(argv: Sequence[str] | None = None) -> FinetuneConfig:
 def config_from(parser: argparse.ArgumentParser, values: dict[str, Any]) -> FinetuneConfig:
     """The parsed flags as a `FinetuneConfig`; a value it refuses is a usage error naming it."""
     try:
-        return FinetuneConfig(**{**values, "overwrite": values["overwrite"] in (True, "true")})
+        return FinetuneConfig(**values)
     except ValueError as error:
         parser.error(str(error))
 

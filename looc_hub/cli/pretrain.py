@@ -15,7 +15,6 @@ with `--resume latest` to continue exactly. See docs/pretraining.md for multi-no
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import time
@@ -32,6 +31,7 @@ from torch.utils.data import DataLoader
 
 import looc_hub
 from looc_hub import LooCConfig, LooCModel
+from looc_hub._flags import CommandParser
 from looc_hub.data import build_dataloader, check_enough_rows, load_image_dataset, screen_images
 from looc_hub.hub.publish import PushTargetError, check_push_target, publish
 from looc_hub.objective import LooCObjective, check_queue_fits_dataset
@@ -47,15 +47,15 @@ from looc_hub.training.trained_model import write_trained_model
 from looc_hub.training.trajectory import end_later_trajectory, finished_run_summary
 from looc_hub.views import LooCViewGenerator
 
-from ._args import HelpFormatter, add_log_level_flag
+from ._args import add_log_level_flag
 from .console import format_table, setup_logging
 
 logger = get_logger(__name__)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> CommandParser:
     """`--config`, one flag per `PretrainConfig` field, and `--log_level`."""
-    parser = PretrainConfig.argument_parser(prog="looc-pretrain", description=__doc__, formatter_class=HelpFormatter)
+    parser = PretrainConfig.argument_parser(prog="looc-pretrain", description=__doc__)
     add_log_level_flag(parser)
     return parser
 

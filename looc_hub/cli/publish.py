@@ -20,19 +20,18 @@ from collections.abc import Sequence
 from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
 from looc_hub import LooCModel
+from looc_hub._flags import CommandParser, add_flag, command_parser
 from looc_hub.hub.publish import STALE_POLICIES, publish, repo_files
 from looc_hub.hub.upload import check_repo_id, hub_unreachable, stage_candidate
 
-from ._args import HelpFormatter
 
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="looc-publish", description=__doc__, formatter_class=HelpFormatter)
+def build_parser() -> CommandParser:
+    parser = command_parser("looc-publish", __doc__)
     parser.add_argument("directory", help="a folder written by LooCModel.save_pretrained")
     parser.add_argument("repo_id", help="org/name on the Hub")
     parser.add_argument("--revision", help="branch to commit to (default main; created when missing)")
     parser.add_argument("--tag", help="tag the new commit (e.g. v1.0)")
-    parser.add_argument("--private", action="store_true", help="create the repo private")
+    add_flag(parser, "private", bool, "create the repo private", default=False)
     parser.add_argument("--results", help="a looc_hub.eval results JSON to attach (the card is regenerated)")
     parser.add_argument("--message", help="commit message (default: 'Publish <variant> <backbone>')")
     parser.add_argument("--endpoint", help="Hub URL (default: HF_ENDPOINT or huggingface.co)")
@@ -42,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="error",
         help="repo files the folder does not have: error (default: publish nothing), keep them, or delete them",
     )
-    parser.add_argument("--dry-run", action="store_true", help="validate and print what would change; write nothing")
+    add_flag(parser, "dry-run", bool, "validate and print what would change; write nothing", default=False)
     return parser
 
 

@@ -6,16 +6,14 @@ accelerate launch --config_file $(looc-recipes single_node_8gpu) -m looc_hub.cli
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 
+from looc_hub._flags import CommandParser, command_parser
 from looc_hub.recipes import accelerate_config_path, list_accelerate_configs, list_recipes, recipe_path
 
-from ._args import HelpFormatter
 
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="looc-recipes", description=__doc__, formatter_class=HelpFormatter)
+def build_parser() -> CommandParser:
+    parser = command_parser("looc-recipes", __doc__)
     parser.add_argument(
         "name",
         nargs="?",

@@ -24,20 +24,19 @@ from dataclasses import replace
 from pathlib import Path
 
 from looc_hub import LooCModel, get_zoo_entry
+from looc_hub._flags import CommandParser, command_parser
 from looc_hub.eval.results import EvalResults, load_results, save_results
 from looc_hub.hub.zoo import ZooEntry
 from looc_hub.reproduction.check import SENSITIVITY_TOLERANCE, compare_records, comparison_table
 from looc_hub.reproduction.grid import GridDataset, grid_model
 from looc_hub.reproduction.runs import Run, execute, merged_results
 
-from ._args import HelpFormatter
-
 _MODEL_FIELDS = ("variant", "backbone", "image_size", "augmentations", "invariant_augmentations")
 """What makes a model folder the entry's model (training settings such as the queue may differ in your run)."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="looc-reproduce", description=__doc__, formatter_class=HelpFormatter)
+def build_parser() -> CommandParser:
+    parser = command_parser("looc-reproduce", __doc__)
     parser.add_argument("name", help="a zoo entry of the CPU reproduction grid, e.g. looc_resnet10t.openmoji32")
     given = parser.add_mutually_exclusive_group()
     given.add_argument("--model", type=Path, help="evaluate this saved model folder instead of training the entry")

@@ -16,22 +16,24 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
+from looc_hub._flags import CommandParser, add_flag, command_parser
 from looc_hub.embeddings import BACKENDS, EmbeddingIndex, SearchResults, save_search_sheet
 from looc_hub.eval.weighting import parse_weighting, weighting_text
 
-from ._args import HelpFormatter, add_log_level_flag
+from ._args import add_log_level_flag
 from .console import format_table, setup_logging
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="looc-search", description=__doc__, formatter_class=HelpFormatter)
+def build_parser() -> CommandParser:
+    parser = command_parser("looc-search", __doc__)
     parser.add_argument("--index", required=True, help="a looc-embed output folder")
-    parser.add_argument("--query", nargs="+", required=True, help="row ids of the index and/or image files")
-    parser.add_argument(
-        "--weights",
-        nargs="+",
+    add_flag(parser, "query", list[str], "row ids of the index and/or image files", default=None, required=True)
+    add_flag(
+        parser,
+        "weights",
+        list[str] | None,
+        "weightings, each 'space=weight,...', e.g. invariant=1,color=-0.5 (default: every space weight 1)",
         default=None,
-        help="weightings, each 'space=weight,...', e.g. invariant=1,color=-0.5 (default: every space weight 1)",
     )
     parser.add_argument("--k", type=int, default=10, help="results per query and weighting")
     parser.add_argument("--backend", default="exact", choices=BACKENDS, help="exact (torch) or faiss (faiss-cpu)")

@@ -28,7 +28,6 @@ AlexNet's errors, which do not exist here, so we report mean accuracy instead; o
 
 from __future__ import annotations
 
-import argparse
 import io
 import math
 from collections.abc import Iterator, Mapping, Sequence
@@ -46,6 +45,7 @@ from .._checks import is_int
 from ..model import LooCNetwork
 from ..spaces import concat_features, parse_space_key
 from ..views.blur import blur_rows
+from .config import option
 from .features import extract_features
 from .linear_probe import LinearProbe, fit_probe, penalty_problems, probe_params
 from .protocol import TOP_K, EvalContext, Metric, Protocol
@@ -57,6 +57,7 @@ __all__ = [
     "SEVERITIES",
     "SEVERITY_CONSTANTS",
     "Corruption",
+    "CorruptionOptions",
     "CorruptionResult",
     "corrupt",
     "corruption_accuracy",
@@ -261,22 +262,17 @@ _OPERATIONS = {
 }
 
 
-def _add_arguments(group: argparse._ArgumentGroup) -> None:
-    group.add_argument(
-        "--corruptions", nargs="+", default=list(CORRUPTIONS), choices=CORRUPTIONS, help="corruption: which ones"
-    )
-    group.add_argument(
-        "--severities",
-        type=int,
-        nargs="+",
-        default=list(SEVERITIES),
-        choices=SEVERITIES,
-        help="corruption: severity levels",
-    )
+@dataclass
+class CorruptionOptions:
+    """The corruption protocol's settings: which corruptions, at which severities (all, by default)."""
+
+    corruptions: list[str] = option(list(CORRUPTIONS), help="corruption: which ones", choices=CORRUPTIONS)
+    severities: list[int] = option(list(SEVERITIES), help="corruption: severity levels", choices=SEVERITIES)
 
 
 def _run(context: EvalContext) -> Iterator[EvalRecord]:
-    args = context.args
+    config = context.config
+    options = config.options(CorruptionOptions)
     probes = {
         key: fit_probe(context, concat_features(context.train_features, key), context.train_labels)
         for key in context.keys
@@ -285,14 +281,14 @@ def _run(context: EvalContext) -> Iterator[EvalRecord]:
         context.model,
         context.test,
         probes,
-        corruptions=args.corruptions,
-        severities=args.severities,
-        seed=args.seed,
-        batch_size=args.batch_size,
-        device=args.device,
+        corruptions=options.corruptions,
+        severities=options.severities,
+        seed=config.seed,
+        batch_size=config.batch_size,
+        device=config.device,
     )
     for key, outcome in corrupted.items():
-        yield from outcome.records(key, context.source, args.test_split, probe_params(context, probes[key]))
+        yield from outcome.records(key, context.source, config.test_split, probe_params(context, probes[key]))
 
 
 PROTOCOLS = (
@@ -301,7 +297,7 @@ PROTOCOLS = (
         "corruption robustness",
         "image-classification",
         run=_run,
-        add_arguments=_add_arguments,
+        options=CorruptionOptions,
         check=penalty_problems,
         labelled=True,
         metrics=MappingProxyType({**TOP_K, "mean_corruption_accuracy": Metric()}),

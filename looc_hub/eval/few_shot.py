@@ -14,7 +14,6 @@ The paper reports 5- and 10-shot accuracy but not its protocol. Two are common, 
 
 from __future__ import annotations
 
-import argparse
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from torch import Tensor
 
 from .._checks import check_int, is_int
 from ..spaces import concat_features
+from .config import option
 from .linear_probe import WEIGHT_DECAY_GRID, fit_linear_probe
 from .protocol import EvalContext, Metric, Protocol
 from .record import EvalRecord
@@ -35,7 +35,9 @@ __all__ = [
     "FEW_SHOT",
     "KSHOT_LINEAR_PROBE",
     "PROTOCOLS",
+    "FewShotOptions",
     "FewShotResult",
+    "KShotOptions",
     "KShotResult",
     "few_shot_accuracy",
     "kshot_linear_probe",
@@ -181,50 +183,54 @@ def kshot_linear_probe(
     return KShotResult(values.mean().item(), half_width, shots, tuple(accuracies), tuple(chosen))
 
 
-def _add_few_shot_arguments(group: argparse._ArgumentGroup) -> None:
-    group.add_argument("--shots", type=int, nargs="+", default=[5, 10], help="few_shot (episodic) shots")
-    group.add_argument("--ways", type=int, default=5, help="few_shot (episodic) ways")
-    group.add_argument("--queries", type=int, default=15, help="few_shot (episodic) queries per class")
-    group.add_argument("--episodes", type=int, default=600, help="few_shot (episodic) episodes")
+@dataclass
+class FewShotOptions:
+    """The episodic few-shot protocol's settings."""
+
+    shots: list[int] = option([5, 10], help="few_shot (episodic) shots")
+    ways: int = option(5, help="few_shot (episodic) ways")
+    queries: int = option(15, help="few_shot (episodic) queries per class")
+    episodes: int = option(600, help="few_shot (episodic) episodes")
 
 
 def _check_few_shot(context: EvalContext) -> list[str]:
-    args, found = context.args, []
-    if args.ways < 2:
-        found.append(f"--ways must be >= 2, got {args.ways}")
+    options, found = context.config.options(FewShotOptions), []
+    if options.ways < 2:
+        found.append(f"--ways must be >= 2, got {options.ways}")
     for name in ("queries", "episodes"):
-        if getattr(args, name) < 1:
-            found.append(f"--{name} must be >= 1, got {getattr(args, name)}")
+        if getattr(options, name) < 1:
+            found.append(f"--{name} must be >= 1, got {getattr(options, name)}")
     test_counts = torch.bincount(context.test_labels)
     ranked = test_counts.sort(descending=True).values  # images per class, largest first
-    for shots in args.shots:
-        eligible = int((test_counts >= shots + args.queries).sum())
+    for shots in options.shots:
+        eligible = int((test_counts >= shots + options.queries).sum())
         if shots < 1:
             found.append(f"--shots must be >= 1, got {shots}")
-        elif eligible < args.ways:
-            largest = int(ranked[args.ways - 1]) - args.queries if len(ranked) >= args.ways else 0
+        elif eligible < options.ways:
+            largest = int(ranked[options.ways - 1]) - options.queries if len(ranked) >= options.ways else 0
             fix = f"--shots <= {largest} fit" if largest >= 1 else "use fewer --ways or --queries"
             found.append(
-                f"--ways {args.ways} --shots {shots} --queries {args.queries} needs {args.ways} classes with "
-                f"{shots + args.queries}+ images in the {args.test_split!r} split; {eligible} have that ({fix})"
+                f"--ways {options.ways} --shots {shots} --queries {options.queries} needs {options.ways} classes with "
+                f"{shots + options.queries}+ images in the {context.config.test_split!r} split; {eligible} have that "
+                f"({fix})"
             )
     return found
 
 
 def _run_few_shot(context: EvalContext) -> Iterator[EvalRecord]:
-    args = context.args
+    options = context.config.options(FewShotOptions)
     for key in context.keys:
-        for shots in args.shots:
+        for shots in options.shots:
             few = few_shot_accuracy(
                 concat_features(context.test_features, key),
                 context.test_labels,
-                ways=args.ways,
+                ways=options.ways,
                 shots=shots,
-                queries=args.queries,
-                episodes=args.episodes,
-                seed=args.seed,
+                queries=options.queries,
+                episodes=options.episodes,
+                seed=context.config.seed,
             )
-            setting = {"ways": args.ways, "shots": shots, "queries": args.queries, "episodes": args.episodes}
+            setting = {"ways": options.ways, "shots": shots, "queries": options.queries, "episodes": options.episodes}
             yield context.record(
                 "few_shot", key, "accuracy", few.accuracy, few.ci95, **setting, method="episodic prototypes"
             )
@@ -235,25 +241,28 @@ FEW_SHOT = Protocol(
     "few-shot",  # episodic N-way prototypes; its params (ways, shots, episodes) say so
     "image-classification",
     run=_run_few_shot,
-    add_arguments=_add_few_shot_arguments,
+    options=FewShotOptions,
     check=_check_few_shot,
     default=True,
     metrics=MappingProxyType({"accuracy": Metric(hub_type="accuracy")}),
 )
 
 
-def _add_kshot_arguments(group: argparse._ArgumentGroup) -> None:
-    group.add_argument("--kshot", type=int, nargs="+", default=[5, 10], help="kshot_linear_probe: K per class")
-    group.add_argument("--kshot_draws", type=int, default=5, help="kshot_linear_probe: seeded draws of the K shots")
+@dataclass
+class KShotOptions:
+    """The K-shot linear probe's settings."""
+
+    kshot: list[int] = option([5, 10], help="kshot_linear_probe: K per class")
+    kshot_draws: int = option(5, help="kshot_linear_probe: seeded draws of the K shots")
 
 
 def _check_kshot(context: EvalContext) -> list[str]:
-    args, found = context.args, []
-    if args.kshot_draws < 1:
-        found.append(f"--kshot_draws must be >= 1, got {args.kshot_draws}")
+    options, found = context.config.options(KShotOptions), []
+    if options.kshot_draws < 1:
+        found.append(f"--kshot_draws must be >= 1, got {options.kshot_draws}")
     num_classes = max(len(torch.bincount(context.train_labels)), len(torch.bincount(context.test_labels)))
-    for shots in args.kshot:
-        choose_penalty = args.probe_weight_decay is None
+    for shots in options.kshot:
+        choose_penalty = context.config.probe_weight_decay is None
         reason = kshot_problem(context.train_labels, shots, num_classes=num_classes, choose_penalty=choose_penalty)
         if reason is not None:
             found.append(f"--kshot {shots}: {reason}")
@@ -261,21 +270,21 @@ def _check_kshot(context: EvalContext) -> list[str]:
 
 
 def _run_kshot(context: EvalContext) -> Iterator[EvalRecord]:
-    args = context.args
-    chosen = "fixed" if args.probe_weight_decay is not None else "leave-one-shot-out"
+    config, options = context.config, context.config.options(KShotOptions)
+    chosen = "fixed" if config.probe_weight_decay is not None else "leave-one-shot-out"
     for key in context.keys:
-        for shots in args.kshot:
+        for shots in options.kshot:
             result = kshot_linear_probe(
                 concat_features(context.train_features, key),
                 context.train_labels,
                 concat_features(context.test_features, key),
                 context.test_labels,
                 shots=shots,
-                draws=args.kshot_draws,
-                seed=args.seed,
-                weight_decay=args.probe_weight_decay,
+                draws=options.kshot_draws,
+                seed=config.seed,
+                weight_decay=config.probe_weight_decay,
             )
-            setting = {"shots": shots, "draws": args.kshot_draws, "method": "lbfgs", "weight_decay_from": chosen}
+            setting = {"shots": shots, "draws": options.kshot_draws, "method": "lbfgs", "weight_decay_from": chosen}
             yield context.record(
                 "kshot_linear_probe",
                 key,
@@ -292,7 +301,7 @@ KSHOT_LINEAR_PROBE = Protocol(
     "K-shot linear probe (all classes)",
     "image-classification",
     run=_run_kshot,
-    add_arguments=_add_kshot_arguments,
+    options=KShotOptions,
     check=_check_kshot,
     labelled=True,
     default=True,

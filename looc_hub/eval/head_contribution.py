@@ -14,7 +14,6 @@ it is the largest one.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,12 +23,13 @@ from torch import Tensor
 
 from ..model import LooCNetwork
 from ..spaces import space_key
+from .config import EvalConfig, option
 from .linear_probe import fit_linear_probe
 from .plotting import pyplot, save_figure
 from .protocol import EvalContext, Protocol, per_class_problems
 from .record import EvalRecord
 
-__all__ = ["PROTOCOLS", "HeadContributions", "head_contributions", "plot_head_contributions"]
+__all__ = ["PROTOCOLS", "HeadContributionOptions", "HeadContributions", "head_contributions", "plot_head_contributions"]
 
 
 @dataclass(frozen=True)
@@ -110,33 +110,36 @@ def plot_head_contributions(result: HeadContributions, path: str | Path, *, bins
     return save_figure(figure, path)
 
 
-def _add_arguments(group: argparse._ArgumentGroup) -> None:
-    group.add_argument("--head_spaces", nargs="+", default=None, help="head contribution (default: the model's heads)")
+@dataclass
+class HeadContributionOptions:
+    """The head-contribution protocol's settings."""
+
+    head_spaces: list[str] | None = option(None, help="head contribution (default: the model's heads)")
 
 
-def _head_spaces(args: argparse.Namespace, model: LooCNetwork) -> list[str]:
-    return args.head_spaces or list(model.head_names)
+def _head_spaces(config: EvalConfig, model: LooCNetwork) -> list[str]:
+    return config.options(HeadContributionOptions).head_spaces or list(model.head_names)
 
 
 def _check(context: EvalContext) -> list[str]:
     found = per_class_problems(context, 2)
-    head_spaces = _head_spaces(context.args, context.model)
+    head_spaces = _head_spaces(context.config, context.model)
     if len(head_spaces) < 2:
         found.append(f"it compares 2+ spaces, got --head_spaces {head_spaces}")
     return found
 
 
 def _run(context: EvalContext) -> Iterator[EvalRecord]:
-    method = context.args.probe_method
+    method = context.config.probe_method
     heads = head_contributions(
         context.train_features,
         context.train_labels,
         context.test_features,
         context.test_labels,
-        spaces=_head_spaces(context.args, context.model),
+        spaces=_head_spaces(context.config, context.model),
         method=method,
     )
-    yield from heads.records(context.source, context.args.test_split, {"method": method})
+    yield from heads.records(context.source, context.config.test_split, {"method": method})
     path = context.output_dir / f"{context.file_prefix()}head_contribution.png"
     context.artifact(plot_head_contributions(heads, path))
 
@@ -147,7 +150,7 @@ PROTOCOLS = (
         "head contribution",
         "image-feature-extraction",
         run=_run,
-        add_arguments=_add_arguments,
+        options=HeadContributionOptions,
         check=_check,
         labelled=True,
         extra_spaces=_head_spaces,

@@ -8,18 +8,19 @@ Shared by the pretraining kNN monitor and the evaluation protocols.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
 from ..spaces import concat_features
+from .config import option
 from .intervals import accuracy_ci95
 from .protocol import EvalContext, Protocol
 from .record import EvalRecord
 
-__all__ = ["PROTOCOLS", "knn_accuracy", "knn_class_scores"]
+__all__ = ["PROTOCOLS", "KnnOptions", "knn_accuracy", "knn_class_scores"]
 
 # Similarity blocks hold at most this many entries (256 MiB in float32): query chunk size = this / bank size.
 _MAX_BLOCK_ELEMENTS = 2**26
@@ -136,32 +137,40 @@ def _num_classes(bank_labels: torch.Tensor, num_classes: int | None) -> int:
     return num_classes
 
 
-def _add_arguments(group: argparse._ArgumentGroup) -> None:
-    group.add_argument("--knn_k", type=int, default=200, help="knn: neighbours")
-    group.add_argument("--knn_temperature", type=float, default=0.07, help="knn: temperature of the weighted vote")
+@dataclass
+class KnnOptions:
+    """The knn protocol's settings (InstDisc's defaults)."""
+
+    knn_k: int = option(200, help="knn: neighbours")
+    knn_temperature: float = option(0.07, help="knn: temperature of the weighted vote")
 
 
 def _check(context: EvalContext) -> list[str]:
-    args, found = context.args, []
-    if args.knn_k < 1:
-        found.append(f"--knn_k must be >= 1, got {args.knn_k}")
-    if not args.knn_temperature > 0:
-        found.append(f"--knn_temperature must be > 0, got {args.knn_temperature}")
+    options, found = context.config.options(KnnOptions), []
+    if options.knn_k < 1:
+        found.append(f"--knn_k must be >= 1, got {options.knn_k}")
+    if not options.knn_temperature > 0:
+        found.append(f"--knn_temperature must be > 0, got {options.knn_temperature}")
     return found
 
 
 def _run(context: EvalContext) -> Iterator[EvalRecord]:
-    args = context.args
+    options = context.config.options(KnnOptions)
     for key in context.keys:
         train_x, test_x = (
             concat_features(f, key, normalize_parts=True) for f in (context.train_features, context.test_features)
         )
         knn = knn_accuracy(
-            train_x, context.train_labels, test_x, context.test_labels, k=args.knn_k, temperature=args.knn_temperature
+            train_x,
+            context.train_labels,
+            test_x,
+            context.test_labels,
+            k=options.knn_k,
+            temperature=options.knn_temperature,
         )
         for metric, value in knn.items():
             ci95 = accuracy_ci95(value, len(context.test_labels))
-            yield context.record("knn", key, metric, value, ci95, k=args.knn_k, temperature=args.knn_temperature)
+            yield context.record("knn", key, metric, value, ci95, k=options.knn_k, temperature=options.knn_temperature)
 
 
 PROTOCOLS = (
@@ -170,7 +179,7 @@ PROTOCOLS = (
         "kNN",
         "image-classification",
         run=_run,
-        add_arguments=_add_arguments,
+        options=KnnOptions,
         check=_check,
         labelled=True,
         default=True,

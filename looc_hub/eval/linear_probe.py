@@ -35,6 +35,7 @@ from torch import Tensor, nn
 
 from .._checks import check_int
 from ..spaces import concat_features
+from .config import PROBE_METHODS
 from .intervals import accuracy_ci95
 from .logistic import MultinomialLogistic
 from .protocol import EvalContext, Protocol, per_class_problems
@@ -55,7 +56,6 @@ __all__ = [
     "topk_accuracy",
 ]
 
-PROBE_METHODS = ("lbfgs", "sgd")
 WEIGHT_DECAY_GRID: tuple[float, ...] = tuple(10.0**exponent for exponent in range(-6, 3))
 """1e-6 ... 1e2 by decades (9 values): from almost no penalty to weights pinned near zero (CLIP sweeps 1e-6 ... 1e6
 at 8 steps per decade; on standardised features penalties above 1e2 all give the majority class, and half decades
@@ -330,26 +330,26 @@ class _Fitter:
 
 def fit_probe(context: EvalContext, features: Tensor, labels: Tensor) -> LinearProbe:
     """`fit_linear_probe` with `looc-evaluate`'s probe flags, shared by every protocol that fits one."""
-    args = context.args
+    config = context.config
     return fit_linear_probe(
         features,
         labels,
-        method=args.probe_method,
-        epochs=args.probe_epochs,
-        weight_decay=args.probe_weight_decay,
-        seed=args.seed,
+        method=config.probe_method,
+        epochs=config.probe_epochs,
+        weight_decay=config.probe_weight_decay,
+        seed=config.seed,
     )
 
 
 def probe_params(context: EvalContext, probe: LinearProbe) -> dict[str, object]:
     """The probe's settings for a record: method, the penalty it used and how it was chosen."""
-    chosen = "fixed" if context.args.probe_weight_decay is not None else "validation split"
-    return {"method": context.args.probe_method, "weight_decay": probe.weight_decay, "weight_decay_from": chosen}
+    chosen = "fixed" if context.config.probe_weight_decay is not None else "validation split"
+    return {"method": context.config.probe_method, "weight_decay": probe.weight_decay, "weight_decay_from": chosen}
 
 
 def penalty_problems(context: EvalContext) -> list[str]:
     """A probe choosing its penalty holds out a validation image of every class: each class needs 2+."""
-    if context.args.probe_weight_decay is not None:
+    if context.config.probe_weight_decay is not None:
         return []
     return per_class_problems(context, 2, " (or pass --probe_weight_decay)")
 

@@ -1,13 +1,13 @@
 """What an evaluation protocol declares, and what `looc-evaluate` hands it.
 
-A protocol owns its flags, its checks and its runner, declared beside its functions (as solo-learn's methods own
-their arguments), so that adding one touches its module and one line of `looc_hub.eval.protocols`. The results
+A protocol owns its settings (a small dataclass whose fields are its flags), its checks and its runner, declared
+beside its functions (as solo-learn's methods own their arguments), so that adding one touches its module and one
+line of `looc_hub.eval.protocols`. It reads them, and the shared settings, from a typed `EvalConfig`. The results
 schema, the model card and `looc-evaluate` all read that table.
 """
 
 from __future__ import annotations
 
-import argparse
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +19,7 @@ import torch
 from datasets import Dataset
 
 from ..model import LooCNetwork
+from .config import EvalConfig
 from .record import EvalRecord
 
 TaskType = Literal["image-classification", "image-feature-extraction"]
@@ -26,9 +27,9 @@ TaskType = Literal["image-classification", "image-feature-extraction"]
 
 @dataclass
 class EvalContext:
-    """One dataset's share of an evaluation: flags, model, splits, their labels and (once extracted) features."""
+    """One dataset's share of an evaluation: settings, model, splits, their labels and (once extracted) features."""
 
-    args: argparse.Namespace
+    config: EvalConfig
     model: LooCNetwork
     source: str
     keys: list[str]
@@ -49,7 +50,7 @@ class EvalContext:
         self, protocol: str, key: str, metric: str, value: float, ci95: float | None = None, **params
     ) -> EvalRecord:
         """A record measured on this dataset's test split."""
-        return EvalRecord(protocol, self.source, self.args.test_split, key, metric, value, params, ci95)
+        return EvalRecord(protocol, self.source, self.config.test_split, key, metric, value, params, ci95)
 
     def artifact(self, path: Path) -> None:
         """List a file written under the output folder in the results' artifacts, named by its stem."""
@@ -57,7 +58,7 @@ class EvalContext:
 
     def file_prefix(self) -> str:
         """ "" for one dataset; else a file-name-safe form of the source, so PNGs of several datasets coexist."""
-        if len(self.args.dataset) == 1:
+        if len(self.config.dataset) == 1:
             return ""
         return re.sub(r"[^A-Za-z0-9._-]+", "_", self.source).strip("_") + "_"
 
@@ -94,8 +95,9 @@ class Protocol:
     run: Runner | None = None
     """Yields its records, kept as they come, so a failure late in a run loses none; None: `looc-evaluate` does
     not run it (fine-tuning records come from `looc-finetune`)."""
-    add_arguments: Callable[[argparse._ArgumentGroup], None] | None = None
-    """Adds its own `looc-evaluate` flags to the group named after it."""
+    options: type | None = None
+    """A dataclass of its own settings, each field a `looc-evaluate` flag (built with `eval.config.option`), shown
+    in a help group named after it; read with `context.config.options(ThatClass)`."""
     check: Check | None = None
     """Problems with its flags against the splits' labels, found before any feature is extracted."""
     labelled: bool = False
@@ -106,7 +108,7 @@ class Protocol:
     """In `looc-evaluate`'s default `--protocols` (the feature-quality protocols)."""
     writes_records: bool = True
     """False for a protocol that only writes artifacts: its name is then no valid record protocol."""
-    extra_spaces: Callable[[argparse.Namespace, LooCNetwork], list[str]] | None = None
+    extra_spaces: Callable[[EvalConfig, LooCNetwork], list[str]] | None = None
     """Spaces it reads beyond the reported keys, extracted with them."""
     metrics: Mapping[str, Metric] = field(default_factory=lambda: TOP_K)
     """Its records' metrics that are percentages or have a standard Hub type; any other metric it records is a
@@ -115,7 +117,7 @@ class Protocol:
 
 def protocol_problems(protocols: Sequence[Protocol], context: EvalContext) -> list[str]:
     """Every reason a requested protocol cannot run on these labels, as sentences naming protocol, value and fix."""
-    source, split = context.source, context.args.train_split
+    source, split = context.source, context.config.train_split
     unlabelled = _unlabelled_problem(protocols, context)
     if unlabelled:
         return [f"{source}: {unlabelled}"]
@@ -131,8 +133,8 @@ def protocol_problems(protocols: Sequence[Protocol], context: EvalContext) -> li
 def _unlabelled_problem(protocols: Sequence[Protocol], context: EvalContext) -> str | None:
     """Rows without a label (label < 0) in a split that a requested protocol reads the labels of."""
     users = [protocol.name for protocol in protocols if protocol.reads_labels]
-    args = context.args
-    for name, labels in ((args.train_split, context.train_labels), (args.test_split, context.test_labels)):
+    config = context.config
+    for name, labels in ((config.train_split, context.train_labels), (config.test_split, context.test_labels)):
         unlabelled = int((labels < 0).sum())
         if unlabelled and users:
             return (
@@ -149,6 +151,6 @@ def per_class_problems(context: EvalContext, need: int, fix: str = "") -> list[s
     if len(present) < 2 or int(present.min()) >= need:  # under 2 classes is `Protocol.labelled`'s problem
         return []
     return [
-        f"the smallest class of the {context.args.train_split!r} split has {int(present.min())} image(s); choosing "
+        f"the smallest class of the {context.config.train_split!r} split has {int(present.min())} image(s); choosing "
         f"a probe's penalty holds out a validation part of every class, so each class needs {need}+{fix}"
     ]

@@ -8,7 +8,6 @@ choice of queries (evenly spaced through the query set) and the grid layout are 
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,13 +20,22 @@ from torch import Tensor
 
 from ..data import LABEL_COLUMN
 from ..spaces import concat_features
+from .config import option
 from .extraction_steps import image_batches
 from .plotting import pyplot, save_figure
 from .protocol import EvalContext, Protocol
 from .record import EvalRecord
 from .similarity_search import top_k_inner_product
 
-__all__ = ["PROTOCOLS", "SheetRow", "display_images", "draw_retrieval_sheet", "nearest_neighbours", "plot_retrieval"]
+__all__ = [
+    "PROTOCOLS",
+    "RetrievalOptions",
+    "SheetRow",
+    "display_images",
+    "draw_retrieval_sheet",
+    "nearest_neighbours",
+    "plot_retrieval",
+]
 
 
 def nearest_neighbours(bank: Tensor, queries: Tensor, k: int) -> Tensor:
@@ -128,12 +136,16 @@ def display_images(dataset: Dataset, indices: list[int], image_size: int) -> Ten
     return images
 
 
-def _add_arguments(group: argparse._ArgumentGroup) -> None:
-    group.add_argument("--retrieval_queries", type=int, default=4, help="retrieval: query images in the grid")
-    group.add_argument("--retrieval_k", type=int, default=8, help="retrieval: neighbours shown per query")
+@dataclass
+class RetrievalOptions:
+    """The retrieval grid's settings."""
+
+    retrieval_queries: int = option(4, help="retrieval: query images in the grid")
+    retrieval_k: int = option(8, help="retrieval: neighbours shown per query")
 
 
 def _run(context: EvalContext) -> Iterator[EvalRecord]:
+    options = context.config.options(RetrievalOptions)
     grid = plot_retrieval(
         context.train,
         context.train_features,
@@ -141,8 +153,8 @@ def _run(context: EvalContext) -> Iterator[EvalRecord]:
         context.test_features,
         context.output_dir / f"{context.file_prefix()}retrieval.png",
         keys=context.keys,
-        num_queries=min(context.args.retrieval_queries, len(context.test)),
-        k=min(context.args.retrieval_k, len(context.train)),
+        num_queries=min(options.retrieval_queries, len(context.test)),
+        k=min(options.retrieval_k, len(context.train)),
     )
     context.artifact(grid)
     yield from ()  # a PNG only: no record
@@ -154,7 +166,7 @@ PROTOCOLS = (
         "retrieval",
         "image-feature-extraction",
         run=_run,
-        add_arguments=_add_arguments,
+        options=RetrievalOptions,
         reads_labels=False,
         writes_records=False,
         metrics=MappingProxyType({}),

@@ -20,9 +20,9 @@ share).
 
 from __future__ import annotations
 
-import argparse
 import math
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from types import MappingProxyType
 
 import torch
@@ -30,13 +30,14 @@ from torch import Tensor
 
 from ..model import LooCNetwork
 from ..spaces import concat_features, space_key
+from .config import EvalConfig, option
 from .intervals import accuracy_ci95
 from .protocol import EvalContext, Metric, Protocol
 from .record import EvalRecord
 from .similarity_search import top_k_inner_product
 from .weighting import gallery_matrix, parse_weighting, query_matrix, weighting_text
 
-__all__ = ["PRECISION_K", "PROTOCOLS", "RECALL_KS", "retrieval_scores"]
+__all__ = ["PRECISION_K", "PROTOCOLS", "RECALL_KS", "RetrievalRecallOptions", "retrieval_scores"]
 
 RECALL_KS = (1, 5, 10)
 PRECISION_K = 10
@@ -75,22 +76,23 @@ def _mean_ci95(values: Tensor, binary: bool) -> tuple[float, float]:
     return mean, 196.0 * spread / math.sqrt(len(values))
 
 
-def _add_arguments(group: argparse._ArgumentGroup) -> None:
-    group.add_argument(
-        "--retrieval_recall_weightings",
-        nargs="*",
-        default=[],
+@dataclass
+class RetrievalRecallOptions:
+    """The retrieval_recall protocol's settings."""
+
+    retrieval_recall_weightings: list[str] = option(
+        [],
         help="retrieval_recall: Recall@1/5/10 and mAP@R also for these weightings of spaces, each "
         "'space=weight,...' (e.g. invariant=1,color=-0.5: the score is the weighted sum of per-space cosines) "
         "(default: none)",
     )
 
 
-def _weightings(args: argparse.Namespace, model: LooCNetwork) -> list[dict[str, float]]:
+def _weightings(config: EvalConfig, model: LooCNetwork) -> list[dict[str, float]]:
     """The parsed --retrieval_recall_weightings; a bad one fails when `looc-evaluate` resolves the spaces, before
     any feature is extracted."""
     weightings = []
-    for text in args.retrieval_recall_weightings:
+    for text in config.options(RetrievalRecallOptions).retrieval_recall_weightings:
         try:
             weightings.append(parse_weighting(text, model.spaces))
         except ValueError as error:
@@ -98,8 +100,8 @@ def _weightings(args: argparse.Namespace, model: LooCNetwork) -> list[dict[str, 
     return weightings
 
 
-def _extra_spaces(args: argparse.Namespace, model: LooCNetwork) -> list[str]:
-    return [name for weights in _weightings(args, model) for name in weights]
+def _extra_spaces(config: EvalConfig, model: LooCNetwork) -> list[str]:
+    return [name for weights in _weightings(config, model) for name in weights]
 
 
 def _rankings(context: EvalContext) -> Iterator[tuple[str, dict[str, str], Tensor, Tensor]]:
@@ -114,7 +116,7 @@ def _rankings(context: EvalContext) -> Iterator[tuple[str, dict[str, str], Tenso
             concat_features(context.train_features, key, normalize_parts=True),
             concat_features(context.test_features, key, normalize_parts=True),
         )
-    for weights in _weightings(context.args, context.model):
+    for weights in _weightings(context.config, context.model):
         spaces = list(weights)
         yield (
             space_key(spaces),
@@ -125,7 +127,7 @@ def _rankings(context: EvalContext) -> Iterator[tuple[str, dict[str, str], Tenso
 
 
 def _run(context: EvalContext) -> Iterator[EvalRecord]:
-    gallery_split = context.args.train_split
+    gallery_split = context.config.train_split
     for key, params, gallery, queries in _rankings(context):
         scores = retrieval_scores(gallery, context.train_labels, queries, context.test_labels)
         for metric, values in scores.items():
@@ -139,7 +141,7 @@ PROTOCOLS = (
         "retrieval Recall@k / mAP@R",
         "image-feature-extraction",
         run=_run,
-        add_arguments=_add_arguments,
+        options=RetrievalRecallOptions,
         extra_spaces=_extra_spaces,
         metrics=MappingProxyType(
             {**{f"recall@{k}": Metric() for k in RECALL_KS}, "map@r": Metric(), f"precision@{PRECISION_K}": Metric()}

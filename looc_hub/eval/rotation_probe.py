@@ -62,7 +62,7 @@ def _check(context: EvalContext) -> list[str]:
 
 
 def _run(context: EvalContext) -> Iterator[EvalRecord]:
-    extract = {"spaces": context.needed, "batch_size": context.args.batch_size, "device": context.args.device}
+    extract = {"spaces": context.needed, "batch_size": context.config.batch_size, "device": context.config.device}
     train_rot, train_turns = rotation_features(context.model, context.train, **extract)
     test_rot, test_turns = rotation_features(context.model, context.test, **extract)
     for key in context.keys:

@@ -20,7 +20,6 @@ p = 1 and the non-trivial turns are our choices; the paper has no such table.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ from torch import Tensor
 from ..model import LooCNetwork
 from ..spaces import concat_features, model_spaces, parse_space_key
 from ..views.registry import REGISTRY, get_augmentation
+from .config import option
 from .extraction_steps import ImageTransform
 from .features import extract_features
 from .plotting import pyplot, save_figure
@@ -44,6 +44,7 @@ __all__ = [
     "PROTOCOLS",
     "SENSITIVITY_AUGMENTATIONS",
     "SensitivityMatrix",
+    "SensitivityOptions",
     "augmentation_sensitivity",
     "plot_sensitivity",
 ]
@@ -147,28 +148,29 @@ def _derangement(count: int, seed: int) -> Tensor:
     return partner
 
 
-def _add_arguments(group: argparse._ArgumentGroup) -> None:
-    group.add_argument(
-        "--augmentations",
-        nargs="+",
-        default=list(SENSITIVITY_AUGMENTATIONS),
-        choices=SENSITIVITY_AUGMENTATIONS,
+@dataclass
+class SensitivityOptions:
+    """The sensitivity protocol's settings."""
+
+    augmentations: list[str] = option(
+        list(SENSITIVITY_AUGMENTATIONS),
         help="sensitivity: augmentations each space is measured against",
+        choices=SENSITIVITY_AUGMENTATIONS,
     )
 
 
 def _run(context: EvalContext) -> Iterator[EvalRecord]:
-    args = context.args
+    config = context.config
     matrix = augmentation_sensitivity(
         context.model,
         context.test,
         keys=context.keys,
-        augmentations=args.augmentations,
-        seed=args.seed,
-        batch_size=args.batch_size,
-        device=args.device,
+        augmentations=config.options(SensitivityOptions).augmentations,
+        seed=config.seed,
+        batch_size=config.batch_size,
+        device=config.device,
     )
-    yield from matrix.records(context.source, args.test_split, args.seed)
+    yield from matrix.records(context.source, config.test_split, config.seed)
     context.artifact(plot_sensitivity(matrix, context.output_dir / f"{context.file_prefix()}sensitivity.png"))
 
 
@@ -178,7 +180,7 @@ PROTOCOLS = (
         "sensitivity",
         "image-feature-extraction",
         run=_run,
-        add_arguments=_add_arguments,
+        options=SensitivityOptions,
         reads_labels=False,
         metrics=MappingProxyType({}),  # one metric per augmentation, named after it: a plain number
     ),

@@ -92,9 +92,9 @@ def _check(context: EvalContext) -> list[str]:
 
 
 def _run(context: EvalContext) -> Iterator[EvalRecord]:
-    seed = context.args.seed
+    seed = context.config.seed
     ranking = select_space(context.train_features, context.train_labels, keys=context.keys, seed=seed)
-    yield from ranking.records(context.source, context.args.train_split, {"method": "lbfgs", "seed": seed})
+    yield from ranking.records(context.source, context.config.train_split, {"method": "lbfgs", "seed": seed})
     logger.info(f"{context.source}: recommended feature {ranking.recommended!r}")
 
 

@@ -2,14 +2,14 @@
 
 A recipe holds the whole run: a zoo model (its `LooCConfig`, architecture and preprocessing, optionally
 overridden) and every training setting, the objective's included (queue length, temperature, key momentum). Every
-field is also a flag of `looc-pretrain` / `training/pretrain.py` (`--epochs 2 --queue_size 256`);
-values given on the command line are parsed as YAML, so numbers, booleans, lists and mappings work, and a boolean
-flag alone means true (`--sync_bn`).
+field is also a flag of `looc-pretrain` / `training/pretrain.py` (`--epochs 2 --queue_size 256`), spelled in the
+flag grammar every command shares (`looc_hub._flags`): values are YAML checked against the field's type, a list is
+a YAML list or separate values (`--crop_scale '[0.5, 1.0]'` or `--crop_scale 0.5 1.0`), and a boolean flag alone
+means true (`--sync_bn`).
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import math
 import types
@@ -22,12 +22,13 @@ from typing import Any
 import yaml
 
 from .._checks import is_int, is_number
+from .._flags import CommandParser, add_dataclass_flags, command_parser
 from ..config import TRAINING_FIELDS
 from ..recipes import list_recipes, recipe_path
 from .pretrain_config_help import FIELD_HELP
 from .tracking import TRACKERS, JSONLTracker, installed_trackers
 
-__all__ = ["FIELD_CHOICES", "PretrainConfig", "parse_bool"]
+__all__ = ["FIELD_CHOICES", "PretrainConfig"]
 
 OPTIMIZERS = ("sgd", "adamw")
 MOMENTUM_SCHEDULES = ("constant", "cosine")
@@ -151,10 +152,10 @@ class PretrainConfig:
         false), `--report_to tensorboard` (one name, not a list), `none` (no tracker) and `all` (every installed)."""
         if self.mixed_precision is False:
             self.mixed_precision = "no"
-        if isinstance(self.report_to, str):
-            self.report_to = {"none": [], "all": [JSONLTracker.name, *installed_trackers()]}.get(
-                self.report_to, [self.report_to]
-            )
+        names = [self.report_to] if isinstance(self.report_to, str) else self.report_to
+        if names in (["none"], ["all"]):
+            names = [] if names == ["none"] else [JSONLTracker.name, *installed_trackers()]
+        self.report_to = names
 
     @classmethod
     def from_file(cls, path: str | Path, **overrides: Any) -> PretrainConfig:
@@ -174,27 +175,16 @@ class PretrainConfig:
         return cls(**values)
 
     @classmethod
-    def argument_parser(cls, **parser_kwargs: Any) -> argparse.ArgumentParser:
-        """`--config` plus one `--<field>` flag per field, each with its help, default and choices."""
-        parser = argparse.ArgumentParser(**parser_kwargs)
+    def argument_parser(cls, prog: str = "looc-pretrain", description: str | None = None) -> CommandParser:
+        """`--config` plus one `--<field>` flag per field, each with its help, default and choices, in the one
+        flag grammar of every command (`looc_hub._flags`)."""
+        parser = command_parser(prog, description)
         parser.add_argument(
             "--config",
             help=f"recipe: a shipped recipe's name ({', '.join(list_recipes())}) or a YAML file; flags override "
             "it, and fields neither sets keep the defaults shown (default: none)",
         )
-        hints = typing.get_type_hints(cls)
-        for f in dataclasses.fields(cls):
-            default = f.default_factory() if f.default is dataclasses.MISSING else f.default
-            help_text = FIELD_HELP[f.name]
-            if f.name in FIELD_CHOICES:
-                help_text += f" (choices: {', '.join(_show(choice) for choice in FIELD_CHOICES[f.name])})"
-            help_text += f" (default: {_show(default)})"
-            flag: dict[str, Any] = {"type": yaml.safe_load, "default": argparse.SUPPRESS, "help": help_text}
-            if f.name in FIELD_CHOICES and f.name != "report_to":
-                flag["metavar"] = "{" + ",".join(_show(choice) for choice in FIELD_CHOICES[f.name]) + "}"
-            if hints[f.name] is bool:  # `--sync_bn` alone, or `--sync_bn true|false` as recipes write it
-                flag.update(type=parse_bool, nargs="?", const=True, metavar="true|false")
-            parser.add_argument(f"--{f.name}", **flag)
+        add_dataclass_flags(parser, cls, FIELD_HELP, FIELD_CHOICES)
         return parser
 
     @classmethod
@@ -211,22 +201,6 @@ class PretrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
-
-
-def parse_bool(text: str) -> bool:
-    value = yaml.safe_load(text)
-    if not isinstance(value, bool):
-        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
-    return value
-
-
-def _show(value: Any) -> str:
-    """A value as it is written on the command line (YAML): null, true, [0.2, 1.0], {}."""
-    return (
-        value
-        if isinstance(value, str)
-        else yaml.safe_dump(value, default_flow_style=True).removesuffix("\n...\n").strip()
-    )
 
 
 def _check_type(name: str, value: Any, hint: Any) -> None:
