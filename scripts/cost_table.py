@@ -81,7 +81,7 @@ def supervised_flops_per_image(name: str) -> tuple[float, str]:
 
 
 def measured_rates(path: Path | None) -> tuple[dict[str, float], str]:
-    """{method: images/s} of a benchmark_step.py results file (its largest batch per method) and its device."""
+    """{method: images/s} of a benchmark_step.py results file (its largest batch per method), and how it ran."""
     if path is None:
         return {}, ""
     report = json.loads(path.read_text())
@@ -92,7 +92,10 @@ def measured_rates(path: Path | None) -> tuple[dict[str, float], str]:
     for row in report["results"]:
         if row["batch_size"] >= rates.get(row["method"], (0, 0.0))[0]:
             rates[row["method"]] = (row["batch_size"], row["images_per_s"])
-    return {method: rate for method, (_, rate) in rates.items()}, report["meta"]["device"]
+    batches = sorted({batch for batch, _ in rates.values()})
+    meta = report["meta"]
+    how = f"{meta['device']} ({meta['precision']}, batch {'/'.join(map(str, batches))}, one process)"
+    return {method: rate for method, (_, rate) in rates.items()}, how
 
 
 def fraction_basis(args: argparse.Namespace, supervised: float, backbone: str) -> tuple[float, str]:
@@ -135,17 +138,20 @@ def cost_estimates(args: argparse.Namespace) -> dict[str, CostEstimate]:
         kind = "projected"
         if method in measured:  # the measured step's achieved fraction, scaled by this entry's FLOPs
             reference = _reference(method)
+            if reference not in flops_of:  # the measured entry itself was not asked for
+                flops_of[reference] = step_flops_per_image(reference)
             fraction = measured[method] * flops_of[reference] / peak
             kind = "measured" if name == reference else kind
             basis.append(
-                f"{method} step measured on {device} by scripts/benchmark_step.py (one process, bf16, "
-                f"channels-last): {measured[method]:,.0f} images/s, views included"
+                f"{method} step measured by scripts/benchmark_step.py on {device}: {measured[method]:,.0f} "
+                "images/s, views included"
                 + ("" if kind == "measured" else f", scaled by this step's FLOPs over {reference}'s")
             )
+            basis.append("not counted: the gather and Shuffle-BN communication across GPUs")
         else:
             fraction, sentence = fraction_basis(args, supervised, backbone)
-            basis.append(sentence)
-        basis.append("not counted: the views' augmentations, the gather and Shuffle-BN communication across GPUs")
+            not_counted = "not counted: the views' augmentations, the gather and Shuffle-BN communication across GPUs"
+            basis += [sentence, not_counted]
         estimates[name] = CostEstimate(
             gpu=args.gpu,
             kind=kind,

@@ -34,8 +34,8 @@ LOG="$RESULTS/gpu_check.log"
 : >"$LOG"
 status=0
 
-step() {  # step NAME SECONDS COMMAND...: run with a time limit, log it, remember a failure and go on
-    local name=$1 seconds=$2
+step() {  # step NAME SECONDS COMMAND...: run with a time limit (x LIMIT_SCALE), log it, remember a failure, go on
+    local name=$1 seconds=$(($2 * LIMIT_SCALE))
     shift 2
     echo "== $name ($(date -u +%T), limit ${seconds}s): $*" | tee -a "$LOG"
     local started=$SECONDS
@@ -47,13 +47,14 @@ step() {  # step NAME SECONDS COMMAND...: run with a time limit, log it, remembe
 
 if [ "$QUICK" = 1 ]; then
     DEVICE=cpu GPU="A100 SXM"
+    LIMIT_SCALE=4  # the GPU's time limits are far too short for a shared CPU, even at tiny settings
     STEP_ARGS=(--backbone test_resnet --image-size 64 --batch-sizes 8 --queue-size 256 --warmup 0 --steps 1)
     LOADER_ARGS=(--generated 32 --batches 1 --batch-size 16 --workers 1)
-    COST_ARGS=(--suffixes .in100)  # projected from NVIDIA's A100 run: the quick step benchmark measured no ResNet-50
-    COST_LIMIT=600  # FLOPs of 3 ResNet-50 steps counted on 2 busy CPU cores
+    COST_ARGS=(--suffixes looc_resnet50.in100)  # one entry, projected: the quick step measured no ResNet-50
+    COST_LIMIT=100  # x 4: FLOPs of one ResNet-50 step counted on 2 busy CPU cores
     DEMO_ARGS=(--max_steps 3 --batch_size 16 --num_workers 0 --queue_size 256 --eval_split null)
 else
-    DEVICE=cuda
+    DEVICE=cuda LIMIT_SCALE=1
     GPU=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -n 1)
     case "$GPU" in *H200*) GPU="H200 SXM" ;; *H100*) GPU="H100 SXM" ;; *A100*) GPU="A100 SXM" ;; esac
     STEP_ARGS=(--backbone resnet50 --image-size 224 --batch-sizes 32 64 --warmup 3 --steps 10)
