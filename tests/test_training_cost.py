@@ -96,7 +96,7 @@ def test_a_malformed_record_is_refused_naming_file_and_field(tmp_path, change, n
 
 
 def test_every_imagenet100_card_and_the_zoo_table_show_its_recorded_cost():
-    assert len(IN100) == 8
+    assert IN100  # every ImageNet-100 entry must have a cost record: loading a missing one fails
     table = (REPO / "docs" / "zoo.md").read_text()
     for name in IN100:
         cost = load_training_cost(REPO / "model_cards" / "results" / f"{name}.training_cost.json")
