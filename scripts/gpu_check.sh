@@ -72,7 +72,7 @@ step "loader benchmark" 120 "$PY" scripts/benchmark_loader.py "${LOADER_ARGS[@]}
     --step-results "$RESULTS/step_r50_224_cuda.json" --output-dir "$RESULTS"
 step "cost table" "$COST_LIMIT" "$PY" scripts/cost_table.py --gpu "$GPU" "${COST_ARGS[@]}" --output-dir "$RESULTS" \
     --records-dir "$RESULTS/records"
-step "OpenMoji demo recipe" 240 "$PY" training/pretrain.py --config looc_r10t_openmoji32 "${DEMO_ARGS[@]}" \
+step "OpenMoji demo recipe" 240 "$PY" -m looc_hub.cli.pretrain --config looc_r10t_openmoji32 "${DEMO_ARGS[@]}" \
     --output_dir "$RESULTS/openmoji" --overwrite true
 [ -f "$RESULTS/openmoji/summary.json" ] && cp "$RESULTS/openmoji/summary.json" "$RESULTS/openmoji_summary.json"
 

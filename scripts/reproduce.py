@@ -318,7 +318,7 @@ def paper_commands(dataset: str, processes: int) -> Iterator[str]:
             f"--dataset {dataset} --output_dir {output}"
         )
         yield (
-            f"python training/evaluate.py --model {output}/model --dataset {dataset} --train_split train "
+            f"looc-evaluate --model {output}/model --dataset {dataset} --train_split train "
             f"--test_split validation --label_column label --protocols knn linear_probe rotation_probe sensitivity "
             f"--augmentations rotation color --output_dir {output}/eval_base"
         )

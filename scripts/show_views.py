@@ -1,8 +1,10 @@
 """Save a grid of LooC views of real photos: does k_rotation share the query's rotation and nothing else?
 
 Rows are skimage's astronaut, chelsea, coffee and rocket photos; columns the input canvas, then q, k_0 and one
-k_i per leave-one-out augmentation. Each panel is captioned with its rotation, flip, colour and texture
-parameters, so a reader can check that k_i copies exactly the query's augmentation i.
+k_i per leave-one-out augmentation.
+
+Each panel's caption lists its rotation, flip, colour, texture and blur parameters (as docs/views.md says), so a
+reader can check that k_i copies exactly the query's augmentation i.
 
     python scripts/show_views.py                    # writes docs/images/views_grid.png
 """

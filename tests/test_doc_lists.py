@@ -5,7 +5,8 @@ The augmentations come from `looc_hub/views/registry.py`, the protocols and thei
 it lists: "leave-one-out" or "Z_i" (every leave-one-out augmentation), "base" (MoCo v2's base augmentations),
 "the view engine's" or "every augmentation" (all of them). Other lists (an order of operations, a figure's
 caption) are prose. A list beside the code that builds it (`augmentations=`, `LooCViewGenerator(`) is an
-example of a configuration.
+example of a configuration. Read: README.md, CONTRIBUTING.md, docs/*.md and the package's Markdown (the card
+template); every docstring, attributes' included, of the package, scripts/ and training/.
 """
 
 from __future__ import annotations
@@ -34,9 +35,10 @@ PACKAGE = Path(looc_hub.__file__).parent
 GENERATED = {"docs/zoo.md"}  # written from the registries by scripts/make_cards.py
 DOCS = sorted(
     path
-    for path in [REPO / "README.md", REPO / "CONTRIBUTING.md", *(REPO / "docs").glob("*.md")]
+    for path in [REPO / "README.md", REPO / "CONTRIBUTING.md", *(REPO / "docs").glob("*.md"), *PACKAGE.rglob("*.md")]
     if path.relative_to(REPO).as_posix() not in GENERATED
-)
+)  # the card template (looc_hub/hub/templates/) included
+CODE = sorted([*PACKAGE.rglob("*.py"), *(REPO / "scripts").glob("*.py"), *(REPO / "training").glob("*.py")])
 _NAME = r"[`\"]?(crop|flip|blur|colou?r|rotation|texture)[`\"]?"
 _SEPARATOR = r"(?:,\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+)"
 LISTING = re.compile(rf"{_NAME}(?:{_SEPARATOR}{_NAME}){{2,}}")
@@ -78,9 +80,14 @@ def stale_listings(text: str) -> list[tuple[str, ...]]:
 
 
 def docstrings(path: Path) -> str:
+    """Every string that stands as a statement: module, class and function docstrings, and attributes' ones."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    nodes = [tree, *(n for n in ast.walk(tree) if isinstance(n, ast.ClassDef | ast.FunctionDef))]
-    return "\n\n".join(filter(None, (ast.get_docstring(node) for node in nodes)))
+    strings = [
+        node.value.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+    ]
+    return "\n\n".join(strings)
 
 
 @pytest.mark.parametrize("path", DOCS, ids=lambda path: path.relative_to(REPO).as_posix())
@@ -92,11 +99,7 @@ def test_docs_list_the_registrys_augmentations(path):
 
 
 def test_docstrings_list_the_registrys_augmentations():
-    stale = {
-        path.relative_to(REPO).as_posix(): found
-        for path in sorted(PACKAGE.rglob("*.py"))
-        if (found := stale_listings(docstrings(path)))
-    }
+    stale = {path.relative_to(REPO).as_posix(): found for path in CODE if (found := stale_listings(docstrings(path)))}
     assert not stale, f"docstrings listing other augmentations than the registry's: {stale}"
 
 
@@ -118,3 +121,9 @@ def test_the_evaluation_docs_list_every_protocol_and_percentage():
     assert rows == declared, "docs/evaluation.md's protocol table: one row per protocol, by module"
     sentence = re.search(r"percentages in \[0, 100\] for ([^)]*)\)", text).group(1)
     assert set(re.findall(r"`([\w@]+)`", sentence)) == set(protocols.percent_metrics())
+
+
+def test_every_statement_string_is_read_as_a_docstring(tmp_path):
+    path = tmp_path / "planted.py"
+    path.write_text('X = 1\n"""One Z_i per leave-one-out augmentation (colour, rotation, texture)."""\n')
+    assert stale_listings(docstrings(path)) == [("color", "rotation", "texture")]

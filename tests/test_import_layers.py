@@ -167,8 +167,6 @@ LAYERS = {  # bottom to top, as CONTRIBUTING.md's "Where things live" table: a t
     "commands": ("cli", "__init__"),
 }
 NETWORK = "looc_hub.model"
-ABOVE_THE_NETWORK = ("hub", "eval", "training", "finetune", "objective", "cli")
-"""The Hub layer, evaluation, training (the objective and the loop), fine-tuning and the commands."""
 ABOVE_EVALUATION = ("hub", "training", "finetune", "objective", "cli")
 
 
@@ -198,6 +196,13 @@ def layer_of(module: str) -> int | None:
     return next((rank for rank, members in enumerate(LAYERS.values()) if top in members), None)
 
 
+def reached_above_layer(edges: dict[str, set[str]], start: str, layer: str) -> list[str]:
+    """What `start` and everything it imports reach in the layers above `layer` (evaluation, the Hub, training and
+    fine-tuning, the applications and the commands, for the network)."""
+    rank = list(LAYERS).index(layer)
+    return sorted(m for m in reachable(edges, start) if (layer_of(m) or 0) > rank)
+
+
 def upward_imports(edges: dict[str, set[str]]) -> list[str]:
     return sorted(f"{m} -> {t}" for m, targets in edges.items() for t in targets if layer_of(t) > layer_of(m))
 
@@ -223,6 +228,33 @@ def test_contributing_maps_the_same_layers():
     }
 
 
+def sketched_layers(text: str) -> dict[str, set[str]]:
+    """CONTRIBUTING's sketch of the layers, top to bottom: each layer's line and the modules it names."""
+    sketch = text[text.index("## Where things live") :].split("```")[1]
+    underscored = {name for name in LAYERS["settings"] if name.startswith("_")}
+    layers = {}
+    for line in sketch.splitlines():
+        layer, _, rest = line.strip().partition(" ")
+        if layer in LAYERS:
+            names = re.findall(r"(?<!\S)([\w*]+(?:/[\w*.]+)*(?:/|\.py))(?!\S)", rest)
+            named = {re.sub(r"\.py$|/$", "", name).removeprefix("looc_hub/") for name in names}
+            layers[layer] = named - {"_*"} | (underscored if "_*" in named else set())
+    return layers
+
+
+def test_contributing_sketches_the_same_layers():
+    text = (PACKAGE.parent / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    sketched = sketched_layers(text)
+    assert list(sketched) == list(reversed(LAYERS)), "the sketch: the layers top to bottom"
+    assert sketched == {layer: set(members) for layer, members in LAYERS.items()}
+    planted = "## Where things live\n```\n  commands  cli/  looc_hub/__init__.py   the commands\n"
+    planted += "  settings  config.py  _*.py\n```"
+    assert sketched_layers(planted) == {
+        "commands": {"cli", "__init__"},
+        "settings": {"config", "_atomic", "_checks", "_version"},
+    }
+
+
 def test_no_import_is_hidden_in_a_function():
     assert not hidden_imports(TREES), f"imports inside functions or classes (a cycle dodged?): {hidden_imports(TREES)}"
 
@@ -233,9 +265,12 @@ def test_no_import_circle_of_any_kind():
 
 
 def test_the_network_reaches_nothing_above_it():
+    """The network module, and every module of the network and settings layers, type-hint imports included."""
     edges = graph(TREES)
-    above = reached_above(edges, NETWORK, ABOVE_THE_NETWORK)
-    assert not above, f"{NETWORK} imports, directly or not, modules built on it: {above}"
+    ground = sorted(name for name in MODULES if layer_of(name) <= list(LAYERS).index("network"))
+    assert NETWORK in ground and "looc_hub.data.loader" in ground and "looc_hub.views.generator" in ground
+    above = {name: found for name in ground if (found := reached_above_layer(edges, name, "network"))}
+    assert not above, f"network modules that import, directly or not, modules built on them: {above}"
     assert {"looc_hub.backbone", "looc_hub.heads", "looc_hub.spaces", "looc_hub.config"} <= reachable(edges, NETWORK)
 
 
@@ -278,6 +313,7 @@ def test_the_checks_count_type_hint_imports_and_package_inits():
     edges = graph(planted)
     assert edges["looc_hub.planted_net"] == {"looc_hub.planted_pkg.inner", "looc_hub.planted_pkg"}
     assert reached_above(edges, "looc_hub.planted_net", ("hub",)) == ["looc_hub.hub", "looc_hub.hub.card"]
+    assert reached_above_layer(edges, "looc_hub.planted_net", "network") == ["looc_hub.hub", "looc_hub.hub.card"]
     assert cycles(edges) == [
         "looc_hub.planted_hub -> looc_hub.planted_net -> looc_hub.planted_pkg -> looc_hub.planted_hub"
     ]
@@ -288,12 +324,13 @@ def test_the_checks_count_type_hint_imports_and_package_inits():
 
 
 def script_imports_of_private_or_test_modules(trees: dict[str, ast.Module]) -> list[str]:
-    """Imports, anywhere in a script, of the tests or of a private looc_hub module (a name starting with "_")."""
+    """Imports, anywhere in a script, of the tests or of a private looc_hub module or name (starting with "_")."""
     found = []
     for name, tree in trees.items():
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom):
-                modules = [node.module or ""]
+                base = node.module or ""
+                modules = [base] if base.startswith("tests") else [f"{base}.{alias.name}" for alias in node.names]
             elif isinstance(node, ast.Import):
                 modules = [alias.name for alias in node.names]
             else:
@@ -306,10 +343,15 @@ def script_imports_of_private_or_test_modules(trees: dict[str, ast.Module]) -> l
 
 
 def test_scripts_use_the_public_package_only():
-    scripts = {
-        path.name: ast.parse(path.read_text(encoding="utf-8")) for path in (PACKAGE.parent / "scripts").glob("*.py")
-    }
+    paths = [*(PACKAGE.parent / "scripts").glob("*.py"), *(PACKAGE.parent / "training").glob("*.py")]
+    scripts = {path.name: ast.parse(path.read_text(encoding="utf-8")) for path in paths}
     assert len(scripts) >= 5
     assert not script_imports_of_private_or_test_modules(scripts)
-    planted = {"s.py": ast.parse("def f():\n    from looc_hub.eval._plot import x\n\nimport tests.models\n")}
-    assert script_imports_of_private_or_test_modules(planted) == ["s.py:2 looc_hub.eval._plot", "s.py:4 tests.models"]
+    planted = (
+        "def f():\n    from looc_hub.eval._plot import x\n\nimport tests.models\nfrom looc_hub.config import _KWARGS\n"
+    )
+    assert script_imports_of_private_or_test_modules({"s.py": ast.parse(planted)}) == [
+        "s.py:2 looc_hub.eval._plot.x",
+        "s.py:4 tests.models",
+        "s.py:5 looc_hub.config._KWARGS",
+    ]

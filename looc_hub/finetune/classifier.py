@@ -17,8 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from huggingface_hub import HfApi, snapshot_download
-from huggingface_hub.utils import SoftTemporaryDirectory
+from huggingface_hub import snapshot_download
 from torch import Tensor, nn
 
 from .._atomic import atomic_directory
@@ -28,7 +27,7 @@ from ..hub import model_files
 from ..hub.card import public_name, write_folder_card
 from ..hub.pretrained import LooCModel
 from ..hub.records import CLASSIFIER_CONFIG, reusable_recipe, write_records, write_text
-from ..hub.upload import check_repo_id, stage_candidate, upload_plan
+from ..hub.upload import push_saved
 
 __all__ = ["FINETUNE_MODES", "LooCClassifier"]
 
@@ -146,22 +145,16 @@ class LooCClassifier(nn.Module):
 
         `save_kwargs` are `save_pretrained`'s (metrics, base_model, training, recipe). Returns the commit's URL.
         """
-        if "/" not in repo_id:
-            repo_id = f"{HfApi(token=token).whoami()['name']}/{repo_id}"
-        check_repo_id(repo_id)
-        with SoftTemporaryDirectory() as temporary:
-            folder = self.save_pretrained(Path(temporary) / "model", **save_kwargs)
-            with stage_candidate(folder, LooCModel, repo_id=repo_id) as plan:
-                result = upload_plan(
-                    plan,
-                    repo_id,
-                    revision=branch,
-                    private=private,
-                    commit_message=commit_message,
-                    token=token,
-                    stale=stale,
-                )
-        return result.commit_url
+        return push_saved(
+            lambda folder: self.save_pretrained(folder, **save_kwargs),
+            LooCModel,
+            repo_id,
+            private=private,
+            token=token,
+            branch=branch,
+            commit_message=commit_message,
+            stale=stale,
+        )
 
     def _base_model_reference(self, base_model: str | None) -> str | None:
         """A Hub repo id as it is; a local folder by the model's own name (its zoo name) or the folder's name."""

@@ -23,15 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from huggingface_hub import HfApi, ModelCard, PyTorchModelHubMixin
+from huggingface_hub import ModelCard, PyTorchModelHubMixin
 from huggingface_hub.errors import LocalEntryNotFoundError, RepositoryNotFoundError
-from huggingface_hub.utils import SoftTemporaryDirectory
 from torch import nn
 
 from .._atomic import atomic_directory
 from . import model_files
 from .card import build_model_card
-from .upload import stage_candidate, upload_plan
+from .upload import push_saved
 from .zoo import check_published
 
 __all__ = ["LooCHubMixin"]
@@ -109,22 +108,16 @@ class LooCHubMixin(
                 f"push_to_hub uploads exactly the validated model folder in one commit; {unsupported} are not "
                 "supported (use branch= for a branch and stale= for repo files the model lacks)"
             )
-        if "/" not in repo_id:
-            repo_id = f"{HfApi(token=token).whoami()['name']}/{repo_id}"
-        with SoftTemporaryDirectory() as temporary:
-            folder = Path(temporary) / "model"
-            self.save_pretrained(folder, model_card_kwargs=model_card_kwargs)
-            with stage_candidate(folder, type(self), repo_id=repo_id) as plan:
-                result = upload_plan(
-                    plan,
-                    repo_id,
-                    revision=branch,
-                    private=bool(private),
-                    commit_message=commit_message,
-                    token=token,
-                    stale=stale,
-                )
-        return result.commit_url
+        return push_saved(
+            lambda folder: self.save_pretrained(folder, model_card_kwargs=model_card_kwargs),
+            type(self),
+            repo_id,
+            private=bool(private),
+            token=token,
+            branch=branch,
+            commit_message=commit_message,
+            stale=stale,
+        )
 
     def _save_pretrained(self, save_directory: Path) -> None:
         hub_config = model_files.hub_config_dict(self.config, self.backbone, self.pretrained_cfg)

@@ -21,14 +21,14 @@ import shutil
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, constants
 from huggingface_hub.errors import HFValidationError, RepositoryNotFoundError, RevisionNotFoundError
-from huggingface_hub.utils import validate_repo_id
+from huggingface_hub.utils import SoftTemporaryDirectory, validate_repo_id
 
 from .._atomic import atomic_directory
 from ..eval.results import load_results, save_results
@@ -43,6 +43,7 @@ __all__ = [
     "check_repo_id",
     "commit_to_folder",
     "hub_unreachable",
+    "push_saved",
     "repo_files",
     "stage_candidate",
     "upload_plan",
@@ -179,6 +180,41 @@ def upload_plan(
     if tag is not None:
         api.create_tag(repo_id, tag=tag, revision=commit.oid)
     return PublishResult(repo_id, branch, commit.oid, commit.commit_url, tag, plan.files, tuple(deleting))
+
+
+def push_saved(
+    save: Callable[[Path], object],
+    model_class: type,
+    repo_id: str,
+    *,
+    private: bool = False,
+    token: str | None = None,
+    branch: str | None = None,
+    commit_message: str | None = None,
+    stale: str = "error",
+) -> str:
+    """A model object's `push_to_hub`: `save(folder)` into a temporary folder, then publish it as `looc-publish` does.
+
+    A repo id without a namespace first asks the Hub whose token it is; the card is rendered for the real repo and
+    the folder validated before the first write; one commit naming its parent. Returns the commit's URL.
+    """
+    if "/" not in repo_id:
+        repo_id = f"{HfApi(token=token).whoami()['name']}/{repo_id}"
+    check_repo_id(repo_id)
+    with SoftTemporaryDirectory() as temporary:
+        folder = Path(temporary) / "model"
+        save(folder)
+        with stage_candidate(folder, model_class, repo_id=repo_id) as plan:
+            result = upload_plan(
+                plan,
+                repo_id,
+                revision=branch,
+                private=private,
+                commit_message=commit_message,
+                token=token,
+                stale=stale,
+            )
+    return result.commit_url
 
 
 def repo_files(
