@@ -20,6 +20,7 @@ __all__ = [
     "FileExistsNotOursError",
     "atomic_directory",
     "atomic_file",
+    "interrupted_save_copy",
     "recover_interrupted_save",
     "replace_directory",
 ]
@@ -153,6 +154,20 @@ def recover_interrupted_save(target: Path) -> None:
             os.replace(old_copy, target)
             logger.warning(f"{target}: a save was interrupted between its two renames; the previous copy is back")
         shutil.rmtree(retired)
+
+
+def interrupted_save_copy(target: str | os.PathLike) -> Path | None:
+    """The previous copy of a missing `target` that a save killed between its two renames left hidden beside it
+    (the next save into `target` puts it back: `recover_interrupted_save`); None when there is none."""
+    target = Path(target).expanduser().absolute()
+    try:
+        if target.exists() or target.is_symlink() or not target.parent.is_dir():
+            return None
+        retired = sorted(target.parent.glob(f"{_hidden_prefix(target, 'old')}*"))
+        found = [folder / target.name for folder in retired if (folder / target.name).is_dir()]
+    except OSError:  # a name too long for the file system: no save can have been made there
+        return None
+    return next((copy for copy in reversed(found) if not copy.is_symlink()), None)
 
 
 def _hidden_prefix(target: Path, kind: str, name: str | None = None) -> str:

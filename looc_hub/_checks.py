@@ -5,7 +5,7 @@ from __future__ import annotations
 import reprlib
 from typing import Any
 
-__all__ = ["check_int", "is_int", "is_number", "short_repr"]
+__all__ = ["check_int", "is_int", "is_number", "short_repr", "short_text"]
 
 
 class _ShortRepr(reprlib.Repr):
@@ -24,6 +24,12 @@ def short_repr(value: Any) -> str:
     """`repr(value)`, shortened with "..." past about 120 characters: a 60 MB string or a 10,000-digit number
     given by mistake is named, not echoed whole into an error message."""
     return _SHORT.repr(value)
+
+
+def short_text(text: str, limit: int = 300) -> str:
+    """`text` cut after `limit` characters (saying how long it was): a library's error message that quotes a
+    huge value given by mistake is passed on without it."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters in all)"
 
 
 def is_int(value: Any) -> bool:

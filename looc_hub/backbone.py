@@ -20,6 +20,7 @@ from timm.models.convnext import ConvNeXt
 from timm.models.resnet import ResNet
 from torch import nn
 
+from ._checks import short_repr, short_text
 from .config import LooCConfig
 
 __all__ = ["StageSplit", "create_backbone", "stage_split_for"]
@@ -63,8 +64,18 @@ _SPLITS: dict[type[nn.Module], StageSplit] = {ResNet: _RESNET, ConvNeXt: _CONVNE
 
 
 def create_backbone(config: LooCConfig) -> nn.Module:
-    """A randomly initialised timm model that returns pooled features (B, num_features)."""
-    return timm.create_model(config.backbone, pretrained=False, num_classes=0, **config.backbone_kwargs)
+    """A randomly initialised timm model that returns pooled features (B, num_features).
+
+    Raises:
+        ValueError: timm refused `backbone_kwargs` (an unknown keyword, a value of the wrong type or size), naming them.
+    """
+    try:
+        return timm.create_model(config.backbone, pretrained=False, num_classes=0, **config.backbone_kwargs)
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise ValueError(
+            f"backbone_kwargs {short_repr(dict(config.backbone_kwargs))} are not accepted by timm's "
+            f"{config.backbone}: {short_text(str(error))}"
+        ) from None
 
 
 def stage_split_for(backbone: nn.Module, architecture: str) -> StageSplit:

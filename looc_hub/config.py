@@ -20,7 +20,7 @@ from typing import Any
 import timm
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
-from ._checks import check_int, is_number
+from ._checks import check_int, is_number, short_repr
 from .views.registry import LEAVE_ONE_OUT_AUGMENTATIONS, check_listed
 
 __all__ = ["AUGMENTATIONS", "INTERPOLATIONS", "TRAINING_FIELDS", "VARIANTS", "LooCConfig"]
@@ -134,8 +134,8 @@ class LooCConfig:
 
     def _validate_backbone(self) -> None:
         if not isinstance(self.backbone, str) or not timm.is_model(self.backbone):
-            close = difflib.get_close_matches(str(self.backbone), timm.list_models(), n=5)
-            raise ValueError(f"Unknown timm architecture {self.backbone!r}; close matches: {close}")
+            close = difflib.get_close_matches(str(self.backbone)[:200], timm.list_models(), n=5)
+            raise ValueError(f"Unknown timm architecture {short_repr(self.backbone)}; close matches: {close}")
         reserved = sorted(set(self.backbone_kwargs) & set(_RESERVED_BACKBONE_KWARGS))
         if reserved:
             raise ValueError(
@@ -150,7 +150,7 @@ class LooCConfig:
     def _validate_augmentations(self) -> None:
         check_listed(self.augmentations, self.invariant_augmentations)
         if self.variant not in VARIANTS:
-            raise ValueError(f"Unknown variant {self.variant!r}; valid variants: {list(VARIANTS)}")
+            raise ValueError(f"Unknown variant {short_repr(self.variant)}; valid variants: {list(VARIANTS)}")
 
     def _validate_sizes(self) -> None:
         if self.head_hidden_dim is not None:
@@ -162,13 +162,17 @@ class LooCConfig:
         for name in ("mean", "std"):
             values = getattr(self, name)
             if len(values) != self.in_chans or not all(_is_number(v) for v in values):
-                raise ValueError(f"{name} must hold {self.in_chans} numbers (one per channel), got {values!r}")
+                raise ValueError(
+                    f"{name} must hold {self.in_chans} numbers (one per channel), got {short_repr(values)}"
+                )
         if any(s <= 0 for s in self.std):
-            raise ValueError(f"std must be positive, got {self.std!r}")
+            raise ValueError(f"std must be positive, got {short_repr(self.std)}")
         if self.interpolation not in INTERPOLATIONS:
-            raise ValueError(f"Unknown interpolation {self.interpolation!r}; valid choices: {list(INTERPOLATIONS)}")
+            raise ValueError(
+                f"Unknown interpolation {short_repr(self.interpolation)}; valid choices: {list(INTERPOLATIONS)}"
+            )
         if not _is_number(self.crop_pct) or not 0 < self.crop_pct <= 1:
-            raise ValueError(f"crop_pct must be in (0, 1], got {self.crop_pct!r}")
+            raise ValueError(f"crop_pct must be in (0, 1], got {short_repr(self.crop_pct)}")
 
 
 def _check_known(values: Mapping[str, Any]) -> None:
@@ -178,14 +182,18 @@ def _check_known(values: Mapping[str, Any]) -> None:
         return
     moved = [f"{name} (the pretraining run's {TRAINING_FIELDS[name]})" for name in unknown if name in TRAINING_FIELDS]
     hint = f"; training settings belong to the recipe / PretrainConfig: {', '.join(moved)}" if moved else ""
-    raise ValueError(f"Unknown LooCConfig field(s) {unknown}; valid fields: {list(LooCConfig.field_names())}{hint}")
+    raise ValueError(
+        f"Unknown LooCConfig field(s) {short_repr(unknown)}; valid fields: {list(LooCConfig.field_names())}{hint}"
+    )
 
 
 def _check_sequence(name: str, value: Any) -> None:
     """A list or tuple: a string would be read as its letters, a set has no order (the head order matters)."""
     if isinstance(value, str) or not isinstance(value, Sequence):
-        hint = f"; did you mean [{value!r}]?" if isinstance(value, str) else ""
-        raise TypeError(f"{name} must be a list or tuple (ordered), got {type(value).__name__} {value!r}{hint}")
+        hint = f"; did you mean [{short_repr(value)}]?" if isinstance(value, str) else ""
+        raise TypeError(
+            f"{name} must be a list or tuple (ordered), got {type(value).__name__} {short_repr(value)}{hint}"
+        )
 
 
 def _is_number(value: Any) -> bool:

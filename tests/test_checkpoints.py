@@ -54,13 +54,21 @@ def test_resume_errors_name_the_problem(tmp_path):
         CheckpointManager(tmp_path, keep=0)
 
 
-def test_a_truncated_checkpoint_is_named_on_resume(tmp_path, accelerator):
-    # (Accelerate itself only logs a random_states_*.pkl that does not load, and goes on.)
-    damaged = "model.safetensors"
-    manager = CheckpointManager(tmp_path, keep=2)
+@pytest.mark.parametrize("damaged", ["model.safetensors", "random_states_0.pkl"])
+def test_a_truncated_checkpoint_is_named_on_resume(tmp_path, accelerator, damaged):
+    """The damaged file and the previous checkpoint are named (found without unpickling anything)."""
+    manager = CheckpointManager(tmp_path, keep=3)
     manager.save(accelerator, 10)
-    latest = manager.save(accelerator, 20)
+    previous = manager.save(accelerator, 20)
+    latest = manager.save(accelerator, 30)
     data = (latest / damaged).read_bytes()
     (latest / damaged).write_bytes(data[: len(data) // 2])  # a copy cut short
-    with pytest.raises(ValueError, match=rf"the checkpoint {latest} does not load.*\['step_00000010'\]"):
+    if damaged.endswith(".pkl"):  # Accelerate itself only logs a random_states_*.pkl that does not load
+        (latest / "model.safetensors").write_bytes(b"")
+    with pytest.raises(ValueError, match=rf"the checkpoint {latest} does not load: .*{damaged}.* is truncated") as e:
         manager.load(accelerator, manager.resolve("latest"))
+    assert str(e.value).endswith(f"Resume the previous checkpoint with --resume {previous}")
+    first = manager.checkpoints()[0]
+    (first / "model.safetensors").write_bytes(b"")
+    with pytest.raises(ValueError, match="model.safetensors is truncated.*No earlier checkpoint is left"):
+        manager.load(accelerator, first)

@@ -14,6 +14,7 @@ from looc_hub import eval_transform
 from looc_hub._atomic import FileExistsNotOursError
 from looc_hub.cli import embed
 from looc_hub.embeddings import EmbeddingsMismatchError, load_embedding_model, read_manifest
+from looc_hub.embeddings.manifest import write_manifest
 from tests.embedding_runs import embed_argv, folder_rows
 from tests.models import calibrated_model
 
@@ -125,3 +126,23 @@ def test_a_streamed_split_gives_the_same_rows_as_the_map_style_one(tmp_path, mod
         "first_id": 384,
         "rows": 66,
     }
+
+
+def test_a_shard_missing_from_a_run_is_rewritten_bit_for_bit(tmp_path, model_dirs):
+    """One loader decodes every shard, in batches that end at each shard's end: a resumed run embeds a shard in the
+    same batches as an uninterrupted one (batches across a shard end would shift them, and floats with them)."""
+    out = tmp_path / "out"
+    argv = embed_argv(model_dirs[0], out, "--spaces", "invariant,color", "--shard_rows", "100", "--batch_size", "64")
+    embed.main(argv)
+    uninterrupted = folder_rows(out)
+    next((out / "data").glob("test-00002-of-*.parquet")).unlink()  # the folder of a run killed before shard 2
+    manifest = read_manifest(out)
+    manifest.complete, manifest.rows, manifest.shards = False, None, []
+    write_manifest(out, manifest)
+
+    summary = embed.embed(embed.build_parser().parse_args(argv))
+    assert (summary.shards_written, summary.rows_embedded, summary.rows) == (1, 100, 450)
+    resumed = folder_rows(out)
+    assert resumed["id"].tolist() == list(range(450))
+    for space in ("invariant", "color"):
+        assert np.array_equal(np.stack(resumed[space]), np.stack(uninterrupted[space])), space

@@ -75,6 +75,12 @@ def test_a_resume_into_a_replaced_model_is_named_not_a_state_dict_error(tmp_path
     shutil.copytree(model_dir, base)
     output = tmp_path / "run"
     _run(base, digits_tiny, output)
+    weights = output / "checkpoints" / "step_00000002" / "model.safetensors"
+    intact = weights.read_bytes()
+    weights.write_bytes(intact[: len(intact) // 2])  # a copy cut short is named as such, not as another model
+    with pytest.raises(ValueError, match=r"step_00000002 does not load: model\.safetensors is truncated"):
+        _run(base, digits_tiny, output, "--epochs", "2", "--resume", "latest")
+    weights.write_bytes(intact)
     shutil.rmtree(base)  # the same path now holds a model of another shape
     LooCModel(LooCConfig(backbone="resnet10t", image_size=32, augmentations=("color",))).save_pretrained(base)
     with pytest.raises(ValueError, match=r"step_00000002 does not fit the classifier built from --model .*base"):

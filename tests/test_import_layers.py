@@ -158,7 +158,17 @@ def reachable(edges: dict[str, set[str]], start: str) -> set[str]:
 
 
 LAYERS = {  # bottom to top, as CONTRIBUTING.md's "Where things live" table: a top-level module or package each
-    "settings": ("config", "spaces", "preprocessing", "views", "recipes", "_atomic", "_checks", "_version"),
+    "settings": (
+        "config",
+        "spaces",
+        "preprocessing",
+        "views",
+        "recipes",
+        "_atomic",
+        "_checks",
+        "_json_file",
+        "_version",
+    ),
     "network": ("backbone", "heads", "model", "data"),
     "evaluation": ("eval",),
     "Hub": ("hub",),
@@ -251,7 +261,7 @@ def test_contributing_sketches_the_same_layers():
     planted += "  settings  config.py  _*.py\n```"
     assert sketched_layers(planted) == {
         "commands": {"cli", "__init__"},
-        "settings": {"config", "_atomic", "_checks", "_version"},
+        "settings": {"config", "_atomic", "_checks", "_json_file", "_version"},
     }
 
 

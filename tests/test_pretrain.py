@@ -12,6 +12,7 @@ from safetensors.torch import load_file
 
 import looc_hub
 from looc_hub import LooCModel, build_dataloader, load_image_dataset
+from looc_hub.hub.publish import TRAINED_MODEL_FILES
 from looc_hub.objective import LooCObjective
 from looc_hub.views import LooCViewGenerator
 from tests.pretrain_runs import accelerate_cpu_launcher, logged_losses, run_pretrain, summary
@@ -132,6 +133,8 @@ def test_push_to_hub_publishes_the_model_to_a_loopback_hub(tmp_path, loopback_hu
     """A real push over HTTP (tests/hub_server.py; the Hub's LFS/Xet upload paths are not exercised)."""
     hub_env = {"HF_ENDPOINT": loopback_hub.endpoint, "HF_HUB_OFFLINE": "0", "HF_TOKEN": loopback_hub.token}
     run_pretrain(tmp_path, "--max_steps", "2", "--push_to_hub", "looc-test/pretrained-r18", env=hub_env)
+    # What the check before training expects the push to upload (repo files beyond it stop the run early).
+    assert {p.name for p in (tmp_path / "model").iterdir()} <= set(TRAINED_MODEL_FILES)
     local = LooCModel.from_pretrained(tmp_path / "model")
     pushed = LooCModel.from_pretrained("looc-test/pretrained-r18")
     x = torch.randn(2, 3, 32, 32)

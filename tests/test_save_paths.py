@@ -49,3 +49,14 @@ def test_a_kill_between_the_two_renames_is_recovered_by_the_next_save(small_mode
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "notes.txt"]
     small_model.save_pretrained(target)  # and a save that succeeds replaces it as a previous save
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "notes.txt"]
+
+
+def test_loading_a_folder_whose_save_was_killed_between_the_renames_names_the_hidden_copy(small_model, tmp_path):
+    target = tmp_path / "model"
+    small_model.save_pretrained(target)
+    retired = tempfile.mkdtemp(prefix=_hidden_prefix(target, "old"), dir=tmp_path)
+    target.rename(f"{retired}/model")  # the old copy moved aside, killed before the new one took its place
+    with pytest.raises(FileNotFoundError, match=rf"its previous copy is at {retired}/model\. The next save_pretrained"):
+        LooCModel.from_pretrained(target)
+    with pytest.raises(FileNotFoundError, match=r"No such model folder"):  # no hidden copy: the usual message
+        LooCModel.from_pretrained(tmp_path / "other")

@@ -255,7 +255,8 @@ def resume_from(accelerator: Accelerator, checkpoints: CheckpointManager, config
     path = checkpoints.resolve(config.resume)  # refuses other settings and folders that are no checkpoint
     try:
         accelerator.load_state(str(path))
-    except (RuntimeError, KeyError, ValueError) as error:
+    except checkpoints.LOAD_ERRORS as error:
+        checkpoints.raise_if_damaged(path, error)  # a truncated file is named first
         raise ValueError(
             f"--resume {config.resume}: {path} does not fit the classifier built from --model {config.model} "
             f"(feature {config.feature or 'default'}, mode {config.mode}): was that model folder replaced since "

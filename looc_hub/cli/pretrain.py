@@ -33,7 +33,7 @@ from torch.utils.data import DataLoader
 import looc_hub
 from looc_hub import LooCConfig, LooCModel
 from looc_hub.data import build_dataloader, check_enough_rows, load_image_dataset, screen_images
-from looc_hub.hub.publish import check_push_target, publish
+from looc_hub.hub.publish import PushTargetError, check_push_target, publish
 from looc_hub.objective import LooCObjective, check_queue_fits_dataset
 from looc_hub.training import CheckpointManager, JSONLTracker, PretrainConfig, TrainingProgress, cosine_with_warmup
 from looc_hub.training.curves import plot_training_curves
@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         parser.error(str(error))
     try:
         pretrain(config)
-    except (TrainingDivergedError, FileExistsError, NotADirectoryError) as error:  # a message and rc 1
+    except (TrainingDivergedError, FileExistsError, NotADirectoryError, PushTargetError) as error:  # message, rc 1
         parser.exit(1, f"{parser.prog}: error: {error}\n")
     except TrainingStopped:  # SIGTERM / SIGUSR1: checkpoint written; a requeued job resumes with --resume latest
         raise SystemExit(EXIT_STOPPED) from None
@@ -288,7 +288,13 @@ def write_outputs(
     logger.info(f"model written to {model_dir}")
     write_curves(output_dir)
     if config.push_to_hub:  # validated, then uploaded as one commit (looc_hub.hub.publish)
-        pushed = publish(model_dir, config.push_to_hub, private=config.hub_private)
+        try:
+            pushed = publish(model_dir, config.push_to_hub, private=config.hub_private)
+        except ValueError as error:  # e.g. files added to the repo during training: the model is kept
+            raise PushTargetError(
+                f"--push_to_hub {config.push_to_hub}: not pushed: {error}. The trained model is in {model_dir}; "
+                f"publish it with `looc-publish {model_dir} {config.push_to_hub}`"
+            ) from None
         logger.info(f"pushed {pushed.repo_id}@{pushed.revision}: commit {pushed.commit_oid}")
 
 

@@ -91,8 +91,11 @@ def describe_image(value: Image.Image | dict) -> str:
 def to_rgb(image: Image.Image, background: tuple[int, int, int] = WHITE) -> Image.Image:
     """RGB, with any transparency (RGBA, LA, P with a transparent colour) composited onto `background`.
 
-    High-bit-depth greyscale (16-bit PNG, float TIFF) is scaled to 8 bits first (`to_8bit`).
+    High-bit-depth greyscale (16-bit PNG, float TIFF) is scaled to 8 bits first (`to_8bit`). An image without
+    pixels (0 x N) is an `UnreadableImageError`: resizing it would give a blank canvas, silently.
     """
+    if min(image.size) == 0:
+        raise UnreadableImageError(f"the image is {image.size[0]}x{image.size[1]} pixels: it has no pixels to show")
     image = to_8bit(image)
     if image.has_transparency_data:
         rgba = image.convert("RGBA")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from itertools import islice
 
 from datasets import Dataset, IterableDataset
@@ -27,6 +28,7 @@ def build_dataloader(
     background: tuple[int, int, int] = WHITE,
     pin_memory: bool = False,
     transform: PixelTransform | None = None,
+    batch_sampler: Iterable[list[int]] | None = None,
 ) -> DataLoader:
     """A DataLoader of {"images": uint8 (B, 3, C, C), "labels": int64 (B,)} batches (labels when the dataset has them).
 
@@ -48,6 +50,9 @@ def build_dataloader(
     `transform` replaces the canvas (shorter side to C, centre crop) with a PIL -> uint8 (3, C, C) transform
     applied to the full-resolution RGB image: evaluation passes timm's eval transform of the model
     (`looc_hub.preprocessing.eval_pixel_transform`).
+
+    `batch_sampler` (map-style datasets only): the batches' row positions, given in place of `batch_size`,
+    `shuffle` and `drop_last` (`looc-embed` cuts its batches at shard ends).
 
     Example:
         >>> from looc_hub.data import load_image_dataset
@@ -71,6 +76,8 @@ def build_dataloader(
     collate = CanvasCollate(canvas_size, background, transform)
     dataset = dataset.cast_column(IMAGE_COLUMN, ImageFeature(decode=False))
     if isinstance(dataset, IterableDataset):
+        if batch_sampler is not None:
+            raise ValueError("batch_sampler needs a map-style dataset (row positions); a stream has none")
         if shuffle:
             dataset = dataset.shuffle(seed=seed, buffer_size=shuffle_buffer_size)
         # Workers are not persistent: each epoch's workers must receive the dataset with its new epoch.
@@ -81,6 +88,15 @@ def build_dataloader(
             num_workers=num_workers,
             drop_last=drop_last,
             pin_memory=pin_memory,
+        )
+    if batch_sampler is not None:
+        return DataLoader(
+            dataset,
+            batch_sampler=batch_sampler,
+            collate_fn=collate,
+            num_workers=num_workers,
+            pin_memory=pin_memory,
+            persistent_workers=num_workers > 0,
         )
     sampler = EpochShuffleSampler(len(dataset), seed) if shuffle else SequentialSampler(dataset)
     return DataLoader(

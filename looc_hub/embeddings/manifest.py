@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._atomic import atomic_file
+from .._checks import short_repr
+from .._json_file import read_json
 from .._version import __version__
 
 if TYPE_CHECKING:
@@ -131,10 +133,11 @@ class EmbeddingManifest:
     @classmethod
     def from_dict(cls, data: dict[str, Any], path: Path) -> EmbeddingManifest:
         if data.get("format") != FORMAT:
-            raise ValueError(f"{path} is not a looc-hub embeddings manifest (format {data.get('format')!r})")
+            raise ValueError(f"{path} is not a looc-hub embeddings manifest (format {short_repr(data.get('format'))})")
         if data.get("format_version") != FORMAT_VERSION:
             raise ValueError(
-                f"{path} has format_version {data.get('format_version')!r}; this looc-hub reads {FORMAT_VERSION}"
+                f"{path} has format_version {short_repr(data.get('format_version'))}; "
+                f"this looc-hub reads {FORMAT_VERSION}"
             )
         try:
             fields = {key: value for key, value in data.items() if key not in ("format", "format_version")}
@@ -158,10 +161,9 @@ def read_manifest(folder: str | os.PathLike) -> EmbeddingManifest | None:
     path = Path(folder) / MANIFEST_NAME
     if not path.is_file():
         return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not valid JSON: {error}") from None
+    data = read_json(path)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} is not a looc-hub embeddings manifest (a JSON {type(data).__name__}, not an object)")
     return EmbeddingManifest.from_dict(data, path)
 
 

@@ -3,10 +3,13 @@
 The rows are cut into shards of `shard_rows`; process p of P writes shards p, p + P, ... that are not on disk yet,
 each one read, decoded (the data loader, `num_workers` processes overlapping the model), embedded in every space
 from one backbone pass per batch (`looc_hub.eval.extraction_steps`, the model's evaluation preprocessing) and
-written atomically. Memory holds one shard's vectors, never the dataset's. A killed run rerun with the same
-arguments writes only the missing shards, so the folder ends with every row once, the same rows an uninterrupted
-run writes; a finished run is a no-op. The manifest is written when the run starts and completed at the end by
-the main process, once every shard exists (ours: lightly's and clip-retrieval's embedders write one file per run).
+written atomically. One loader decodes all of a process's shards of a split (a stream's: one per shard, as it is
+read), so its workers start once and decode ahead across shard ends while a shard is written; its batches end at
+every shard's end, so a shard's batches, and its vectors bit for bit, are the same whichever other shards a run
+embeds. Memory holds one shard's vectors, never the dataset's. A killed run rerun with the same arguments writes
+only the missing shards, so the folder ends with every row once, the same rows an uninterrupted run writes; a
+finished run is a no-op. The manifest is written when the run starts and completed at the end by the main
+process, once every shard exists (ours: lightly's and clip-retrieval's embedders write one file per run).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,12 +162,15 @@ def _write_own_shards(
 
     written = embedded = 0
     progress = tqdm(total=plan.total, unit="img", desc="embedding", disable=None if state.is_main_process else True)
-    for index, rows in plan.shards(todo):
-        ids = range(index * shard_rows, index * shard_rows + len(rows))
-        labels, vectors = _embed_rows(model, rows, list(manifest.spaces), batch_size, num_workers)
-        write_shard(output_dir / shard_name(split, index, count), schema, list(ids), _paths(rows), labels, vectors)
-        written, embedded = written + 1, embedded + len(rows)
-        progress.update(len(rows))
+    for rows, shards in plan.groups(todo):
+        embedded_shards = _embedded_shards(
+            model, rows, shards, list(manifest.spaces), batch_size, num_workers, progress
+        )
+        for index, positions, labels, vectors in embedded_shards:
+            ids = range(index * shard_rows, index * shard_rows + len(positions))
+            paths = _paths(rows.select(positions))
+            write_shard(output_dir / shard_name(split, index, count), schema, list(ids), paths, labels, vectors)
+            written, embedded = written + 1, embedded + len(positions)
     progress.close()
     return written, embedded
 
@@ -263,15 +270,17 @@ class _ShardPlan:
         self.total = len(dataset) if isinstance(dataset, Dataset) else None
         self.counted = self.total or 0
 
-    def shards(self, todo: Callable[[int], bool]) -> Iterator[tuple[int, Dataset]]:
-        """(index, rows) of each shard for which `todo(index)`."""
+    def groups(self, todo: Callable[[int], bool]) -> Iterator[tuple[Dataset, list[tuple[int, range]]]]:
+        """(rows, [(index, the shard's positions in rows)]) for the shards where `todo(index)`: a split's in one
+        group (one loader decodes them all), a stream's one at a time as it is read."""
         if isinstance(self.dataset, Dataset):
-            for index in range(-(-len(self.dataset) // self.shard_rows)):
-                if todo(index):
-                    stop = min(len(self.dataset), (index + 1) * self.shard_rows)
-                    yield index, self.dataset.select(range(index * self.shard_rows, stop))
+            total, size = len(self.dataset), self.shard_rows
+            own = [(i, range(i * size, min(total, (i + 1) * size))) for i in range(-(-total // size)) if todo(i)]
+            if own:
+                yield self.dataset, own
             return
-        yield from self._stream_shards(todo)
+        for index, rows in self._stream_shards(todo):
+            yield rows, [(index, range(len(rows)))]
 
     def _stream_shards(self, todo: Callable[[int], bool]) -> Iterator[tuple[int, Dataset]]:
         undecoded = self.dataset.cast_column(IMAGE_COLUMN, ImageFeature(decode=False))
@@ -295,19 +304,47 @@ def _paths(rows: Dataset) -> list[str | None]:
     return pc.struct_field(images, "path").to_pylist()
 
 
+@dataclass(frozen=True)
+class _ShardBatches:
+    """Row positions in batches of at most `batch_size` that end at every shard's end (a DataLoader batch_sampler)."""
+
+    shards: Sequence[range]
+    batch_size: int
+
+    def __iter__(self) -> Iterator[list[int]]:
+        for positions in self.shards:
+            for start in range(0, len(positions), self.batch_size):
+                yield list(positions[start : start + self.batch_size])
+
+    def __len__(self) -> int:
+        return sum(-(-len(positions) // self.batch_size) for positions in self.shards)
+
+
 @torch.no_grad()
-def _embed_rows(
-    model: LooCNetwork, rows: Dataset, spaces: list[str], batch_size: int, num_workers: int
-) -> tuple[list[int] | None, dict[str, torch.Tensor]]:
-    """(labels or None, {space: (rows, d)}) of one shard, in row order."""
+def _embedded_shards(
+    model: LooCNetwork,
+    rows: Dataset,
+    shards: list[tuple[int, range]],
+    spaces: list[str],
+    batch_size: int,
+    num_workers: int,
+    progress: tqdm,
+) -> Iterator[tuple[int, range, list[int] | None, dict[str, torch.Tensor]]]:
+    """(index, positions, labels or None, {space: (rows, d)}) of each shard in turn, in row order, all decoded by
+    one loader: its workers keep decoding the next shard while this process writes the last one."""
     device = next(model.parameters()).device
-    vectors: dict[str, list[torch.Tensor]] = {space: [] for space in spaces}
-    labels: list[int] = []
-    for images, batch_labels in image_batches(rows, model, batch_size=batch_size, num_workers=num_workers):
-        out = embed_images(model, images.to(device), spaces)
-        for space in spaces:
-            vectors[space].append(out[space].float().cpu())
-        if batch_labels is not None:
-            labels += batch_labels.tolist()
     labelled = LABEL_COLUMN in rows.column_names
-    return (labels if labelled else None), {space: torch.cat(parts) for space, parts in vectors.items()}
+    sampler = _ShardBatches([positions for _, positions in shards], batch_size)
+    with closing(image_batches(rows, model, num_workers=num_workers, batch_sampler=sampler)) as batches:
+        for index, positions in shards:
+            vectors: dict[str, list[torch.Tensor]] = {space: [] for space in spaces}
+            labels: list[int] = []
+            for _ in range(0, len(positions), batch_size):  # the shard's batches, as `_ShardBatches` cuts them
+                images, batch_labels = next(batches)
+                out = embed_images(model, images.to(device), spaces)
+                for space in spaces:
+                    vectors[space].append(out[space].float().cpu())
+                if batch_labels is not None:
+                    labels += batch_labels.tolist()
+                progress.update(len(images))
+            yield index, positions, (labels if labelled else None), {s: torch.cat(p) for s, p in vectors.items()}

@@ -9,7 +9,7 @@ monitor all go through it, so every number is measured on the model's one evalua
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import torch
 from datasets import Dataset, IterableDataset
@@ -33,13 +33,15 @@ def image_batches(
     *,
     batch_size: int = 256,
     num_workers: int = 0,
+    batch_sampler: Iterable[list[int]] | None = None,
 ) -> Iterator[tuple[Tensor, Tensor | None]]:
     """(images (B, 3, S, S) float in [0, 1], labels (B,) or None), in dataset order.
 
     `preprocessing` is a model (a `LooCNetwork` or a timm backbone): its evaluation preprocessing, timm's eval
     transform of its `pretrained_cfg` (resize the shorter side to floor(S / crop_pct), centre-crop S) up to the
     pixels; what every feature is computed from. An int S instead gives the training loader's canvas (shorter
-    side resized to S, centre crop): for pictures only, never for features.
+    side resized to S, centre crop): for pictures only, never for features. `batch_sampler`: batches of row
+    positions instead of consecutive runs of `batch_size` (`build_dataloader`).
     """
     if isinstance(preprocessing, nn.Module):
         size = eval_data_config(preprocessing)["input_size"][-1]
@@ -49,7 +51,13 @@ def image_batches(
     else:
         raise TypeError(f"preprocessing must be a model or a canvas size (int), got {type(preprocessing).__name__}")
     loader = build_dataloader(
-        dataset, batch_size=batch_size, num_workers=num_workers, shuffle=False, drop_last=False, **decode
+        dataset,
+        batch_size=batch_size,
+        num_workers=num_workers,
+        shuffle=False,
+        drop_last=False,
+        batch_sampler=batch_sampler,
+        **decode,
     )
     for batch in loader:
         yield batch["images"].float() / 255, batch.get("labels")

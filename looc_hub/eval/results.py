@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from .._atomic import atomic_file
-from .._checks import is_number
+from .._checks import is_number, short_text
+from .._json_file import read_json
 from .._version import __version__
 from ..spaces import parse_space_key
 from .protocols import percent_metrics, record_protocols
@@ -147,11 +148,11 @@ def save_results(results: EvalResults, path: str | os.PathLike) -> Path:
 
 def load_results(path: str | os.PathLike) -> EvalResults:
     """Read and validate a results file; errors name the file and the offending key."""
+    data = read_json(path)  # names the file when it is no readable JSON
     try:
-        data = json.loads(Path(path).read_text())
         return EvalResults.from_dict(data)
-    except (json.JSONDecodeError, ValueError) as error:
-        raise ValueError(f"{path}: not a valid looc-hub results file: {error}") from None
+    except ValueError as error:
+        raise ValueError(f"{path}: not a valid looc-hub results file: {short_text(str(error))}") from None
 
 
 def results_table(records: Sequence[EvalRecord]) -> str:

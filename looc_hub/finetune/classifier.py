@@ -21,7 +21,8 @@ from huggingface_hub import snapshot_download
 from torch import Tensor, nn
 
 from .._atomic import atomic_directory
-from .._checks import check_int
+from .._checks import check_int, short_repr
+from .._json_file import read_json
 from ..eval.results import EvalResults
 from ..hub import model_files
 from ..hub.card import public_name, write_folder_card
@@ -175,13 +176,10 @@ class LooCClassifier(nn.Module):
         if not (directory / CLASSIFIER_CONFIG).is_file():
             raise FileNotFoundError(f"{directory} holds no {CLASSIFIER_CONFIG}: not a fine-tuned LooCClassifier")
         path = directory / CLASSIFIER_CONFIG
-        try:
-            config = json.loads(path.read_bytes().decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise ValueError(f"{path} is not valid UTF-8 JSON: {error}") from None
+        config = read_json(path)
         required = ("feature", "num_classes", "mode", "class_names")
         if not isinstance(config, dict) or any(key not in config for key in required):
-            raise ValueError(f"{path} must be a JSON object with keys {list(required)}, got {config!r:.120}")
+            raise ValueError(f"{path} must be a JSON object with keys {list(required)}, got {short_repr(config)}")
         model = LooCModel.from_pretrained(directory, map_location=map_location)
         classifier = cls(
             model, config["feature"], config["num_classes"], mode=config["mode"], class_names=config["class_names"]

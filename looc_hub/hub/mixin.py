@@ -175,8 +175,11 @@ class LooCHubMixin(
         heads_path = model_files.resolve_file(model_id, model_files.HEADS_WEIGHTS, **download)
         # A skeleton on the meta device (no memory) is checked against the files' headers before the real model
         # is built, so a config.json asking for absurd sizes cannot exhaust memory.
-        with torch.device("meta"):
-            skeleton = cls(config)
+        try:
+            with torch.device("meta"):
+                skeleton = cls(config)
+        except ValueError as error:  # timm refused backbone_kwargs: config.json's field, not the caller's
+            raise ValueError(f"{model_id}: {model_files.CONFIG_NAME}: {error}") from None
         if raw.get("num_features") != skeleton.num_features:
             raise ValueError(
                 f"{model_id}: config.json says num_features={raw.get('num_features')}, but {config.backbone} "

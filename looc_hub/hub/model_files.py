@@ -34,7 +34,9 @@ from safetensors.torch import _TYPES as _SAFETENSORS_DTYPES
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from .._checks import is_int
+from .._atomic import interrupted_save_copy
+from .._checks import is_int, short_repr, short_text
+from .._json_file import read_json
 from ..config import LooCConfig
 from ..preprocessing import pretrained_cfg_for
 
@@ -107,12 +109,16 @@ def config_from_hub_dict(raw: Mapping[str, Any], source: str) -> LooCConfig:
         )
     if raw["looc_format_version"] != FORMAT_VERSION:
         raise ValueError(
-            f"{source} uses looc format version {raw['looc_format_version']}; this looc-hub reads {FORMAT_VERSION}"
+            f"{source} uses looc format version {short_repr(raw['looc_format_version'])}; "
+            f"this looc-hub reads {FORMAT_VERSION}"
         )
-    config = LooCConfig.from_dict({k: raw[k] for k in LooCConfig.field_names() if k in raw})
+    try:
+        config = LooCConfig.from_dict({k: raw[k] for k in LooCConfig.field_names() if k in raw})
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{source}: {CONFIG_NAME}: {error}") from None
     pretrained_cfg = raw.get("pretrained_cfg", {})
     if not isinstance(pretrained_cfg, dict):
-        raise ValueError(f"{source}: config.json's pretrained_cfg must be a mapping, got {pretrained_cfg!r}")
+        raise ValueError(f"{source}: config.json's pretrained_cfg must be a mapping, got {short_repr(pretrained_cfg)}")
     # timm users preprocess with what pretrained_cfg says: it must be exactly the LooC config's preprocessing.
     ours = json.loads(json.dumps(pretrained_cfg_for(config)))
     num_classes = raw.get("num_classes")  # 0, or a fine-tuned classifier's (`add_timm_classifier`)
@@ -124,7 +130,9 @@ def config_from_hub_dict(raw: Mapping[str, Any], source: str) -> LooCConfig:
         **{f"pretrained_cfg.{key}": (pretrained_cfg.get(key), ours.get(key)) for key in _PREPROCESSING_KEYS},
     }
     disagreements = [
-        f"{key}: {found!r} != {expected!r}" for key, (found, expected) in checks.items() if found != expected
+        f"{key}: {short_repr(found)} != {short_repr(expected)}"
+        for key, (found, expected) in checks.items()
+        if found != expected
     ]
     if disagreements:
         raise ValueError(f"{source}: timm's keys disagree with the LooC config: " + "; ".join(disagreements))
@@ -159,9 +167,9 @@ def foreign_files(directory: Path) -> list[str]:
         return []
     own = {*_OWN_FILES, *_RESULTS_FILES}
     try:
-        config = json.loads((directory / CONFIG_NAME).read_text())
+        config = read_json(directory / CONFIG_NAME)
         for name in _RESULTS_FILES:
-            results = json.loads((directory / name).read_text()) if name in present else {}
+            results = read_json(directory / name) if name in present else {}
             own |= {str(v) for v in (results.get("artifacts") or {}).values()}
     except (OSError, ValueError, AttributeError):
         return present
@@ -309,16 +317,12 @@ def _raise_on_mismatch(expected: Layout, found: Layout, source: str) -> None:
 
 
 def read_config(path: str | os.PathLike, source: str) -> dict[str, Any]:
-    """config.json as a dict; not UTF-8, not JSON or not an object is a ValueError naming the file."""
-    try:
-        raw = json.loads(Path(path).read_bytes().decode("utf-8"))
-    except UnicodeDecodeError as error:
-        raise ValueError(f"{source}: {CONFIG_NAME} is not UTF-8 text: {error}") from None
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{source}: {CONFIG_NAME} is not valid JSON: {error}") from None
+    """config.json as a dict; not UTF-8, not readable JSON or not an object is a ValueError naming the file."""
+    raw = read_json(path, f"{source}: {CONFIG_NAME}")
     if not isinstance(raw, dict):
         raise ValueError(
-            f"{source}: {CONFIG_NAME} must hold a JSON object of config fields, got {type(raw).__name__} {raw!r:.80}"
+            f"{source}: {CONFIG_NAME} must hold a JSON object of config fields, "
+            f"got {type(raw).__name__} {short_repr(raw)}"
         )
     return raw
 
@@ -335,6 +339,12 @@ def check_model_source(source: str | os.PathLike) -> None:
         if not os.path.isdir(text):
             raise NotADirectoryError(f"{text} is a file; a looc-hub model is a folder (or a Hub repo id 'org/name')")
         return
+    hidden = interrupted_save_copy(text)
+    if hidden is not None:
+        raise FileNotFoundError(
+            f"No model folder {text}: a save into it was killed between its two renames, and its previous copy "
+            f"is at {hidden}. The next save_pretrained into {text} puts it back first; or move it back yourself"
+        )
     if isinstance(source, os.PathLike) or text.startswith(("/", ".", "~")) or text.count("/") > 1 or "\\" in text:
         raise FileNotFoundError(f"No such model folder: {text} (a Hub repo id looks like 'org/name')")
     parent, _, name = text.partition("/")
@@ -349,5 +359,6 @@ def check_model_source(source: str | os.PathLike) -> None:
         validate_repo_id(text)
     except HFValidationError as error:
         raise FileNotFoundError(
-            f"{text!r} is neither an existing local folder nor a Hub repo id ('org/name'): {error}"
+            f"{short_repr(text)} is neither an existing local folder nor a Hub repo id ('org/name'): "
+            f"{short_text(str(error))}"
         ) from None

@@ -8,10 +8,14 @@ check a long run makes before it trains (`check_push_target`).
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 
 from huggingface_hub import constants, get_token
+from huggingface_hub.errors import HfHubHTTPError
 
+from . import model_files
 from .pretrained import LooCModel
+from .records import CARD_NAME, RECIPE_NAME, TRAINING_RESULTS_NAME
 from .upload import (
     STALE_POLICIES,
     PublishResult,
@@ -26,7 +30,9 @@ from .validation import PublishPlan, check_model_dir
 
 __all__ = [
     "STALE_POLICIES",
+    "TRAINED_MODEL_FILES",
     "PublishResult",
+    "PushTargetError",
     "attach_results",
     "check_push_target",
     "publish",
@@ -101,23 +107,58 @@ def publish(
     return result
 
 
-def check_push_target(repo_id: str, *, flag: str = "--push_to_hub", endpoint: str | None = None) -> None:
-    """Before a long run that ends with a push: the repo id is valid, a token is set and the Hub answers.
+class PushTargetError(ValueError):
+    """A run's `--push_to_hub` target cannot take the push: said before training, or after it when the push failed
+    (the model folder is kept and can be published with `looc-publish`)."""
+
+
+TRAINED_MODEL_FILES = (
+    model_files.CONFIG_NAME,
+    model_files.BACKBONE_WEIGHTS,
+    model_files.HEADS_WEIGHTS,
+    CARD_NAME,
+    RECIPE_NAME,
+    TRAINING_RESULTS_NAME,
+)
+"""What a pretraining run's model folder may hold, so what its push may upload (training_results.json only when
+the run measured something)."""
+
+
+def check_push_target(
+    repo_id: str,
+    *,
+    flag: str = "--push_to_hub",
+    endpoint: str | None = None,
+    files: Collection[str] = TRAINED_MODEL_FILES,
+) -> None:
+    """Before a long run that ends with a push: the repo id is valid, a token is set, the Hub answers, and the
+    repo holds no file beyond `files` (the push refuses to leave such files beside a new model, as `looc-publish`
+    does by default).
 
     Raises:
-        ValueError: naming the problem, so the run fails before training instead of after it.
+        PushTargetError: naming the problem, so the run fails before training instead of after it.
     """
     try:
         check_repo_id(repo_id)
     except ValueError as error:
-        raise ValueError(f"{flag} {error}") from None
+        raise PushTargetError(f"{flag} {error}") from None
     if constants.HF_HUB_OFFLINE:
-        raise ValueError(f"{flag} {repo_id}: HF_HUB_OFFLINE is set, so the push at the end would fail")
+        raise PushTargetError(f"{flag} {repo_id}: HF_HUB_OFFLINE is set, so the push at the end would fail")
     if get_token() is None:
-        raise ValueError(
+        raise PushTargetError(
             f"{flag} {repo_id}: no Hugging Face token (run `hf auth login` or set HF_TOKEN), so the push "
             "at the end would fail"
         )
     problem = hub_unreachable(endpoint)
     if problem:
-        raise ValueError(f"{flag} {repo_id}: the Hub {problem}, so the push at the end would fail")
+        raise PushTargetError(f"{flag} {repo_id}: the Hub {problem}, so the push at the end would fail")
+    try:
+        stale = sorted(set(repo_files(repo_id, endpoint=endpoint)) - set(files))
+    except HfHubHTTPError as error:
+        raise PushTargetError(f"{flag} {repo_id}: the Hub refused to list the repo ({error})") from None
+    if stale:
+        raise PushTargetError(
+            f"{flag} {repo_id}: the repo holds file(s) the trained model will not have: {stale}, so the push at the "
+            "end would stop. Push to another repo, or train without the flag and publish the model folder "
+            f"afterwards with `looc-publish <output_dir>/model {repo_id} --stale keep` (or --stale delete)"
+        )

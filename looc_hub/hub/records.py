@@ -14,9 +14,8 @@ Every write is atomic and replaces a symlink instead of writing through it, so n
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 import yaml
 
 from .._atomic import atomic_file
+from .._json_file import read_json
 from ..eval.results import EvalResults, load_results, save_results
 from .training_cost import TrainingCost, load_training_cost
 
@@ -87,10 +87,10 @@ def read_records(directory: str | os.PathLike) -> ModelRecords:
     directory = Path(directory)
     results = {name: load_results(directory / name) for name in RESULTS_FILES if (directory / name).is_file()}
     return ModelRecords(
-        recipe=_read_mapping(directory / RECIPE_NAME, yaml.safe_load),
+        recipe=_read_mapping(directory / RECIPE_NAME, _read_yaml),
         training=results.get(TRAINING_RESULTS_NAME),
         evaluation=results.get(RESULTS_NAME),
-        classifier=_read_mapping(directory / CLASSIFIER_CONFIG, json.loads),
+        classifier=_read_mapping(directory / CLASSIFIER_CONFIG, read_json),
         cost=load_training_cost(directory / COST_NAME) if (directory / COST_NAME).is_file() else None,
     )
 
@@ -120,12 +120,16 @@ def write_text(path: Path, text: str) -> None:
         staging.write_text(text, encoding="utf-8")
 
 
-def _read_mapping(path: Path, parse: Any) -> dict[str, Any] | None:
+def _read_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def _read_mapping(path: Path, parse: Callable[[Path], Any]) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     try:
-        value = parse(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, ValueError, yaml.YAMLError) as error:
+        value = parse(path)
+    except (UnicodeDecodeError, ValueError, RecursionError, yaml.YAMLError) as error:
         raise ValueError(f"{path} is not readable: {error}") from None
     if not isinstance(value, dict):
         raise ValueError(f"{path} must hold a mapping, got {type(value).__name__}")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .._atomic import atomic_file
+from .._json_file import read_json
 
 __all__ = ["COST_KINDS", "CostEstimate", "TrainingCost", "load_training_cost", "save_training_cost"]
 
@@ -89,9 +90,10 @@ def save_training_cost(cost: TrainingCost, path: str | os.PathLike) -> Path:
 
 def load_training_cost(path: str | os.PathLike) -> TrainingCost:
     """Read a record written by `save_training_cost`; a malformed one is a ValueError naming the file."""
+    data = read_json(path)  # its errors name the file
     try:
-        return TrainingCost.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
-    except (UnicodeDecodeError, ValueError) as error:
+        return TrainingCost.from_dict(data)
+    except ValueError as error:
         raise ValueError(f"{path}: not a valid training cost record: {error}") from None
 
 

@@ -31,6 +31,7 @@ from huggingface_hub.errors import HFValidationError, RepositoryNotFoundError, R
 from huggingface_hub.utils import SoftTemporaryDirectory, validate_repo_id
 
 from .._atomic import atomic_directory
+from .._checks import short_repr, short_text
 from ..eval.results import load_results, save_results
 from . import model_files
 from .card import write_folder_card
@@ -70,9 +71,11 @@ def check_repo_id(repo_id: str) -> str:
     try:
         validate_repo_id(repo_id)
     except HFValidationError as error:
-        raise ValueError(f"{repo_id!r} is not a Hub repo id ('org/name'): {error}") from None
+        raise ValueError(f"{short_repr(repo_id)} is not a Hub repo id ('org/name'): {short_text(str(error))}") from None
     if repo_id.count("/") != 1:
-        raise ValueError(f"{repo_id!r} is not a Hub repo id: give the namespace too, 'org/name' or 'user/name'")
+        raise ValueError(
+            f"{short_repr(repo_id)} is not a Hub repo id: give the namespace too, 'org/name' or 'user/name'"
+        )
     return repo_id
 
 

@@ -17,6 +17,7 @@ import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .._checks import short_repr
 from ..config import LooCConfig
 
 __all__ = [
@@ -127,8 +128,10 @@ def get_zoo_entry(name: str) -> ZooEntry:
         if name in (entry.architecture, entry.hub_id):
             return entry
     candidates = list(_ZOO) + sorted({e.architecture for e in _ZOO.values()})
-    close = difflib.get_close_matches(name, candidates, n=5, cutoff=0.4)
-    raise ValueError(f"Unknown zoo model {name!r}; close matches: {close}. All models: looc_hub.list_models()")
+    close = difflib.get_close_matches(str(name)[:200], candidates, n=5, cutoff=0.4)
+    raise ValueError(
+        f"Unknown zoo model {short_repr(name)}; close matches: {close}. All models: looc_hub.list_models()"
+    )
 
 
 def check_published(repo_id: str) -> None:

@@ -20,14 +20,16 @@ import os
 import pickle
 import re
 import shutil
+import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from accelerate import Accelerator
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 
 from .._atomic import replace_directory
+from .._json_file import read_json
 from .run_dir import dataset_identity
 
 __all__ = ["CheckpointManager"]
@@ -45,6 +47,9 @@ class CheckpointManager:
         run_config: the run's settings (JSON-ready), stored in every checkpoint.
         must_match: fields of `run_config` that a resumed checkpoint must share (see `resolve`).
     """
+
+    LOAD_ERRORS = _UNREADABLE
+    """What `accelerator.load_state` raises for a checkpoint that does not load (damaged, or another model's)."""
 
     def __init__(
         self,
@@ -92,9 +97,9 @@ class CheckpointManager:
                 f"<output_dir>/checkpoints/step_XXXXXXXX with a {RUN_CONFIG}"
             )
         try:
-            stored = json.loads(stored_path.read_text())
+            stored = read_json(stored_path)
         except (OSError, ValueError) as error:
-            raise ValueError(f"--resume {resume}: {stored_path} is not readable JSON: {error}") from None
+            raise ValueError(f"--resume {resume}: {error}") from None
         differ = [
             f"{name}: checkpoint {stored.get(name)!r}, this run {self.run_config.get(name)!r}"
             for name in self.must_match
@@ -108,16 +113,34 @@ class CheckpointManager:
             )
 
     def load(self, accelerator: Accelerator, path: Path) -> None:
-        """`load_state(path)`, naming the checkpoint and the others to fall back on if it does not load (a
-        truncated file from a full disk or a copy cut short raises raw safetensors / pickle / torch errors)."""
+        """`load_state(path)`, naming the damaged file and the previous checkpoint if it does not load (a truncated
+        file from a full disk or a copy cut short raises raw safetensors / pickle / torch errors)."""
         try:
             accelerator.load_state(str(path))
         except _UNREADABLE as error:
-            others = [p.name for p in self.checkpoints() if p != path]
+            self.raise_if_damaged(path, error)
             raise ValueError(
-                f"--resume: the checkpoint {path} does not load ({type(error).__name__}: {str(error)[:300]}); a file "
-                f"in it may be truncated or damaged. Resume another checkpoint ({others or 'none left'}) by its path"
+                f"--resume: the checkpoint {path} does not load ({type(error).__name__}: {str(error)[:300]}). "
+                f"{self._fallback(path)}"
             ) from error
+
+    def raise_if_damaged(self, path: Path, error: BaseException) -> None:
+        """A ValueError naming the truncated or corrupt files of checkpoint `path` (if any) and the previous
+        checkpoint to resume instead; `error` is what loading it raised."""
+        damaged = _damaged_files(path)
+        if damaged:
+            raise ValueError(
+                f"--resume: the checkpoint {path} does not load: {', '.join(damaged)} is truncated or damaged "
+                f"({type(error).__name__}: {str(error)[:300]}). {self._fallback(path)}"
+            ) from error
+
+    def _fallback(self, path: Path) -> str:
+        earlier = [p for p in self.checkpoints() if p.name < path.name]
+        return (
+            f"Resume the previous checkpoint with --resume {earlier[-1]}"
+            if earlier
+            else "No earlier checkpoint is left to resume"
+        )
 
     def save(self, accelerator: Accelerator, step: int) -> Path:
         """`save_state` into a staging folder, rename it to `step_<step>`, then drop the oldest beyond `keep`."""
@@ -138,6 +161,25 @@ class CheckpointManager:
                 shutil.rmtree(old)
         accelerator.wait_for_everyone()
         return final
+
+
+def _damaged_files(checkpoint: Path) -> list[str]:
+    """The checkpoint's files whose container is cut short or corrupt, found without unpickling anything."""
+    return [file.name for file in sorted(checkpoint.iterdir()) if file.is_file() and not _intact(file)]
+
+
+def _intact(file: Path) -> bool:
+    """A safetensors file by its header and size, a torch.save / Accelerate file (a zip archive) by its CRCs."""
+    try:
+        if file.suffix == ".safetensors":
+            with safe_open(str(file), framework="pt"):
+                return True
+        if file.suffix in (".bin", ".pkl", ".pt"):
+            with zipfile.ZipFile(file) as archive:
+                return archive.testzip() is None
+    except (OSError, SafetensorError, zipfile.BadZipFile):
+        return False
+    return True
 
 
 def _comparable(name: str, value: Any) -> Any:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .._atomic import atomic_file
+from .._json_file import read_json
 from ..hub.model_files import foreign_files
 
 __all__ = [
@@ -140,9 +141,9 @@ def _read_record(directory: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     try:
-        record = json.loads(path.read_text())
-    except (OSError, ValueError) as error:
-        raise ValueError(f"{path} (a looc-hub run's record of its outputs) is not readable JSON: {error}") from None
+        record = read_json(path, f"{path} (a looc-hub run's record of its outputs)")
+    except OSError as error:
+        raise ValueError(f"{path} (a looc-hub run's record of its outputs) is not readable: {error}") from None
     if not isinstance(record, dict) or not isinstance(record.get("outputs"), list):
         raise ValueError(f"{path} is not a looc-hub run's record of its outputs (no 'outputs' list)")
     return record

@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from looc_hub._checks import short_repr
 from looc_hub.views.blur import RandomGaussianBlur, scaled_blur_sigma
 from looc_hub.views.color import RandomColor
 from looc_hub.views.crop import RandomResizedCrop
@@ -216,9 +217,11 @@ def check_listed(augmentations: Sequence[str], invariant_augmentations: Sequence
     for argument, names in (("augmentations", augmentations), ("invariant_augmentations", invariant_augmentations)):
         unknown = [name for name in names if name not in LEAVE_ONE_OUT_AUGMENTATIONS]
         if unknown:
-            raise ValueError(f"Unknown {argument} {unknown}; valid choices: {list(LEAVE_ONE_OUT_AUGMENTATIONS)}")
+            raise ValueError(
+                f"Unknown {argument} {short_repr(unknown)}; valid choices: {list(LEAVE_ONE_OUT_AUGMENTATIONS)}"
+            )
         if len(set(names)) != len(names):
-            raise ValueError(f"{argument} lists an augmentation twice: {list(names)}")
+            raise ValueError(f"{argument} lists an augmentation twice: {short_repr(list(names))}")
     both = sorted(set(augmentations) & set(invariant_augmentations))
     if both:
         raise ValueError(
