@@ -1,19 +1,21 @@
 """What training each ImageNet-100 zoo entry costs: images/s and GPU-hours for its recipe's epochs on a named GPU,
-projected until measured (issue 19). Writes `benchmarks/results/cost.{json,md}`; `make_cards.py` puts the table in
-docs/zoo.md.
+projected until measured (issue 19). Writes each entry's cost record (`looc_hub.hub.training_cost`), which its
+card and docs/zoo.md show (`scripts/make_cards.py`), and the summary `benchmarks/results/cost.{json,md}`.
 
-    python scripts/cost_table.py                                            # projected (an assumed fraction of peak)
-    python scripts/cost_table.py --measured benchmarks/results/step_r50_224_cuda.json   # after scripts/gpu_check.sh
+    python scripts/cost_table.py                          # projected on an A100 from NVIDIA's measured ResNet-50 run
+    python scripts/cost_table.py --gpu "H100 SXM" --fraction 0.07                       # projected, fraction assumed
+    python scripts/cost_table.py --gpu "H100 SXM" --measured benchmarks/results/step_r50_224_cuda.json  # gpu_check.sh
 
 FLOPs per image of one training step (views excluded) are counted with torch's FLOP counter on the entry's real
 objective (its config and recipe, batch 2 on the CPU): query forward + backward, every key forward, heads and
-LooC++'s extra last stages included. Projection: images/s = achieved fraction x the GPU's bf16 dense peak / FLOPs
-per image, with the fraction ASSUMED (`--fraction`, default 0.07: our estimate of what a supervised ResNet-50
-step reaches in bf16 + channels-last on an H100 in eager PyTorch, about 2,800 images/s; convolutions and BatchNorm
-at batch 32-64 run far below a Hopper GPU's peak) until a measured step on that GPU gives it: with `--measured`,
-a method measured there (LooC, LooC++, MoCo v2) is "measured" and its achieved fraction replaces the assumption
-for the entries of the same method. GPU-hours = epochs x training images / images/s / 3600 (one GPU; 8 GPUs take
-an eighth of the time, plus the gather and Shuffle-BN communication this does not count).
+LooC++'s extra last stages included; a supervised step of the same backbone is 3 x its forward FLOPs, 2 x the GMACs
+of the model statistics on its card. Projection: images/s = achieved fraction of the GPU's bf16 dense peak / FLOPs
+per image. The fraction comes from a measured run: by default NVIDIA's published supervised ResNet-50 v1.5
+training throughput on one A100 (`REFERENCE_RUN`); with `--measured`, this project's own step measured on that GPU
+by `scripts/benchmark_step.py` (a method measured there, LooC, LooC++ or MoCo v2, is "measured" for the entry
+it benchmarks, and its fraction projects the entries of the same method); `--fraction` states an assumed one
+instead. GPU-hours = epochs x training images / images/s / 3600 on one GPU. A record keeps one estimate per GPU
+and kind, so a measurement is added beside the projections, and the card shows it in their place.
 """
 
 from __future__ import annotations
@@ -28,14 +30,27 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from looc_hub import LooCModel, get_zoo_entry, list_models
 from looc_hub.hub.card import model_statistics
+from looc_hub.hub.training_cost import CostEstimate, TrainingCost, load_training_cost, save_training_cost
 from looc_hub.objective import LooCObjective
 from looc_hub.recipes import recipe_path
 from looc_hub.views import LooCViewGenerator
 
 REPO = Path(__file__).resolve().parents[1]
+RECORDS = REPO / "model_cards" / "results"
+"""Where the zoo's cost records live: `<zoo name>.training_cost.json`, beside its results file."""
 # Training images of CMC's ImageNet-100 as commonly reported; looc-build-in100 prints your copy's exact count.
 IN100_TRAIN_IMAGES = 126_689
-GPUS = {"H100 SXM": 989e12, "H200 SXM": 989e12, "A100 SXM": 312e12}  # bf16 dense peak FLOP/s (NVIDIA's data sheets)
+GPUS = {"A100 SXM": 312e12, "H100 SXM": 989e12, "H200 SXM": 989e12}  # bf16 dense peak FLOP/s (NVIDIA's data sheets)
+REFERENCE_RUN = {
+    "gpu": "A100 SXM",
+    "images_per_s": 2470,
+    "what": (
+        "NVIDIA's published supervised ResNet-50 v1.5 training throughput on one A100 80GB, mixed precision, "
+        "2,470 images/s (DeepLearningExamples, PyTorch/Classification/ConvNets/resnet50v1.5, NGC pytorch-21.03, "
+        "batch 256, DALI loader)"
+    ),
+}
+"""The measured run the default projection takes its achieved fraction of peak from (timm's resnet50 is v1.5)."""
 
 
 def method_of(name: str, variant: str) -> str:
@@ -58,8 +73,15 @@ def step_flops_per_image(name: str, batch: int = 2) -> float:
     return counter.get_total_flops() / batch
 
 
+def supervised_flops_per_image(name: str) -> tuple[float, str]:
+    """A supervised step's FLOPs per image (3 x the forward's, 2 FLOPs per MAC) from the card's model statistics."""
+    with torch.device("meta"):
+        gmacs = float(model_statistics(LooCModel(get_zoo_entry(name).config))["GMACs"])
+    return 3 * 2 * gmacs * 1e9, f"{gmacs} GMACs"
+
+
 def measured_rates(path: Path | None) -> tuple[dict[str, float], str]:
-    """{method: images/s} of a benchmark_step.py results file (its largest batch per method) and its device."""
+    """{method: images/s} of a benchmark_step.py results file (its largest batch per method), and how it ran."""
     if path is None:
         return {}, ""
     report = json.loads(path.read_text())
@@ -70,44 +92,78 @@ def measured_rates(path: Path | None) -> tuple[dict[str, float], str]:
     for row in report["results"]:
         if row["batch_size"] >= rates.get(row["method"], (0, 0.0))[0]:
             rates[row["method"]] = (row["batch_size"], row["images_per_s"])
-    return {method: rate for method, (_, rate) in rates.items()}, report["meta"]["device"]
+    batches = sorted({batch for batch, _ in rates.values()})
+    meta = report["meta"]
+    how = f"{meta['device']} ({meta['precision']}, batch {'/'.join(map(str, batches))}, one process)"
+    return {method: rate for method, (_, rate) in rates.items()}, how
 
 
-def cost_rows(args: argparse.Namespace) -> list[dict]:
+def fraction_basis(args: argparse.Namespace, supervised: float, backbone: str) -> tuple[float, str]:
+    """The achieved fraction of peak a projection without a measured step of its own uses, and where it is from."""
+    peak = GPUS[args.gpu]
+    if args.fraction is not None:
+        return args.fraction, f"achieved fraction of the {args.gpu} bf16 peak: {args.fraction:.1%}, ASSUMED"
+    if args.gpu != REFERENCE_RUN["gpu"]:
+        raise SystemExit(
+            f"no measured run on {args.gpu} to take the achieved fraction of peak from: give --measured "
+            f"(a benchmark_step.py file from that GPU) or --fraction, or use --gpu {REFERENCE_RUN['gpu']!r}"
+        )
+    fraction = REFERENCE_RUN["images_per_s"] * supervised / peak
+    return fraction, (
+        f"achieved fraction of the {args.gpu} bf16 dense peak ({peak / 1e12:.0f} TFLOP/s): {fraction:.1%}, from "
+        f"{REFERENCE_RUN['what']} x a supervised step's {supervised / 1e9:.1f} GFLOPs per image (3 x the forward of "
+        f"{backbone}); assumed to hold for this step, although it runs 32 images per GPU, not 256"
+    )
+
+
+def cost_estimates(args: argparse.Namespace) -> dict[str, CostEstimate]:
+    """{zoo name: its estimate on `args.gpu`} for every ImageNet-100 entry."""
     measured, device = measured_rates(args.measured)
     peak = GPUS[args.gpu]
     names = [n for n in list_models() if n.endswith(tuple(args.suffixes))]
     flops_of = {name: step_flops_per_image(name) for name in names}
-    rows = []
+    estimates = {}
     for name in names:
         entry = get_zoo_entry(name)
         recipe = yaml.safe_load(recipe_path(entry.recipe).read_text())
         flops, method = flops_of[name], method_of(name, entry.config.variant)
-        with torch.device("meta"):
-            gmacs = float(model_statistics(LooCModel(entry.config))["GMACs"])
+        supervised, backbone = supervised_flops_per_image(name)
+        basis = [
+            f"one step's FLOPs per image, views excluded: {flops / 1e9:.1f} GFLOPs, counted on this model's objective "
+            f"(query forward + backward, every key forward, heads), {flops / supervised:.2f} x a supervised step of "
+            f"its backbone ({backbone} per image in the model statistics)",
+            f"{IN100_TRAIN_IMAGES:,} training images (CMC's ImageNet-100 as commonly reported; looc-build-in100 "
+            "prints your copy's count)",
+        ]
+        kind = "projected"
         if method in measured:  # the measured step's achieved fraction, scaled by this entry's FLOPs
-            fraction = measured[method] * flops_of[_reference(method)] / peak
-            images_per_s = fraction * peak / flops
-            status = "measured" if name == _reference(method) else f"projected from the measured {method} step"
+            reference = _reference(method)
+            if reference not in flops_of:  # the measured entry itself was not asked for
+                flops_of[reference] = step_flops_per_image(reference)
+            fraction = measured[method] * flops_of[reference] / peak
+            kind = "measured" if name == reference else kind
+            basis.append(
+                f"{method} step measured by scripts/benchmark_step.py on {device}: {measured[method]:,.0f} "
+                "images/s, views included"
+                + ("" if kind == "measured" else f", scaled by this step's FLOPs over {reference}'s")
+            )
+            basis.append("not counted: the gather and Shuffle-BN communication across GPUs")
         else:
-            fraction, status = args.fraction, f"projected (assumed {args.fraction:.0%} of peak)"
-            images_per_s = fraction * peak / flops
-        hours = recipe["epochs"] * IN100_TRAIN_IMAGES / images_per_s / 3600
-        rows.append(
-            {
-                "name": name,
-                "method": method,
-                "step_gflops_per_image": round(flops / 1e9, 1),
-                "step_over_supervised": round(flops / (3 * 2 * gmacs * 1e9), 2),
-                "images_per_s": round(images_per_s),
-                "epochs": recipe["epochs"],
-                "gpu_hours": round(hours),
-                "gpu": args.gpu + (f" ({device})" if measured else ""),
-                "achieved_fraction_of_peak": round(fraction, 3),
-                "status": status,
-            }
+            fraction, sentence = fraction_basis(args, supervised, backbone)
+            not_counted = "not counted: the views' augmentations, the gather and Shuffle-BN communication across GPUs"
+            basis += [sentence, not_counted]
+        estimates[name] = CostEstimate(
+            gpu=args.gpu,
+            kind=kind,
+            images_per_s=round(fraction * peak / flops, 1),
+            epochs=recipe["epochs"],
+            train_images=IN100_TRAIN_IMAGES,
+            basis=tuple(basis),
+            step_gflops_per_image=round(flops / 1e9, 1),
+            achieved_fraction_of_peak=round(fraction, 4),
+            source="scripts/cost_table.py" + (f" --measured {args.measured.name}" if kind == "measured" else ""),
         )
-    return rows
+    return estimates
 
 
 def _reference(method: str) -> str:
@@ -115,43 +171,48 @@ def _reference(method: str) -> str:
     return {"LooC": "looc_resnet50.in100", "LooC++": "loocpp_resnet50.in100", "MoCo v2": "moco_resnet50.in100"}[method]
 
 
-def markdown(report: dict) -> str:
+def markdown(estimates: dict[str, CostEstimate]) -> str:
+    """The summary table, and the basis sentences every estimate shares (each card lists its own in full)."""
+    first = next(iter(estimates.values()))
     lines = [
-        "| entry | method | step GFLOPs / image | x supervised step | images/s | GPU-hours "
-        f"({report['rows'][0]['epochs']} epochs, 1 {report['gpu']}) | status |",
-        "|---|---|---:|---:|---:|---:|---|",
+        f"| entry | step GFLOPs / image | images/s | GPU-hours ({first.epochs} epochs, 1 {first.gpu}) | status |",
+        "|---|---:|---:|---:|---|",
     ]
-    for row in report["rows"]:
+    for name, estimate in estimates.items():
         lines.append(
-            f"| `{row['name']}` | {row['method']} | {row['step_gflops_per_image']} | {row['step_over_supervised']} "
-            f"| {row['images_per_s']:,} | {row['gpu_hours']:,} | {row['status']} |"
+            f"| `{name}` | {estimate.step_gflops_per_image} | {estimate.images_per_s:,.0f} "
+            f"| {estimate.gpu_hours:,.1f} | {estimate.kind} |"
         )
-    return "\n".join(lines) + "\n"
+    shared = [s for s in first.basis if all(s in e.basis for e in estimates.values())]
+    return "\n".join(lines + [""] + [f"- {sentence}" for sentence in shared]) + "\n"
+
+
+def record_estimates(estimates: dict[str, CostEstimate], directory: Path) -> None:
+    """Add each estimate to its entry's cost record, replacing only an earlier one of the same GPU and kind."""
+    for name, estimate in estimates.items():
+        path = directory / f"{name}.training_cost.json"
+        cost = load_training_cost(path) if path.is_file() else TrainingCost()
+        save_training_cost(cost.with_estimate(estimate), path)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--gpu", choices=list(GPUS), default="H100 SXM")
-    parser.add_argument("--fraction", type=float, default=0.07, help="assumed achieved fraction of the bf16 peak")
+    parser.add_argument("--gpu", choices=list(GPUS), default=REFERENCE_RUN["gpu"])
+    parser.add_argument("--fraction", type=float, help="an ASSUMED achieved fraction of the bf16 peak")
     parser.add_argument("--measured", type=Path, help="a benchmark_step.py results file from that GPU")
     parser.add_argument("--suffixes", nargs="+", default=[".in100", ".in100_r", ".in100_crt"])
     parser.add_argument("--output-dir", type=Path, default=REPO / "benchmarks" / "results")
+    parser.add_argument("--records-dir", type=Path, default=RECORDS, help="where the entries' cost records live")
     args = parser.parse_args()
-    report = {
-        "gpu": args.gpu,
-        "peak_bf16_flops": GPUS[args.gpu],
-        "train_images": IN100_TRAIN_IMAGES,
-        "assumptions": (
-            f"FLOPs counted on each entry's objective (views excluded); {IN100_TRAIN_IMAGES:,} training images; "
-            f"{args.gpu} bf16 dense peak {GPUS[args.gpu] / 1e12:.0f} TFLOP/s; achieved fraction "
-            + ("measured (see status)" if args.measured else f"{args.fraction:.0%}, assumed, not measured")
-        ),
-        "rows": cost_rows(args),
-    }
+    if args.fraction is not None and not 0 < args.fraction <= 1:
+        parser.error(f"--fraction is a fraction of the peak in (0, 1], got {args.fraction}")
+    estimates = cost_estimates(args)
+    record_estimates(estimates, args.records_dir)
+    report = {name: {**estimate.to_dict(), "gpu_hours": estimate.gpu_hours} for name, estimate in estimates.items()}
     args.output_dir.mkdir(parents=True, exist_ok=True)
     (args.output_dir / "cost.json").write_text(json.dumps(report, indent=2) + "\n")
-    (args.output_dir / "cost.md").write_text(f"# Training cost\n\n{report['assumptions']}.\n\n{markdown(report)}")
-    print(markdown(report))
+    (args.output_dir / "cost.md").write_text(f"# Training cost\n\n{markdown(estimates)}")
+    print(markdown(estimates))
 
 
 if __name__ == "__main__":

@@ -4,13 +4,14 @@
     python scripts/make_cards.py --check    # exit 1 if any generated file is out of date (CI)
 
 Measured numbers come only from `model_cards/results/<zoo name>.json` (a `looc_hub.eval.results` file); an entry
-without one says so instead of showing numbers. Cards are never edited by hand.
+without one says so instead of showing numbers. What training an entry costs comes only from its cost record
+`model_cards/results/<zoo name>.training_cost.json` (written by `scripts/cost_table.py`): the card and the zoo
+table show its measured estimates once one exists, its projections until then. Cards are never edited by hand.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from looc_hub import LooCModel, get_zoo_entry, list_models
 from looc_hub.eval.results import EvalResults, load_results
 from looc_hub.hub.card import build_model_card
 from looc_hub.hub.records import ModelRecords
+from looc_hub.hub.training_cost import TrainingCost, load_training_cost
 from looc_hub.hub.zoo import ZooEntry
 from looc_hub.recipes import recipe_path, repo_relative_path
 from looc_hub.views.registry import trained_augmentations
@@ -29,13 +31,17 @@ REPO = Path(__file__).resolve().parents[1]
 CARDS = REPO / "model_cards"
 RESULTS = CARDS / "results"
 ZOO_TABLE = REPO / "docs" / "zoo.md"
-COST = REPO / "benchmarks" / "results" / "cost.json"  # written by scripts/cost_table.py
 SOURCE_URL = "https://github.com/looc-hub/looc-hub/blob/main"  # the project's repository, as the cards link it
 
 
 def entry_results(entry: ZooEntry) -> EvalResults | None:
     path = RESULTS / f"{entry.name}.json"
     return load_results(path) if path.exists() else None
+
+
+def entry_cost(entry: ZooEntry) -> TrainingCost | None:
+    path = RESULTS / f"{entry.name}.training_cost.json"
+    return load_training_cost(path) if path.exists() else None
 
 
 def render_card(entry: ZooEntry) -> str:
@@ -45,7 +51,9 @@ def render_card(entry: ZooEntry) -> str:
     path = recipe_path(entry.recipe)
     source = repo_relative_path(path)
     link = f"[`{entry.recipe}`]({SOURCE_URL}/{source})"  # a card on the Hub has no ../ to follow
-    records = ModelRecords(recipe=yaml.safe_load(path.read_text()), evaluation=entry_results(entry))
+    records = ModelRecords(
+        recipe=yaml.safe_load(path.read_text()), evaluation=entry_results(entry), cost=entry_cost(entry)
+    )
     card = build_model_card(
         model,
         records=records,
@@ -88,27 +96,31 @@ def render_zoo_table() -> str:
 
 
 def _cost_section() -> list[str]:
-    """What training each ImageNet-100 entry costs, from scripts/cost_table.py's file (projected until measured)."""
-    if not COST.is_file():
+    """What training each entry with a cost record costs: the estimates its card shows (measured once measured)."""
+    shown = {name: cost.shown_estimates() for name in list_models() if (cost := entry_cost(get_zoo_entry(name)))}
+    if not shown:
         return []
-    cost = json.loads(COST.read_text())
+    every = [estimate for estimates in shown.values() for estimate in estimates]
+    shared = [s for s in every[0].basis if all(s in estimate.basis for estimate in every)]
     lines = [
         "",
         "## What training costs (ImageNet-100 entries)",
         "",
-        f"From `scripts/cost_table.py` (`benchmarks/results/cost.json`): {cost['assumptions']}. A projection is",
-        "replaced by a measurement once `scripts/gpu_check.sh` has run on that GPU. On the CPU here the same ratios",
-        "were measured: `benchmarks/results/step_r50_224_cpu.md`.",
+        "From each entry's cost record (`model_cards/results/<name>.training_cost.json`, written by",
+        "`scripts/cost_table.py`): a projection until `scripts/gpu_check.sh` has measured the step on that GPU, then",
+        'the measurement. Each card\'s "Training cost" section lists every assumption; the ones all rows share:',
         "",
-        f"| entry | step GFLOPs / image | x a supervised step | images/s | GPU-hours, {cost['rows'][0]['epochs']} "
-        f"epochs ({cost['gpu']}) | status |",
-        "|---|---:|---:|---:|---:|---|",
+        *[f"- {sentence}" for sentence in shared],
+        "",
+        "| entry | GPU | images/s | GPU-hours (epochs on one GPU) | hours on 8 GPUs | step GFLOPs / image | status |",
+        "|---|---|---:|---:|---:|---:|---|",
     ]
-    for row in cost["rows"]:
-        lines.append(
-            f"| [`{row['name']}`](../model_cards/{row['name']}.md) | {row['step_gflops_per_image']} "
-            f"| {row['step_over_supervised']} | {row['images_per_s']:,} | {row['gpu_hours']:,} | {row['status']} |"
-        )
+    for name, estimates in shown.items():
+        lines += [
+            f"| [`{name}`](../model_cards/{name}.md) | {e.gpu} | {e.images_per_s:,.0f} "
+            f"| {e.gpu_hours:,.1f} ({e.epochs} epochs) | {e.gpu_hours / 8:.1f} | {e.step_gflops_per_image} | {e.kind} |"
+            for e in estimates
+        ]
     return lines
 
 

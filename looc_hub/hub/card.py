@@ -34,6 +34,7 @@ from ..model import LooCNetwork
 from ..preprocessing import default_color_jitter, default_crop_scale
 from ..views.registry import get_augmentation, trained_augmentations
 from .records import CARD_NAME, TRAINING_RESULTS_NAME, ModelRecords, read_records, reusable_recipe, write_text
+from .training_cost import CostEstimate, TrainingCost
 
 __all__ = [
     "CARD_TAGS",
@@ -124,6 +125,7 @@ def build_model_card(
         training_rows=[_result_row(r) for r in records.training.results] if records.training else [],
         result_rows=[_result_row(r) for r in records.evaluation.results] if records.evaluation else [],
         heatmap=_heatmap(records),
+        cost_rows=_cost_rows(records.cost),
         base_model=public_name(base_model) if base_model else None,
         departures=_departures(config),
         crop_scale=default_crop_scale(config.image_size),
@@ -196,6 +198,28 @@ def _heatmap(records: ModelRecords) -> str | None:
         if "sensitivity_heatmap" in results.artifacts:
             return results.artifacts["sensitivity_heatmap"]
     return None
+
+
+def _cost_rows(cost: TrainingCost | None) -> list[dict[str, Any]]:
+    """The card's "Training cost" rows: the measured estimates once one exists, the projections until then."""
+    return [_cost_row(estimate) for estimate in (cost.shown_estimates() if cost else ())]
+
+
+def _cost_row(estimate: CostEstimate) -> dict[str, Any]:
+    hours = estimate.gpu_hours
+    return {
+        "gpu": estimate.gpu,
+        "kind": estimate.kind,
+        "images_per_s": f"{estimate.images_per_s:,.0f}",
+        "epochs": estimate.epochs,
+        "train_images": f"{estimate.train_images:,}",
+        "gpu_hours": f"{hours:,.1f}",
+        "hours_on_8": f"{hours / 8:.1f}",
+        "step_gflops": estimate.step_gflops_per_image,
+        "fraction": f"{estimate.achieved_fraction_of_peak:.1%}" if estimate.achieved_fraction_of_peak else None,
+        "source": estimate.source,
+        "basis": estimate.basis,
+    }
 
 
 def model_statistics(model: LooCNetwork) -> dict[str, str]:

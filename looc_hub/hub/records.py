@@ -7,7 +7,8 @@ folder changes (save, attached results, publish), so no step edits rendered Mark
 - `training_results.json`: what that run measured on held-out data (pretraining's kNN monitor, fine-tuning's
   accuracy), a `looc_hub.eval.results` file like any evaluation's;
 - `results.json`: evaluation results attached later (`looc-evaluate`, `looc-publish --results`);
-- `classifier.json`: a fine-tuned classifier's feature, classes and base model.
+- `classifier.json`: a fine-tuned classifier's feature, classes and base model;
+- `training_cost.json`: what training it costs on a named GPU, measured or projected (`looc_hub.hub.training_cost`).
 Every write is atomic and replaces a symlink instead of writing through it, so nothing leaves the folder.
 """
 
@@ -24,10 +25,12 @@ import yaml
 from .._atomic import atomic_file
 from .._json_file import read_json
 from ..eval.results import EvalResults, load_results, save_results
+from .training_cost import TrainingCost, load_training_cost
 
 __all__ = [
     "CARD_NAME",
     "CLASSIFIER_CONFIG",
+    "COST_NAME",
     "RECIPE_NAME",
     "RESULTS_NAME",
     "RUN_LOCAL_SETTINGS",
@@ -45,6 +48,7 @@ TRAINING_RESULTS_NAME = "training_results.json"
 RESULTS_NAME = "results.json"
 """Optional: the evaluation results file (`looc_hub.eval.results`) attached to the model."""
 CLASSIFIER_CONFIG = "classifier.json"
+COST_NAME = "training_cost.json"
 RESULTS_FILES = (TRAINING_RESULTS_NAME, RESULTS_NAME)
 RUN_LOCAL_SETTINGS = (
     "output_dir",
@@ -70,6 +74,7 @@ class ModelRecords:
     training: EvalResults | None = None
     evaluation: EvalResults | None = None
     classifier: Mapping[str, Any] | None = None
+    cost: TrainingCost | None = None
 
     def results_files(self) -> dict[str, EvalResults]:
         """{file name: results} of the results files present, in the card's order."""
@@ -86,6 +91,7 @@ def read_records(directory: str | os.PathLike) -> ModelRecords:
         training=results.get(TRAINING_RESULTS_NAME),
         evaluation=results.get(RESULTS_NAME),
         classifier=_read_mapping(directory / CLASSIFIER_CONFIG, read_json),
+        cost=load_training_cost(directory / COST_NAME) if (directory / COST_NAME).is_file() else None,
     )
 
 
