@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from looc_hub import LooCConfig, LooCModel, get_zoo_entry, list_models
+from looc_hub import LooCConfig, LooCModel, get_zoo_entry, list_models, validate_model_dir
 from looc_hub.hub.card import write_folder_card
 from looc_hub.hub.records import COST_NAME, read_records
 from looc_hub.hub.training_cost import CostEstimate, TrainingCost, load_training_cost, save_training_cost
@@ -56,6 +56,14 @@ def test_a_folder_cost_record_becomes_the_cards_training_cost_section(tmp_path):
     assert "## Training cost" in card and "projected (not measured yet" in card
     assert f"| A100 SXM | 1,234 | 500 x 126,689 | {hours:.1f} | {hours / 8:.1f} | 49.0 | 19.0% | projected |" in card
     assert "- projected basis sentence on A100 SXM" in card
+
+
+def test_a_folder_with_its_cost_record_passes_publish_validation(tmp_path):
+    """The record is one of the folder's own records: publishing it is allowed, not an unexpected file."""
+    LooCModel(SMALL).save_pretrained(tmp_path)
+    save_training_cost(TrainingCost((_estimate("measured", 900.0),)), tmp_path / COST_NAME)
+    _card(tmp_path)
+    validate_model_dir(tmp_path)
 
 
 def test_a_measurement_replaces_every_projection_on_the_card(tmp_path):

@@ -10,8 +10,7 @@ data config, optimiser, `prepare`, schedule, resume, then the loop (`looc_hub.fi
 measure, checkpoint) while `best/` and `last/` are kept in Hub format (`LooCClassifier.from_pretrained`), with
 their accuracy as a results record and the run's settings as their recipe; at the end, a table of top-1 and of how
 far each parameter group moved. The flags build a `FinetuneConfig`, whose docstring says which defaults are ours.
-Resuming continues from the last finished epoch. Several GPUs: `accelerate launch training/finetune.py ...`
-(installed: `accelerate launch -m looc_hub.cli.finetune ...`).
+Resuming continues from the last finished epoch. Several GPUs: `accelerate launch -m looc_hub.cli.finetune ...`.
 """
 
 from __future__ import annotations

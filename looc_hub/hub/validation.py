@@ -23,7 +23,7 @@ from ..model import LooCNetwork
 from ..spaces import parse_space_key
 from . import model_files
 from .card import CARD_TAGS, eval_results_metadata
-from .records import CARD_NAME, CLASSIFIER_CONFIG, RECIPE_NAME, RESULTS_FILES, read_records
+from .records import CARD_NAME, CLASSIFIER_CONFIG, COST_NAME, RECIPE_NAME, RESULTS_FILES, read_records
 
 __all__ = ["PublishPlan", "check_model_dir", "outside_links"]
 
@@ -73,7 +73,9 @@ def check_model_dir(directory: str | os.PathLike, model_class: type[ModelHubMixi
 
     results, problems = _load_results(directory, present)
     problems += _record_problems(directory)
-    records = [name for name in (RECIPE_NAME, CLASSIFIER_CONFIG, *model_files.CLASSIFIER_FILES) if name in present]
+    records = [
+        name for name in (RECIPE_NAME, COST_NAME, CLASSIFIER_CONFIG, *model_files.CLASSIFIER_FILES) if name in present
+    ]
     allowed = {*_REQUIRED, *records, *results, *(a for found in results.values() for a in found.artifacts.values())}
     unexpected = sorted(present - allowed - set(RESULTS_FILES))
     if unexpected:
