@@ -191,40 +191,46 @@ def _claim_c(get: Lookup, tag: str) -> list[Verdict]:
 
 
 def _claim_d(get: Lookup, tag: str) -> list[Verdict]:
-    reference, moco_backbone = get(REFERENCE, "backbone", "colour"), get("moco", "backbone", "colour")
-    moco_head = get("moco", "invariant", "colour")
-    verdicts = []
-    for run in ("looc", "loocpp"):
-        kept, invariant = get(run, "color", "colour"), get(run, "invariant", "colour")
-        if kept and invariant and moco_head:
-            verdicts.append(
-                Verdict(
-                    f"(d) {run}: colour as an invariance removes colour information; Z_colour keeps it",
-                    tag,
-                    _beyond_noise((kept, invariant), (kept, moco_head)),
-                    f"skin-tone probe (6 classes): Z_colour {kept}, Z_0 {invariant}, MoCo's Z_0 {moco_head} and "
-                    f"backbone {moco_backbone}, random init {reference}",
-                )
-            )
-    return verdicts
+    def evidence(kept: object, invariant: object, moco_head: object) -> str:
+        return (
+            f"skin-tone probe (6 classes): Z_colour {kept}, Z_0 {invariant}, MoCo's Z_0 {moco_head} and "
+            f"backbone {get('moco', 'backbone', 'colour')}, random init {get(REFERENCE, 'backbone', 'colour')}"
+        )
+
+    return _colour_kept(
+        get, tag, "colour", "colour as an invariance removes colour information; Z_colour keeps it", evidence
+    )
 
 
 def _claim_d_retrieval(get: Lookup, tag: str) -> list[Verdict]:
     """Added with issue 22, before any retrieval number was seen: claim (d) read as the paper's Fig. 3 shows it."""
-    moco_head = get("moco", "invariant", "colour NN@10")
+
+    def evidence(kept: object, invariant: object, moco_head: object) -> str:
+        return (
+            f"share of a held-out emoji's 10 nearest training emoji with its skin tone (chance about 16.7): "
+            f"Z_colour {kept}, Z_0 {invariant}, MoCo's Z_0 {moco_head}, random init's backbone "
+            f"{get(REFERENCE, 'backbone', 'colour NN@10')}"
+        )
+
+    claim = "Z_colour's nearest neighbours share the query's skin tone more often than Z_0's"
+    return _colour_kept(get, tag, "colour NN@10", claim, evidence, label="d, retrieval")
+
+
+def _colour_kept(
+    get: Lookup, tag: str, metric: str, claim: str, evidence: Callable[..., str], label: str = "d"
+) -> list[Verdict]:
+    """Claim (d) on one metric: each LooC model's Z_colour beyond its Z_0 and beyond MoCo's Z_0."""
+    moco_head = get("moco", "invariant", metric)
     verdicts = []
     for run in ("looc", "loocpp"):
-        kept, invariant = get(run, "color", "colour NN@10"), get(run, "invariant", "colour NN@10")
+        kept, invariant = get(run, "color", metric), get(run, "invariant", metric)
         if kept and invariant and moco_head:
             verdicts.append(
                 Verdict(
-                    f"(d, retrieval) {run}: Z_colour's nearest neighbours share the query's skin tone more often than "
-                    "Z_0's",
+                    f"({label}) {run}: {claim}",
                     tag,
                     _beyond_noise((kept, invariant), (kept, moco_head)),
-                    f"share of a held-out emoji's 10 nearest training emoji with its skin tone (chance about 16.7): "
-                    f"Z_colour {kept}, Z_0 {invariant}, MoCo's Z_0 {moco_head}, random init's backbone "
-                    f"{get(REFERENCE, 'backbone', 'colour NN@10')}",
+                    evidence(kept, invariant, moco_head),
                 )
             )
     return verdicts
