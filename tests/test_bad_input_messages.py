@@ -173,11 +173,13 @@ def test_a_push_target_that_cannot_take_the_push_stops_before_training(tmp_path,
     message and rc 1, and the fix named is one that exists (`looc-publish --stale`, not a pretrain flag)."""
     monkeypatch.setenv("HF_TOKEN", "hf_loopback")
     api = loopback_hub.api()
-    api.create_repo("looc-test/has-license")
-    api.create_commit("looc-test/has-license", operations=[CommitOperationAdd("LICENSE", b"MIT")], commit_message="a")
-    message = _pretrain_refused(tmp_path / "b", "looc-test/has-license", capsys)
+    api.create_repo("looc-test/push-target-has-license")
+    api.create_commit(
+        "looc-test/push-target-has-license", operations=[CommitOperationAdd("LICENSE", b"MIT")], commit_message="a"
+    )
+    message = _pretrain_refused(tmp_path / "b", "looc-test/push-target-has-license", capsys)
     assert "the repo holds file(s) the trained model will not have: ['LICENSE']" in message
-    assert "looc-publish <output_dir>/model looc-test/has-license --stale keep" in message
+    assert "looc-publish <output_dir>/model looc-test/push-target-has-license --stale keep" in message
 
     monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")  # nothing listens on the discard port
     message = _pretrain_refused(tmp_path / "a", "looc-test/x", capsys)

@@ -63,6 +63,8 @@ EMBEDDED_DATASET_SOURCES = {
     "looc-hub/digits": "uci-optdigits",
     "looc-hub/fashion-mnist": "zalando-datasets/fashion_mnist",
     "looc-hub/openclipart": "openclipart",
+    "looc-hub/textures": "scikit-image-textures",
+    "looc-hub/gimp-textures": "gimp-data-patterns",
 }
 """What each embedded set is, as the card's `datasets` metadata names it (a Hub dataset id where one exists):
 looc-hub builds them from pip / Debian packages, so `looc-hub/<name>` is no Hub dataset."""
