@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from looc_hub import eval_transform
-from looc_hub._atomic import FileExistsNotOursError
+from looc_hub._atomic import FileExistsNotOursError, atomic_file
 from looc_hub.cli import embed
 from looc_hub.embeddings import EmbeddingsMismatchError, load_embedding_model, read_manifest
 from looc_hub.embeddings.manifest import write_manifest
@@ -135,13 +135,18 @@ def test_a_shard_missing_from_a_run_is_rewritten_bit_for_bit(tmp_path, model_dir
     argv = embed_argv(model_dirs[0], out, "--spaces", "invariant,color", "--shard_rows", "100", "--batch_size", "64")
     embed.main(argv)
     uninterrupted = folder_rows(out)
-    next((out / "data").glob("test-00002-of-*.parquet")).unlink()  # the folder of a run killed before shard 2
+    shard = next((out / "data").glob("test-00002-of-*.parquet"))
+    shard.unlink()  # the folder of a run killed while it wrote shard 2: no shard, a half-written temporary
+    with pytest.raises(InterruptedError), atomic_file(shard) as staging:
+        raise InterruptedError
+    staging.write_bytes(b"PAR1 half")  # where a kill -9 leaves it, with the name atomic_file gives it
     manifest = read_manifest(out)
     manifest.complete, manifest.rows, manifest.shards = False, None, []
     write_manifest(out, manifest)
 
     summary = embed.embed(embed.build_parser().parse_args(argv))
     assert (summary.shards_written, summary.rows_embedded, summary.rows) == (1, 100, 450)
+    assert not list((out / "data").glob(".*"))  # the temporary is gone
     resumed = folder_rows(out)
     assert resumed["id"].tolist() == list(range(450))
     for space in ("invariant", "color"):

@@ -40,8 +40,8 @@ __all__ = [
 DTYPES = {"float32": pa.float32(), "float16": pa.float16()}
 """--dtype choices: the arrow type of the space columns' values."""
 SHARD_FOLDER = "data"
-STALE_SHARD = re.compile(r"\..+-\d{5}-of-\d{5}\.tmp-.*\.parquet")
-"""A temporary shard a killed run left behind (`atomic_file`'s name for it)."""
+STALE_SHARD = re.compile(r"\..+-\d{5}-of-\d{5}\.[0-9a-f]{8}\.tmp-.*\.parquet")
+"""A temporary shard a killed run left behind (`atomic_file`'s name: `.<shard>.<name hash>.tmp-<random>.parquet`)."""
 
 
 def shard_split_name(split: str) -> str:
