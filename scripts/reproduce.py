@@ -25,10 +25,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from scipy import stats
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # run from a checkout without installing
@@ -45,13 +48,50 @@ from looc_hub.spaces import PIXELS  # noqa: E402
 
 @dataclass(frozen=True)
 class Measure:
-    """One number of the table: accuracy (or sensitivity) and its 95% test-set half-width (None: not given)."""
+    """One number of the table on one seed or several: per seed, its accuracy (or sensitivity) and 95% test-set
+    half-width (None: not given). Its value is the mean over its seeds."""
 
-    value: float
-    ci95: float | None = None
+    per_seed: tuple[tuple[int, float, float | None], ...]
+
+    @classmethod
+    def of(cls, seed: int, value: float, ci95: float | None = None) -> Measure:
+        return cls(((seed, value, ci95),))
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        return tuple(seed for seed, _, _ in self.per_seed)
+
+    @property
+    def values(self) -> tuple[float, ...]:
+        return tuple(value for _, value, _ in self.per_seed)
+
+    @property
+    def value(self) -> float:
+        return statistics.fmean(self.values)
+
+    @property
+    def ci95(self) -> float | None:
+        """The test-set half-width: the root mean square of the seeds' (every seed is tested on the same images)."""
+        given = [ci95 for _, _, ci95 in self.per_seed if ci95 is not None]
+        return statistics.fmean(c**2 for c in given) ** 0.5 if given else None
+
+    @property
+    def sd(self) -> float | None:
+        """The standard deviation over seeds (None for one seed)."""
+        return statistics.stdev(self.values) if len(self.per_seed) > 1 else None
+
+    def on(self, seed: int) -> Measure:
+        return Measure(tuple(entry for entry in self.per_seed if entry[0] == seed))
+
+    def cell(self) -> str:
+        """A table cell: one seed's value ± its test-set half-width, or the mean ± the sd over seeds."""
+        digits = 1 if self.ci95 is not None else 2
+        if self.sd is None:
+            return f"{self.value:.{digits}f}" + (f" ± {self.ci95:.1f}" if self.ci95 is not None else "")
+        return f"{self.value:.{digits}f} ± {self.sd:.{digits}f}"
 
     def __str__(self) -> str:
-        return f"{self.value:.1f} ± {self.ci95:.1f}" if self.ci95 is not None else f"{self.value:.2f}"
+        return self.cell() if self.sd is None else f"{self.cell()} (mean ± sd, {len(self.per_seed)} seeds)"
 
 
 TASKS = {  # column -> (evaluation, protocol, metric); a sensitivity record's metric is its augmentation
@@ -78,7 +118,7 @@ def collect(runs: Sequence[Run]) -> dict[tuple[str, int, str, str], dict[str, Me
                 for task, (name, protocol, metric) in TASKS.items():
                     if name == evaluation.name and record.protocol == protocol and record.metric == metric:
                         key = (run.dataset.tag, run.seed, run.name, record.space)
-                        table.setdefault(key, {})[task] = Measure(record.value, record.ci95)
+                        table.setdefault(key, {})[task] = Measure.of(run.seed, record.value, record.ci95)
     return table
 
 
@@ -91,8 +131,17 @@ class Verdict:
 
 
 def _gap(a: Measure, b: Measure) -> tuple[float, float]:
-    """(a - b, the 95% half-width of the difference, conservatively from the two unpaired intervals)."""
-    return a.value - b.value, ((a.ci95 or 0.0) ** 2 + (b.ci95 or 0.0) ** 2) ** 0.5
+    """(the mean of a - b over their shared seeds, its 95% noise): the larger of the seed interval of those paired
+    differences (t over n - 1 degrees of freedom; none for one seed) and the test-set interval, which is taken
+    conservatively from the two unpaired half-widths, as the root mean square over seeds."""
+    seeds = [seed for seed in a.seeds if seed in b.seeds]
+    if not seeds:
+        raise ValueError(f"no seed measured for both {a} (seeds {a.seeds}) and {b} (seeds {b.seeds})")
+    differences = [a.on(seed).value - b.on(seed).value for seed in seeds]
+    test = statistics.fmean((a.on(seed).ci95 or 0.0) ** 2 + (b.on(seed).ci95 or 0.0) ** 2 for seed in seeds) ** 0.5
+    n = len(differences)
+    training = float(stats.t.ppf(0.975, n - 1)) * statistics.stdev(differences) / n**0.5 if n > 1 else 0.0
+    return statistics.fmean(differences), max(test, training)
 
 
 Lookup = Callable[[str, str, str], Measure | None]
@@ -100,12 +149,21 @@ Lookup = Callable[[str, str, str], Measure | None]
 LOOC_RUNS = ("looc_r", "looc", "loocpp")
 
 
-def judge(table: dict[tuple[str, int, str, str], dict[str, Measure]], tag: str, seed: int) -> list[Verdict]:
-    """One verdict per claim of the paper on one dataset and seed, by fixed rules (never tuned to agree)."""
+def judge_lookup(table: dict[tuple[str, int, str, str], dict[str, Measure]], tag: str, seeds: Sequence[int]) -> Lookup:
+    """(run, space, task) -> its measure on `tag` over those of `seeds` where it was measured."""
 
     def get(run: str, space: str, task: str) -> Measure | None:
-        return table.get((tag, seed, run, space), {}).get(task)
+        found = [m for seed in seeds if (m := table.get((tag, seed, run, space), {}).get(task))]
+        return Measure(tuple(entry for m in found for entry in m.per_seed)) if found else None
 
+    return get
+
+
+def judge(table: dict[tuple[str, int, str, str], dict[str, Measure]], tag: str, seeds: Sequence[int]) -> list[Verdict]:
+    """One verdict per claim of the paper on one dataset, over `seeds` (each comparison on the seeds' paired
+    differences), by fixed rules (never tuned to agree)."""
+
+    get = judge_lookup(table, tag, seeds)
     claims = (
         _claim_a, _claim_b, _claim_b_like_for_like, _claim_c, _claim_d, _claim_d_retrieval, _claim_e,
         _texture_claim_a, _texture_claim_b, _texture_claim_c,
@@ -305,20 +363,22 @@ def _claim_e(get: Lookup, tag: str) -> list[Verdict]:
 
 
 def report(runs: Sequence[Run], seeds: Sequence[int], output: Path) -> str:
-    """Write report.md, report.json and reproduction.png under `output`; return the markdown."""
+    """Write report.md, report.json and reproduction.png under `output`; return the markdown.
+
+    Per dataset: each seed's table and verdicts, then, with several seeds, the table of means ± sd and the
+    verdicts over the seeds whose runs all finished (the rule across seeds: `_gap`)."""
     table = collect(runs)
     tags = list(dict.fromkeys(run.dataset.tag for run in runs))
     lines = []
     for tag in tags:
         for seed in seeds:
             rows = [(key, values) for key, values in table.items() if key[0] == tag and key[1] == seed]
-            if not rows:
-                continue
-            lines += [f"### {DATASETS[tag].label}, seed {seed}", "", _markdown_table(rows), ""]
-            verdicts = judge(table, tag, seed)
-            lines += [f"- **{v.claim}**: {'holds' if v.holds else 'does not hold'}. {v.evidence}" for v in verdicts] + [
-                ""
-            ]
+            if rows:
+                lines += [f"### {DATASETS[tag].label}, seed {seed}", "", _markdown_table(rows), ""]
+                lines += [_verdict_line(v) for v in judge(table, tag, [seed])] + [""]
+        complete = [s for s in seeds if all(r.finished() for r in runs if r.dataset.tag == tag and r.seed == s)]
+        if len(complete) > 1:
+            lines += _across_seeds(table, tag, complete, asked=seeds)
     markdown = "\n".join(lines)
     output.mkdir(parents=True, exist_ok=True)
     (output / "report.md").write_text(markdown)
@@ -334,6 +394,28 @@ def report(runs: Sequence[Run], seeds: Sequence[int], output: Path) -> str:
     return markdown
 
 
+def _across_seeds(table: dict, tag: str, seeds: Sequence[int], asked: Sequence[int]) -> list[str]:
+    """The table of means ± sd over `seeds` and each verdict across them, beside the seeds where it held alone."""
+    get = judge_lookup(table, tag, seeds)
+    names = dict.fromkeys((name, space) for (data, seed, name, space) in table if data == tag and seed in seeds)
+    pooled = {(tag, -1, name, space): {task: get(name, space, task) for task in TASKS} for name, space in names}
+    pooled = {key: {task: m for task, m in values.items() if m is not None} for key, values in pooled.items()}
+    shown = ", ".join(map(str, seeds))
+    missing = [seed for seed in asked if seed not in seeds]
+    heading = f"### {DATASETS[tag].label}, seeds {shown}: mean ± sd over seeds"
+    lines = [heading + (f" (seed {', '.join(map(str, missing))} not finished)" if missing else ""), ""]
+    lines += [_markdown_table(list(pooled.items())), ""]
+    alone = {seed: {v.claim: v.holds for v in judge(table, tag, [seed])} for seed in seeds}
+    for verdict in judge(table, tag, seeds):
+        held = sum(bool(alone[seed].get(verdict.claim)) for seed in seeds)
+        lines.append(_verdict_line(verdict, f" (alone: held in {held} of {len(seeds)} seeds)"))
+    return [*lines, ""]
+
+
+def _verdict_line(verdict: Verdict, note: str = "") -> str:
+    return f"- **{verdict.claim}**: {'holds' if verdict.holds else 'does not hold'}{note}. {verdict.evidence}"
+
+
 def _model_label(name: str) -> str:
     return next((m.label for m in ALL_METHODS if m.key == name), "random init")
 
@@ -347,23 +429,27 @@ def _markdown_table(rows: list[tuple[tuple[str, int, str, str], dict[str, Measur
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for (_, _, name, space), values in rows:
         label = "raw pixels" if space == PIXELS else _model_label(name)
-        cells = [str(values[task]) if task in values else "" for task in tasks]
+        cells = [values[task].cell() if task in values else "" for task in tasks]
         out.append("| " + " | ".join([label, "" if space == PIXELS else space, *cells]) + " |")
     return "\n".join(out)
 
 
 def _plot(table: dict, tags: Sequence[str], seeds: Sequence[int], path: Path) -> None:
-    """Rotation probe against base-task linear probe, per model and space: the paper's trade-off, per dataset."""
+    """Rotation probe against base-task linear probe, per model and space: the paper's trade-off, per dataset.
+    Each point is the mean over the seeds measured, its bars the sd over them (one seed: its test-set interval)."""
     plt = pyplot()
     figure, axes = plt.subplots(1, len(tags), figsize=(6 * len(tags), 4.5), squeeze=False)
     markers = {"backbone": "o", "invariant": "s", "color": "^", "rotation": "*", "concat": "D", PIXELS: "x"}
     for axis, tag in zip(axes[0], tags, strict=True):
-        for (data, seed, name, space), values in table.items():
-            if data != tag or seed != seeds[0] or "rotation" not in values or "linear" not in values:
+        names = {(name, space) for (data, _, name, space), values in table.items() if data == tag}
+        for name, space in sorted(names):
+            get = judge_lookup(table, tag, seeds)
+            x, y = get(name, space, "linear"), get(name, space, "rotation")
+            if x is None or y is None:
                 continue
-            x, y = values["linear"], values["rotation"]
             color = "grey" if name == REFERENCE else f"C{[m.key for m in METHODS].index(name)}"
-            axis.errorbar(x.value, y.value, xerr=x.ci95, yerr=y.ci95, fmt=markers[space], color=color, ms=7)
+            bars = [m.sd if m.sd is not None else m.ci95 for m in (x, y)]
+            axis.errorbar(x.value, y.value, xerr=bars[0], yerr=bars[1], fmt=markers[space], color=color, ms=7)
         for index, method in enumerate(METHODS):
             axis.plot([], [], "o", color=f"C{index}", label=method.label)
         axis.plot([], [], "o", color="grey", label="random init / raw pixels (x)")

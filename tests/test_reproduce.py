@@ -105,10 +105,44 @@ def test_claim_a_follows_the_numbers_either_way(tmp_path, moco_rotation_probe, h
         by_name["moco_rotation"].results_path(TINY.evaluations[0]),
         {("rotation_probe", "backbone"): moco_rotation_probe, ("linear_probe", "backbone"): 79.0},
     )
-    verdicts = reproduce.judge(reproduce.collect(runs), "openmoji32", 0)
+    verdicts = reproduce.judge(reproduce.collect(runs), "openmoji32", [0])
     (claim_a,) = [v for v in verdicts if v.claim.startswith("(a)")]
     assert claim_a.holds is holds
     assert "MoCo 60.0 ± 1.0" in claim_a.evidence
+
+
+@pytest.mark.parametrize(
+    "moco_rotation_probes, holds, held_alone",
+    [((55.0, 54.0, 56.0), True, 3), ((50.0, 60.0, 55.0), False, 2)],
+)
+def test_across_seeds_a_verdict_rests_on_the_paired_differences_and_their_spread(
+    tmp_path, moco_rotation_probes, holds, held_alone
+):
+    """The same mean drop (5 points) holds when the seeds agree (4-6: seed interval 4.30 x 1 / sqrt(3) = 2.5 over
+    a test-set noise of 1.4) and not when they scatter (0-10: seed interval 12.4), whatever one seed says."""
+    runs = reproduce.grid_runs([TINY], [0, 1, 2], tmp_path)
+    for run in runs:
+        if run.name == "moco_rotation":
+            rows = {("rotation_probe", "backbone"): moco_rotation_probes[run.seed], ("linear_probe", "backbone"): 79.0}
+        else:
+            rows = {("rotation_probe", "backbone"): 60.0, ("linear_probe", "backbone"): 80.0 + run.seed}
+        _results(run.results_path(TINY.evaluations[0]), rows)
+    table = reproduce.collect(runs)
+    (claim_a,) = [v for v in reproduce.judge(table, "openmoji32", [0, 1, 2]) if v.claim.startswith("(a)")]
+    assert claim_a.holds is holds
+    assert "MoCo 60.0 ± 0.0 (mean ± sd, 3 seeds)" in claim_a.evidence and "(-5.0 ± " in claim_a.evidence
+
+    markdown = reproduce.report(runs, [0, 1, 2], tmp_path / "report")
+    assert "### OpenMoji (12 emoji groups, colour, upright), seeds 0, 1, 2: mean ± sd over seeds" in markdown
+    assert "| MoCo v2 | backbone | 81.0 ± 1.0 | 60.0 ± 0.0 |" in markdown  # the base task's seeds: 80, 81, 82
+    verdict = next(line for line in markdown.splitlines() if "(alone:" in line and "(a)" in line)
+    assert f"held in {held_alone} of 3 seeds" in verdict and ("does not hold" in verdict) is not holds
+    assert (tmp_path / "report" / "reproduction.png").stat().st_size > 0
+
+    unfinished = next(run for run in runs if run.seed == 2 and run.name == "looc")
+    (unfinished.directory / "eval_base").rename(unfinished.directory / "eval_base.partial")
+    markdown = reproduce.report(runs, [0, 1, 2], tmp_path / "report")
+    assert "seeds 0, 1: mean ± sd over seeds (seed 2 not finished)" in markdown
 
 
 def test_claim_e_judges_the_left_out_space_and_the_invariant_space_separately(tmp_path):
@@ -123,8 +157,8 @@ def test_claim_e_judges_the_left_out_space_and_the_invariant_space_separately(tm
             for space, value in values.items()
         ]
         save_results(EvalResults(ModelInfo("m", "looc", "resnet10t", ()), records), path)
-        verdicts = [v for v in reproduce.judge(reproduce.collect([run]), "openmoji32", 0) if v.claim.startswith("(e)")]
-        most, least = verdicts
+        verdicts = reproduce.judge(reproduce.collect([run]), "openmoji32", [0])
+        most, least = [v for v in verdicts if v.claim.startswith("(e)")]
         assert "most sensitive" in most.claim and "least sensitive" in least.claim
         return most.holds, least.holds
 
@@ -156,7 +190,7 @@ def test_the_texture_grid_pretrains_evaluates_and_judges_its_three_models(tmp_pa
     assert set(table[("textures32", 0, "looc_t", "texture")]) == {"linear", "knn", "sens. colour", "sens. texture"}
     assert ("textures32", 0, "moco_texture", "texture") not in table  # texture an invariance: no space of its own
     assert 0 <= table[("textures32", 0, "random_init", reproduce.PIXELS)]["linear"].value <= 100
-    claims = [v.claim for v in reproduce.judge(table, "textures32", 0)]
+    claims = [v.claim for v in reproduce.judge(table, "textures32", [0])]
     assert [claim.split(")")[0] for claim in claims] == ["(a, texture", "(b, texture", "(c, texture"]
     markdown = capsys.readouterr().out
     assert "| LooC (texture) | texture |" in markdown and "sens. texture" in markdown and "| raw pixels |" in markdown
@@ -177,7 +211,7 @@ def test_the_texture_claims_follow_the_numbers_either_way(tmp_path, moco_texture
     }  # LooC's Z_texture clears MoCo + Texture's Z_0 (80) at 86, not at 81 (noise 1.4)
     for name, values in rows.items():
         _results(by_name[name].results_path(TEXTURE.evaluations[0]), values)
-    verdicts = reproduce.judge(reproduce.collect(list(by_name.values())), "textures32", 0)
+    verdicts = reproduce.judge(reproduce.collect(list(by_name.values())), "textures32", [0])
     assert tuple(v.holds for v in verdicts) == holds  # (c): LooC's 88 is at least 70, and within noise of 89
     assert f"MoCo + Texture {moco_texture_probe:.1f} ± 1.0" in verdicts[0].evidence
 
@@ -201,7 +235,7 @@ def test_claim_d_by_retrieval_reads_the_share_of_neighbours_with_the_querys_tone
             )
         table = reproduce.collect(list(by_name.values()))
         assert table[("openmoji32", 0, "looc", "color")]["colour NN@10"].value == colour_space
-        return [v.holds for v in reproduce.judge(table, "openmoji32", 0) if v.claim.startswith("(d, retrieval)")]
+        return [v.holds for v in reproduce.judge(table, "openmoji32", [0]) if v.claim.startswith("(d, retrieval)")]
 
     assert verdicts(40.0) == [True]
     assert verdicts(27.0) == [False]  # above Z_0 by less than the noise of the difference
