@@ -4,9 +4,11 @@
     python scripts/make_cards.py --check    # exit 1 if any generated file is out of date (CI)
 
 Measured numbers come only from `model_cards/results/<zoo name>.json` (a `looc_hub.eval.results` file); an entry
-without one says so instead of showing numbers. What training an entry costs comes only from its cost record
-`model_cards/results/<zoo name>.training_cost.json` (written by `scripts/cost_table.py`): the card and the zoo
-table show its measured estimates once one exists, its projections until then. Cards are never edited by hand.
+without one says so instead of showing numbers. `<zoo name>.seed<k>.json` are the same recipe trained with seed k
+(the reproduction grid's): the card adds each number's mean ± sd over the seeds. What training an entry costs
+comes only from its cost record `model_cards/results/<zoo name>.training_cost.json` (written by
+`scripts/cost_table.py`): the card and the zoo table show its measured estimates once one exists, its projections
+until then. Cards are never edited by hand.
 """
 
 from __future__ import annotations
@@ -39,6 +41,13 @@ def entry_results(entry: ZooEntry) -> EvalResults | None:
     return load_results(path) if path.exists() else None
 
 
+def entry_seed_results(entry: ZooEntry) -> list[EvalResults]:
+    """The entry's recipe trained with other seeds and evaluated alike (`<zoo name>.seed<k>.json`, written by
+    `scripts/reproduce.py --zoo_results`): its card shows each number's mean ± sd over the seeds."""
+    found = sorted(RESULTS.glob(f"{entry.name}.seed*.json"), key=lambda path: int(path.suffixes[-2][len(".seed") :]))
+    return [load_results(path) for path in found]
+
+
 def entry_cost(entry: ZooEntry) -> TrainingCost | None:
     path = RESULTS / f"{entry.name}.training_cost.json"
     return load_training_cost(path) if path.exists() else None
@@ -62,6 +71,7 @@ def render_card(entry: ZooEntry) -> str:
         description=entry.description
         + ("" if entry.published else f" Recipe only, not published yet: train it with `{entry.train_command}`."),
         recipe_source=f"shipped recipe {link}, trained with `{entry.train_command}`",
+        seed_results=entry_seed_results(entry),
     )
     return str(card) + "\n"
 

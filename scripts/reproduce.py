@@ -463,14 +463,16 @@ def _plot(table: dict, tags: Sequence[str], seeds: Sequence[int], path: Path) ->
 
 
 def zoo_results(runs: Sequence[Run], seed: int, destination: Path) -> list[Path]:
-    """Each finished model's evaluations of `seed`, merged into `<destination>/<zoo name>.json`: the numbers that
-    `scripts/make_cards.py` puts in the zoo entry's card (`model_cards/results/`); sets outside the zoo have none."""
+    """Each finished model's evaluations merged into `<destination>/<zoo name>.json` for `seed` (the numbers that
+    `scripts/make_cards.py` puts in the zoo entry's card: `model_cards/results/`) and `<zoo name>.seed<k>.json` for
+    every other finished seed k (the card's mean ± sd over seeds); sets outside the zoo have none."""
     written = []
     for run in runs:
-        if run.method is None or not run.dataset.zoo or run.seed != seed or not run.finished():
+        if run.method is None or not run.dataset.zoo or not run.finished():
             continue
         name = run.dataset.zoo_name(run.method)
-        written.append(save_results(merged_results(run, name), destination / f"{name}.json"))
+        file = f"{name}.json" if run.seed == seed else f"{name}.seed{run.seed}.json"
+        written.append(save_results(merged_results(run, name), destination / file))
     return written
 
 
@@ -508,7 +510,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--zoo_results",
         action="store_true",
-        help="write the first seed's results to model_cards/results/ for the zoo's cards (then scripts/make_cards.py)",
+        help="write the first seed's results (and the other seeds', for the spread) to model_cards/results/ for the "
+        "zoo's cards (then scripts/make_cards.py)",
     )
     parser.add_argument("--dataset", default="/path/to/imagenet-100", help="--grid paper: the ImageNet-100 source")
     parser.add_argument("--num_processes", type=int, default=8, help="--grid paper: GPUs (default: %(default)s)")

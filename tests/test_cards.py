@@ -54,6 +54,38 @@ def test_results_become_model_index_table_and_heatmap(tmp_path):
     assert 'timm.create_model("hf-hub:org/name", pretrained=True, num_classes=10)' in text
 
 
+def test_a_zoo_card_gives_each_number_its_spread_over_the_recipes_seeds():
+    """Seed k's results answer a number when they measure the same quantity (the run's own seed and the penalty a
+    probe chose aside); the card's value and model-index stay these weights' own."""
+    with torch.device("meta"):
+        model = LooCModel(SMALL)
+
+    def results(seed: int, probe: float, knn: float | None) -> EvalResults:
+        records = [
+            EvalRecord(
+                "linear_probe", "looc-hub/digits", "test", "backbone", "top1", probe, {"weight_decay": seed}, 1.0
+            ),
+            EvalRecord("sensitivity", "looc-hub/digits", "test", "color", "rotation", 0.2 + seed / 10, {"seed": seed}),
+        ]
+        if knn is not None:
+            records.append(EvalRecord("knn", "looc-hub/digits", "test", "backbone", "top1", knn, {"k": 20}, 1.0))
+        return EvalResults(ModelInfo.from_model(model, "x"), records)
+
+    card = build_model_card(
+        model,
+        records=ModelRecords(evaluation=results(0, 80.0, 70.0)),
+        seed_results=[results(1, 81.0, None), results(2, 82.0, None)],
+    )
+    text = str(card)
+    assert "| value | over seeds | settings |" in text and "trained with 3 seeds" in text
+    assert "| linear probe | looc-hub/digits (test) | `backbone` | top1 | 80.00 ± 1.00 % | 81.00 ± 1.00 % (3) |" in text
+    assert "| `color` | rotation | 0.20 | 0.30 ± 0.10 (3) | seed=0 |" in text
+    assert "| `backbone` | top1 | 70.00 ± 1.00 % | - | k=20 |" in text  # measured on seed 0 only
+    assert sorted(r.metric_value for r in card.data.eval_results) == [0.2, 70.0, 80.0]  # the weights' own numbers
+    without = str(build_model_card(model, records=ModelRecords(evaluation=results(0, 80.0, 70.0))))
+    assert "over seeds" not in without and "| top1 | 80.00 ± 1.00 % | weight_decay=0 |" in without
+
+
 def test_a_card_without_results_has_no_model_index_or_heatmap():
     with torch.device("meta"):
         model = LooCModel(SMALL)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,12 +11,9 @@ from looc_hub.eval.results import EvalResults, ModelInfo, load_results, save_res
 from looc_hub.recipes import recipe_path
 from looc_hub.reproduction.grid import Evaluation, GridDataset
 from looc_hub.reproduction.runs import pretrain_command
-from tests.pretrain_runs import REPO
+from tests.scripts import load_script
 
-_spec = importlib.util.spec_from_file_location("reproduce", REPO / "scripts" / "reproduce.py")
-reproduce = importlib.util.module_from_spec(_spec)
-sys.modules["reproduce"] = reproduce  # its dataclasses look their module up
-_spec.loader.exec_module(reproduce)
+reproduce = load_script("reproduce")
 
 # OpenMoji pretraining (the zoo's recipe, 2 steps), judged on a slice of the digits: the pipeline, not the science.
 TINY = GridDataset(
@@ -116,7 +111,7 @@ def test_claim_a_follows_the_numbers_either_way(tmp_path, moco_rotation_probe, h
     [((55.0, 54.0, 56.0), True, 3), ((50.0, 60.0, 55.0), False, 2)],
 )
 def test_across_seeds_a_verdict_rests_on_the_paired_differences_and_their_spread(
-    tmp_path, moco_rotation_probes, holds, held_alone
+    tmp_path, monkeypatch, moco_rotation_probes, holds, held_alone
 ):
     """The same mean drop (5 points) holds when the seeds agree (4-6: seed interval 4.30 x 1 / sqrt(3) = 2.5 over
     a test-set noise of 1.4) and not when they scatter (0-10: seed interval 12.4), whatever one seed says."""
@@ -138,6 +133,17 @@ def test_across_seeds_a_verdict_rests_on_the_paired_differences_and_their_spread
     verdict = next(line for line in markdown.splitlines() if "(alone:" in line and "(a)" in line)
     assert f"held in {held_alone} of 3 seeds" in verdict and ("does not hold" in verdict) is not holds
     assert (tmp_path / "report" / "reproduction.png").stat().st_size > 0
+
+    written = reproduce.zoo_results(runs, 0, tmp_path / "zoo")
+    assert {path.name for path in written if path.name.startswith("moco_resnet10t")} == {
+        "moco_resnet10t.openmoji32.json",
+        "moco_resnet10t.openmoji32.seed1.json",
+        "moco_resnet10t.openmoji32.seed2.json",
+    }
+    make_cards = load_script("make_cards")
+    monkeypatch.setattr(make_cards, "RESULTS", tmp_path / "zoo")
+    card = make_cards.render_card(reproduce.get_zoo_entry("moco_resnet10t.openmoji32"))
+    assert "| 80.00 ± 1.00 % | 81.00 ± 1.00 % (3) |" in card  # seed 0's base task, and its spread over seeds
 
     unfinished = next(run for run in runs if run.seed == 2 and run.name == "looc")
     (unfinished.directory / "eval_base").rename(unfinished.directory / "eval_base.partial")

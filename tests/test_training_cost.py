@@ -1,7 +1,6 @@
 """Training cost records: the card's "Training cost" section and the zoo table are rendered from them, a measurement
 replaces the projections, and a malformed record is refused naming the field."""
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -12,17 +11,11 @@ from looc_hub import LooCConfig, LooCModel, get_zoo_entry, list_models, validate
 from looc_hub.hub.card import write_folder_card
 from looc_hub.hub.records import COST_NAME, read_records
 from looc_hub.hub.training_cost import CostEstimate, TrainingCost, load_training_cost, save_training_cost
+from tests.scripts import load_script
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = LooCConfig(backbone="resnet18", image_size=32, augmentations=("color", "rotation"))
 IN100 = [name for name in list_models() if ".in100" in name]
-
-
-def _script(name: str):
-    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _estimate(kind: str, images_per_s: float, gpu: str = "A100 SXM") -> CostEstimate:
@@ -121,7 +114,7 @@ def test_every_imagenet100_card_and_the_zoo_table_show_its_recorded_cost():
 
 
 def test_make_cards_shows_a_zoo_measurement_instead_of_its_projection(tmp_path, monkeypatch):
-    make_cards, cost_table = _script("make_cards"), _script("cost_table")
+    make_cards, cost_table = load_script("make_cards"), load_script("cost_table")
     name = "looc_resnet50.in100"
     shutil.copy(REPO / "model_cards" / "results" / f"{name}.training_cost.json", tmp_path)
     monkeypatch.setattr(make_cards, "RESULTS", tmp_path)

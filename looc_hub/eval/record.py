@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["EvalRecord"]
+__all__ = ["OUTCOME_PARAMS", "EvalRecord"]
+
+OUTCOME_PARAMS = ("weight_decay", "weight_decays")
+"""`params` that a protocol chose (a probe's penalty): outcomes of a measurement, not its settings."""
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,14 @@ class EvalRecord:
     value: float
     params: Mapping[str, Any] = field(default_factory=dict)
     ci95: float | None = None
+
+    def measures(self, *, ignore: Sequence[str] = ()) -> tuple[Any, ...]:
+        """What this number is a measurement of, whatever it came out as: protocol, dataset, split, space, metric
+        and settings (`params` without `OUTCOME_PARAMS` and `ignore`), so that two records of the same quantity on
+        two models (or two runs of one recipe, ignoring their "seed") compare equal."""
+        left_out = {*OUTCOME_PARAMS, *ignore}
+        settings = sorted((name, repr(value)) for name, value in self.params.items() if name not in left_out)
+        return self.protocol, self.dataset, self.split, self.space, self.metric, tuple(settings)
 
     def to_dict(self) -> dict[str, Any]:
         record = {**asdict(self), "params": dict(self.params)}

@@ -11,6 +11,8 @@ paths never reach a card: a local dataset or base model is shown by its name.
 from __future__ import annotations
 
 import os
+import statistics
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -79,6 +81,7 @@ def build_model_card(
     model_name: str | None = None,
     description: str = "",
     recipe_source: str = "",
+    seed_results: Sequence[EvalResults] = (),
 ) -> ModelCard:
     """Render the card for `model` and its `records`; `repo_id` appears in the usage snippets.
 
@@ -90,6 +93,8 @@ def build_model_card(
             never the folder the card is saved in.
         description, recipe_source: the zoo's one-line description and a link to its shipped recipe
             (`scripts/make_cards.py`).
+        seed_results: the evaluation of the same recipe trained with other seeds (the zoo's reproduction grid):
+            each result gets the mean ± sd over this model and those, its training noise.
     """
     records = records or ModelRecords()
     config = model.config
@@ -125,7 +130,8 @@ def build_model_card(
         recipe=yaml.safe_dump(_public(reusable_recipe(records.recipe)), sort_keys=False) if records.recipe else "",
         recipe_source=recipe_source,
         training_rows=[_result_row(r) for r in records.training.results] if records.training else [],
-        result_rows=[_result_row(r) for r in records.evaluation.results] if records.evaluation else [],
+        result_rows=[_result_row(r, seed_results) for r in records.evaluation.results] if records.evaluation else [],
+        seed_count=1 + len(seed_results),
         heatmap=_heatmap(records),
         cost_rows=_cost_rows(records.cost),
         base_model=public_name(base_model) if base_model else None,
@@ -289,16 +295,23 @@ def eval_results_metadata(results: EvalResults, file_name: str = "") -> list[Eva
     ]
 
 
-def _result_row(record: EvalRecord) -> dict[str, str]:
+def _result_row(record: EvalRecord, seed_results: Sequence[EvalResults] = ()) -> dict[str, str]:
     unit = " %" if record.metric in percent_metrics() else ""
     value = f"{record.value:.2f}" + (f" ± {record.ci95:.2f}" if record.ci95 is not None else "") + unit
     params = ", ".join(f"{key}={value}" for key, value in record.params.items())
+    same = record.measures(ignore=("seed",))
+    values = [record.value] + [
+        r.value for results in seed_results for r in results.results if r.measures(ignore=("seed",)) == same
+    ]
     return {
         "protocol": PROTOCOLS[record.protocol].display_name,
         "dataset": f"{public_name(record.dataset)} ({record.split})",
         "space": record.space,
         "metric": record.metric,
         "value": value,
+        "seeds": f"{statistics.fmean(values):.2f} ± {statistics.stdev(values):.2f}{unit} ({len(values)})"
+        if len(values) > 1
+        else "-",
         "params": params,
     }
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from ..eval.record import EvalRecord
 
@@ -23,7 +22,6 @@ SENSITIVITY_TOLERANCE = 0.05
 """Allowed distance for a number recorded without an interval (ours): a sensitivity is deterministic for given
 weights, seed and batch size, while each space LooC trains for an augmentation sits 0.2 to 0.6 above Z_0 on it
 (docs/reproduction.md, claim (e))."""
-_OUTCOME_PARAMS = ("weight_decay", "weight_decays")
 
 
 @dataclass(frozen=True)
@@ -49,18 +47,13 @@ class Comparison:
         return self.verdict == "pass"
 
 
-def _key(record: EvalRecord) -> tuple[Any, ...]:
-    settings = {name: value for name, value in record.params.items() if name not in _OUTCOME_PARAMS}
-    return record.protocol, record.dataset, record.split, record.space, record.metric, repr(sorted(settings.items()))
-
-
 def compare_records(
     recorded: Sequence[EvalRecord], measured: Iterable[EvalRecord], *, tolerance: float = SENSITIVITY_TOLERANCE
 ) -> list[Comparison]:
     """One `Comparison` per recorded number, in the recorded order."""
-    found = {_key(record): record for record in measured}
+    found = {record.measures(): record for record in measured}
     return [
-        Comparison(record, found.get(_key(record)), record.ci95 if record.ci95 is not None else tolerance)
+        Comparison(record, found.get(record.measures()), record.ci95 if record.ci95 is not None else tolerance)
         for record in recorded
     ]
 
