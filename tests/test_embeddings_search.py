@@ -109,6 +109,12 @@ def test_looc_search_prints_a_table_per_query_and_weighting_and_draws_the_sheet(
     assert found[("5", "invariant=1")].ids.shape == (1, 4)
 
 
+@pytest.mark.parametrize("spelled", [["5", "17"], ["[5, 17]"]])
+def test_row_id_queries_read_alike_as_separate_values_or_one_yaml_list(folder, spelled):
+    args = search.build_parser().parse_args(["--index", folder, "--query", *spelled, "--weights", "invariant"])
+    assert set(search.search(args)) == {("5", "invariant=1"), ("17", "invariant=1")}
+
+
 def test_bad_queries_and_weightings_are_clear_errors(folder, tmp_path):
     index = EmbeddingIndex.load(folder)
     with pytest.raises(

@@ -27,7 +27,7 @@ from .console import format_table, setup_logging
 def build_parser() -> CommandParser:
     parser = command_parser("looc-search", __doc__)
     parser.add_argument("--index", required=True, help="a looc-embed output folder")
-    add_flag(parser, "query", list[str], "row ids of the index and/or image files", default=None, required=True)
+    add_flag(parser, "query", list[int | str], "row ids of the index and/or image files", default=None, required=True)
     add_flag(
         parser,
         "weights",
@@ -61,8 +61,9 @@ def search(args: argparse.Namespace) -> dict[tuple[str, str], SearchResults]:
     """Print a table per query and weighting (and the sheet); returns {(query, weighting text): results}."""
     index = EmbeddingIndex.load(args.index, backend=args.backend)
     weightings = [parse_weighting(text, index.spaces) for text in args.weights or [",".join(index.spaces)]]
+    queries = [str(query) for query in args.query]  # `12`, `'[0, 3]'` and `photo.png` alike: parse_query decides
     found = {}
-    for text in args.query:
+    for text in queries:
         for weights in weightings:
             results = index.search(parse_query(text), weights, args.k)
             found[(text, weighting_text(weights))] = results
@@ -70,7 +71,7 @@ def search(args: argparse.Namespace) -> dict[tuple[str, str], SearchResults]:
             print(f"query {text}, weights {weighting_text(weights)}:")
             print(format_table(list(rows[0]), [list(row.values()) for row in rows]) + "\n")
     if args.sheet:
-        ids = [query for query in map(parse_query, args.query) if isinstance(query, int)]
+        ids = [query for query in map(parse_query, queries) if isinstance(query, int)]
         if not ids:
             raise SystemExit("--sheet draws row-id queries; none of --query is a row id")
         named = {weighting_text(weights): weights for weights in weightings}
