@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ __all__ = [
     "atomic_directory",
     "atomic_file",
     "interrupted_save_copy",
+    "leftover_temporary_files",
     "recover_interrupted_save",
     "replace_directory",
 ]
@@ -92,6 +94,12 @@ def atomic_file(target: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         staging.unlink(missing_ok=True)
         raise
+
+
+def leftover_temporary_files(folder: str | os.PathLike) -> list[Path]:
+    """The temporary files that `atomic_file` calls killed before their rename left in `folder` (hidden and named
+    after their target, `_hidden_prefix`): never a finished file, so a resumed writer removes them losing nothing."""
+    return sorted(path for path in Path(folder).iterdir() if path.is_file() and _TEMPORARY_FILE.fullmatch(path.name))
 
 
 def check_target(
@@ -177,6 +185,10 @@ def _hidden_prefix(target: Path, kind: str, name: str | None = None) -> str:
     short = name.encode("utf-8", "surrogateescape")[:100].decode("utf-8", "ignore")
     digest = hashlib.sha1(target.name.encode("utf-8", "surrogateescape")).hexdigest()[:8]
     return f".{short}.{digest}.{kind}-"
+
+
+_TEMPORARY_FILE = re.compile(r"\..+\.[0-9a-f]{8}\.tmp-.+")
+"""`_hidden_prefix(target, "tmp", ...)` followed by mkstemp's random part and the target's suffix."""
 
 
 def _current_umask() -> int:

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from looc_hub._atomic import atomic_file
+from looc_hub._atomic import atomic_file, leftover_temporary_files
 
 
 def test_a_finished_write_replaces_the_target_and_leaves_nothing_else(tmp_path):
@@ -29,3 +29,15 @@ def test_a_failed_write_keeps_the_old_target_and_removes_the_temporary_file(tmp_
         raise RuntimeError("check failed")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]
+
+
+def test_leftover_temporary_files_are_a_killed_atomic_file_s_and_nothing_else(tmp_path):
+    target = tmp_path / "train-00002-of-00009.parquet"
+    with pytest.raises(InterruptedError), atomic_file(target) as staging:
+        raise InterruptedError
+    staging.write_bytes(b"PAR1 half")  # where a kill -9 leaves it, with the name atomic_file gives it
+    with atomic_file(tmp_path / "done.json") as finished:
+        finished.write_text("{}")
+    (tmp_path / ".notes").write_text("the user's")
+    (tmp_path / ".x.0123abcd.tmp-dir").mkdir()  # atomic_directory's staging: a folder, not a file
+    assert leftover_temporary_files(tmp_path) == [staging]

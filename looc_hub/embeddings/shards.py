@@ -27,7 +27,6 @@ from .._atomic import atomic_file
 __all__ = [
     "DTYPES",
     "SHARD_FOLDER",
-    "STALE_SHARD",
     "find_shard",
     "read_shard_columns",
     "shard_name",
@@ -40,8 +39,6 @@ __all__ = [
 DTYPES = {"float32": pa.float32(), "float16": pa.float16()}
 """--dtype choices: the arrow type of the space columns' values."""
 SHARD_FOLDER = "data"
-STALE_SHARD = re.compile(r"\..+-\d{5}-of-\d{5}\.[0-9a-f]{8}\.tmp-.*\.parquet")
-"""A temporary shard a killed run left behind (`atomic_file`'s name: `.<shard>.<name hash>.tmp-<random>.parquet`)."""
 
 
 def shard_split_name(split: str) -> str:

@@ -30,7 +30,7 @@ from datasets import Dataset, IterableDataset
 from datasets import Image as ImageFeature
 from tqdm.auto import tqdm
 
-from .._atomic import FileExistsNotOursError
+from .._atomic import FileExistsNotOursError, leftover_temporary_files
 from .._checks import check_int
 from ..data import IMAGE_COLUMN, LABEL_COLUMN
 from ..eval.extraction_steps import embed_images, image_batches
@@ -49,7 +49,6 @@ from .manifest import (
 from .shards import (
     DTYPES,
     SHARD_FOLDER,
-    STALE_SHARD,
     find_shard,
     shard_name,
     shard_row_count,
@@ -209,9 +208,8 @@ def _start(output_dir: Path, manifest: EmbeddingManifest, fresh: bool) -> None:
     (output_dir / SHARD_FOLDER).mkdir(parents=True, exist_ok=True)
     if fresh:
         write_manifest(output_dir, manifest)
-    for path in (output_dir / SHARD_FOLDER).iterdir():
-        if STALE_SHARD.fullmatch(path.name):
-            path.unlink()
+    for path in leftover_temporary_files(output_dir / SHARD_FOLDER):
+        path.unlink()
 
 
 def _complete(output_dir: Path, manifest: EmbeddingManifest, total: int) -> None:
