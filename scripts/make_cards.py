@@ -21,7 +21,7 @@ import torch
 import yaml
 
 from looc_hub import LooCModel, get_zoo_entry, list_models
-from looc_hub.eval.results import EvalResults, load_results
+from looc_hub.eval.results import EvalResults, load_results, load_seed_results
 from looc_hub.hub.card import build_model_card
 from looc_hub.hub.records import ModelRecords
 from looc_hub.hub.training_cost import TrainingCost, load_training_cost
@@ -44,8 +44,7 @@ def entry_results(entry: ZooEntry) -> EvalResults | None:
 def entry_seed_results(entry: ZooEntry) -> list[EvalResults]:
     """The entry's recipe trained with other seeds and evaluated alike (`<zoo name>.seed<k>.json`, written by
     `scripts/reproduce.py --zoo_results`): its card shows each number's mean ± sd over the seeds."""
-    found = sorted(RESULTS.glob(f"{entry.name}.seed*.json"), key=lambda path: int(path.suffixes[-2][len(".seed") :]))
-    return [load_results(path) for path in found]
+    return load_seed_results(RESULTS / f"{entry.name}.json")
 
 
 def entry_cost(entry: ZooEntry) -> TrainingCost | None:

@@ -38,7 +38,7 @@ sys.path.insert(0, str(REPO))  # run from a checkout without installing
 
 from looc_hub import get_zoo_entry  # noqa: E402
 from looc_hub.eval.plotting import pyplot, save_figure  # noqa: E402
-from looc_hub.eval.results import load_results, save_results  # noqa: E402
+from looc_hub.eval.results import load_results, save_results, seed_results_path  # noqa: E402
 from looc_hub.reproduction.grid import ALL_METHODS, DATASETS, GRIDS, METHODS, PAPER_MODELS, REFERENCE  # noqa: E402
 from looc_hub.reproduction.runs import Run, grid_runs, merged_results, run_grid  # noqa: E402
 from looc_hub.spaces import PIXELS  # noqa: E402
@@ -471,8 +471,10 @@ def zoo_results(runs: Sequence[Run], seed: int, destination: Path) -> list[Path]
         if run.method is None or not run.dataset.zoo or not run.finished():
             continue
         name = run.dataset.zoo_name(run.method)
-        file = f"{name}.json" if run.seed == seed else f"{name}.seed{run.seed}.json"
-        written.append(save_results(merged_results(run, name), destination / file))
+        path = destination / f"{name}.json"
+        written.append(
+            save_results(merged_results(run, name), path if run.seed == seed else seed_results_path(path, run.seed))
+        )
     return written
 
 

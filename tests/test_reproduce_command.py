@@ -82,6 +82,34 @@ def test_a_model_passes_against_its_card_and_fails_when_a_card_number_is_moved(c
     assert set(table[key] for key in outside) == {"outside interval"}
 
 
+def test_a_retrained_model_is_judged_by_the_recipe_s_seeds_once_the_card_has_three(carded_model, tmp_path):
+    """A number outside seed 0's test interval passes for a retrained model when the card's three seeds spread as
+    far, and not for the card's own weights, nor with two seeds."""
+    _, card = carded_model
+    original = json.loads(card.read_text())
+    index = next(i for i, r in enumerate(original["results"]) if r["protocol"] == "linear_probe")
+    value, ci95 = original["results"][index]["value"], original["results"][index]["ci95"]
+    for seed, shift in ((None, 2 * ci95 + 1), (1, -(2 * ci95 + 1)), (2, 0.0)):
+        moved = json.loads(card.read_text())
+        moved["results"][index]["value"] = value + shift
+        name = "card.json" if seed is None else f"card.seed{seed}.json"
+        (tmp_path / name).write_text(json.dumps(moved))
+    key = tuple(original["results"][index][f] for f in ("protocol", "dataset", "space", "metric"))
+    measured, recorded = str(card), str(tmp_path / "card.json")
+
+    done = reproduce("--measured", measured, "--results", recorded, "--retrained")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert verdicts(done.stdout)[key] == "pass" and "the card holds 3 seed(s)" in done.stdout
+    assert f"| {value:.2f} ± " in done.stdout and "(3 seeds)" in done.stdout  # the seeds' mean is the centre
+
+    done = reproduce("--measured", measured, "--results", recorded)  # the card's own weights: the test interval
+    assert done.returncode == 1 and verdicts(done.stdout)[key] == "outside interval"
+    (tmp_path / "card.seed2.json").unlink()
+    done = reproduce("--measured", measured, "--results", recorded, "--retrained")  # two seeds: not enough
+    assert done.returncode == 1 and verdicts(done.stdout)[key] == "outside interval"
+    assert "the card holds 2 seed(s)" in done.stdout
+
+
 def test_a_folder_of_another_model_and_a_missing_card_are_refused(carded_model, tmp_path):
     folder, card = carded_model
     done = subprocess.run(
@@ -118,3 +146,16 @@ def test_every_recorded_number_is_answered_by_protocol_space_metric_and_settings
     assert [c.verdict for c in comparisons] == ["pass", "outside interval", "missing"]
     assert comparisons[0].difference == pytest.approx(2.5) and comparisons[1].allowed == 0.05
     assert [c.verdict for c in compare_records(recorded, measured, tolerance=0.1)][:2] == ["pass", "pass"]
+
+
+def test_the_seeds_spread_is_a_prediction_interval_around_their_mean_never_below_the_test_interval():
+    record = EvalRecord("knn", "d", "test", "color", "top1", 60.0, {"k": 20}, 3.0)
+    seeds = [[replace(record, value=66.0)], [replace(record, value=63.0)]]
+    (comparison,) = compare_records([record], [replace(record, value=70.0)], seeds=seeds)
+    # mean 63, sd 3, t(0.975, 2) = 4.303: 4.303 x 3 x sqrt(1 + 1/3) = 14.9
+    assert (comparison.expected, comparison.basis) == (63.0, "3 seeds")
+    assert comparison.allowed == pytest.approx(14.91, abs=0.01) and comparison.verdict == "pass"
+    (tight,) = compare_records([record], [record], seeds=[[record], [record]])  # seeds that agree exactly
+    assert tight.allowed == 3.0 and tight.basis == "3 seeds"
+    (two,) = compare_records([record], [replace(record, value=70.0)], seeds=seeds[:1])
+    assert (two.expected, two.allowed, two.basis, two.verdict) == (60.0, 3.0, "interval", "outside interval")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -40,8 +41,10 @@ __all__ = [
     "EvalResults",
     "ModelInfo",
     "load_results",
+    "load_seed_results",
     "results_table",
     "save_results",
+    "seed_results_path",
     "validate_results",
 ]
 
@@ -153,6 +156,24 @@ def load_results(path: str | os.PathLike) -> EvalResults:
         return EvalResults.from_dict(data)
     except ValueError as error:
         raise ValueError(f"{path}: not a valid looc-hub results file: {short_text(str(error))}") from None
+
+
+def seed_results_path(path: str | os.PathLike, seed: int) -> Path:
+    """Where the results of the recipe behind `path` (`<name>.json`), trained with another seed, are kept:
+    `<name>.seed<k>.json` beside it."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.seed{seed}.json")
+
+
+def load_seed_results(path: str | os.PathLike) -> list[EvalResults]:
+    """The results of the recipe behind `path` trained with its other seeds (`seed_results_path`), by seed."""
+    path = Path(path)
+    found = {
+        int(match[1]): other
+        for other in path.parent.glob(f"{path.stem}.seed*.json")
+        if (match := re.fullmatch(re.escape(path.stem) + r"\.seed(\d+)\.json", other.name))
+    }
+    return [load_results(found[seed]) for seed in sorted(found)]
 
 
 def results_table(records: Sequence[EvalRecord]) -> str:
