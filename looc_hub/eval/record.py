@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -32,6 +32,12 @@ class EvalRecord:
         left_out = {*OUTCOME_PARAMS, *ignore}
         settings = sorted((name, repr(value)) for name, value in self.params.items() if name not in left_out)
         return self.protocol, self.dataset, self.split, self.space, self.metric, tuple(settings)
+
+    def over_seeds(self, others: Iterable[Iterable[EvalRecord]]) -> list[float]:
+        """This number, then the same quantity's in each of `others` (the recipe's records for its other seeds,
+        their "seed" setting ignored) that has it."""
+        same = self.measures(ignore=("seed",))
+        return [self.value, *(r.value for records in others for r in records if r.measures(ignore=("seed",)) == same)]
 
     def to_dict(self) -> dict[str, Any]:
         record = {**asdict(self), "params": dict(self.params)}

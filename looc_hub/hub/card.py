@@ -299,10 +299,7 @@ def _result_row(record: EvalRecord, seed_results: Sequence[EvalResults] = ()) ->
     unit = " %" if record.metric in percent_metrics() else ""
     value = f"{record.value:.2f}" + (f" ± {record.ci95:.2f}" if record.ci95 is not None else "") + unit
     params = ", ".join(f"{key}={value}" for key, value in record.params.items())
-    same = record.measures(ignore=("seed",))
-    values = [record.value] + [
-        r.value for results in seed_results for r in results.results if r.measures(ignore=("seed",)) == same
-    ]
+    values = record.over_seeds(results.results for results in seed_results)
     return {
         "protocol": PROTOCOLS[record.protocol].display_name,
         "dataset": f"{public_name(record.dataset)} ({record.split})",

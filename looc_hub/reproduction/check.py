@@ -80,8 +80,7 @@ def compare_records(
 def _expected(record: EvalRecord, seeds: Sequence[Sequence[EvalRecord]], tolerance: float) -> tuple[float, float, str]:
     """(centre, half-width, basis) of the range a measured number must fall in (module docstring)."""
     allowed, basis = (record.ci95, "interval") if record.ci95 is not None else (tolerance, "tolerance")
-    same = record.measures(ignore=("seed",))
-    values = [record.value, *(r.value for other in seeds for r in other if r.measures(ignore=("seed",)) == same)]
+    values = record.over_seeds(seeds)
     if len(values) < MIN_SEEDS:
         return record.value, allowed, basis
     count = len(values)
